@@ -1,0 +1,3 @@
+from cs_mcp.cli import main
+
+main()

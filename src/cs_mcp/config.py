@@ -1,0 +1,441 @@
+"""Settings: every weight, band and threshold of the methodology, with defaults in code.
+
+Precedence: defaults here < the workspace's `cs-mcp.yaml` (or `--config FILE`) < environment
+(`CS_MCP_TOKEN`) < command-line flags. The active values are served as `cs://config/active`.
+
+Scoring curves: a health metric earns a fraction of its points from a piecewise-linear curve of
+`[input, fraction]` breakpoints (linear between breakpoints, flat beyond the ends). A band such as
+"8-14 days since the last touch" is two breakpoints, so points inside a band are interpolated.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CONFIG_FILE_NAME = "cs-mcp.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- data
+
+
+class TableMapping(_Model):
+    """How one canonical table is read from the workspace."""
+
+    file: str | None = Field(None, description="file name or glob inside the workspace folder")
+    sql: str | None = Field(
+        None,
+        description="a SELECT over the workspace's files producing canonical columns "
+        "(read_csv('x.csv') / read_parquet('y.parquet') resolve relative to the workspace)",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical column -> column name in the file"
+    )
+    values: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="canonical column -> canonical value -> values in the file that mean it",
+    )
+    date_format: str | None = Field(None, description="strptime format for this table's dates")
+
+    @model_validator(mode="after")
+    def _file_or_sql(self) -> TableMapping:
+        if self.file and self.sql:
+            raise ValueError("give a table either `file` or `sql`, not both")
+        return self
+
+
+class DataSettings(_Model):
+    path: Path | None = Field(None, description="workspace folder; the bundled demo when empty")
+    url: str | None = Field(
+        None, description="warehouse URL (postgresql://..., duckdb:///file.db); files when empty"
+    )
+    as_of: Literal["latest", "today"] | dt.date = Field(
+        "latest",
+        description="the date analyses are computed as of: 'latest' = the newest activity date "
+        "in the data (right for exports), 'today', or a fixed date",
+    )
+    tables: dict[str, TableMapping] = Field(default_factory=dict)
+    max_reported_problems: int = Field(200, ge=1, description="problems listed per table in the report")
+
+
+# ------------------------------------------------------------------------- health
+
+Curve = list[tuple[float, float]]
+
+
+class Dimension(_Model):
+    weight: float = Field(ge=0)
+    metrics: dict[str, float] = Field(description="metric -> points inside the dimension")
+
+
+class Bands(_Model):
+    green: float = Field(80, description="score at or above which an account is green")
+    yellow: float = Field(50, description="score at or above which an account is yellow (else red)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bands:
+        if not 0 <= self.yellow <= self.green <= 100:
+            raise ValueError("bands must satisfy 0 <= yellow <= green <= 100")
+        return self
+
+
+class HealthModel(_Model):
+    description: str = ""
+    dimensions: dict[str, Dimension]
+    segment_weights: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="segment -> dimension -> weight, replacing the dimension weights for that segment",
+    )
+    bands: Bands = Field(default_factory=Bands)
+
+
+def _default_models() -> dict[str, HealthModel]:
+    usage = {"seat_utilization": 12, "logins_per_user_week": 9, "feature_adoption": 9}
+    engagement = {"outreach_response_rate": 8, "meeting_attendance_rate": 8, "days_since_last_touch": 9}
+    support = {"ticket_volume_ratio": 7, "open_critical_tickets": 6, "support_csat": 7}
+    satisfaction = {"nps": 7, "csat": 8}
+    financial = {"days_overdue": 5, "arr_growth_12m": 5}
+    return {
+        "default": HealthModel(
+            description="customer-success plugin: usage 30, engagement 25, support 20, "
+            "satisfaction 15, financial 10",
+            dimensions={
+                "usage": Dimension(weight=30, metrics=usage),
+                "engagement": Dimension(weight=25, metrics=engagement),
+                "support": Dimension(weight=20, metrics=support),
+                "satisfaction": Dimension(weight=15, metrics=satisfaction),
+                "financial": Dimension(weight=10, metrics=financial),
+            },
+            bands=Bands(green=80, yellow=50),
+        ),
+        "operations": HealthModel(
+            description="customer-success-operations plugin: usage 35, engagement 25, sentiment 25, "
+            "financial 15, with per-segment weights",
+            dimensions={
+                "usage": Dimension(weight=35, metrics=usage),
+                "engagement": Dimension(weight=25, metrics=engagement),
+                "sentiment": Dimension(weight=25, metrics={**support, **satisfaction}),
+                "financial": Dimension(weight=15, metrics=financial),
+            },
+            segment_weights={
+                "enterprise": {"usage": 30, "engagement": 30, "sentiment": 25, "financial": 15},
+                "smb": {"usage": 40, "engagement": 20, "sentiment": 25, "financial": 15},
+            },
+            bands=Bands(green=80, yellow=60),
+        ),
+    }
+
+
+def _default_curves() -> dict[str, Curve]:
+    return {
+        # active users / licensed seats
+        "seat_utilization": [(0.2, 0.0), (0.5, 0.5), (0.8, 1.0)],
+        # logins per active user per week
+        "logins_per_user_week": [(0.0, 0.0), (1.0, 0.3), (3.0, 0.7), (5.0, 1.0)],
+        # share of the product's features used in the last 30 days
+        "feature_adoption": [(0.0, 0.0), (0.2, 0.3), (0.5, 0.7), (0.7, 1.0)],
+        # share of CSM outreach that got an answer (90 days)
+        "outreach_response_rate": [(0.0, 0.0), (0.5, 0.6), (0.8, 1.0)],
+        # share of scheduled meetings that took place (90 days)
+        "meeting_attendance_rate": [(0.0, 0.0), (0.5, 0.5), (0.9, 1.0)],
+        # under 7 days full; 8-14 from 0.9 to 0.7; 15-30 from 0.6 to 0.3; over 30 from 0.25 to 0 at 60
+        "days_since_last_touch": [
+            (7, 1.0), (8, 0.9), (14, 0.7), (15, 0.6), (30, 0.3), (31, 0.25), (60, 0.0),
+        ],
+        # tickets in the last 30 days / the account's own monthly average over the 12 months before
+        "ticket_volume_ratio": [(1.0, 1.0), (2.0, 0.3), (3.0, 0.0)],
+        # open critical tickets now
+        "open_critical_tickets": [(0, 1.0), (1, 0.5), (2, 0.0)],
+        # share of ticket CSAT answers that are 4-5, last 90 days
+        "support_csat": [(0.4, 0.0), (0.7, 0.5), (0.9, 1.0)],
+        # account NPS (-100..100) over the last 12 months, one latest answer per respondent
+        "nps": [(-100, 0.0), (0, 0.5), (50, 1.0)],
+        # share of CSAT answers that are 4-5, last 12 months
+        "csat": [(0.4, 0.0), (0.7, 0.5), (0.9, 1.0)],
+        # days the oldest unpaid invoice is past due: current 5/5, 1-30 days 2/5, over 30 0/5
+        "days_overdue": [(0, 1.0), (1, 0.4), (30, 0.4), (31, 0.0)],
+        # ARR change over 12 months (0.1 = +10%)
+        "arr_growth_12m": [(-0.2, 0.0), (0.0, 0.5), (0.1, 1.0)],
+    }
+
+
+class TrendSettings(_Model):
+    lookback_days: list[int] = Field(default_factory=lambda: [30, 60, 90])
+    velocity_window_days: int = Field(30, ge=1)
+    fast_decline_per_day: float = Field(-0.5, description="velocity at or below which the decline is fast")
+
+
+class AlertSettings(_Model):
+    drop_points: float = Field(10, description="alert when the score fell this much ...")
+    drop_window_days: int = Field(7, description="... within this many days")
+    renewal_score_below: float = Field(70, description="alert when the score is under this ...")
+    renewal_within_days: int = Field(90, description="... and the renewal is this close")
+    usage_drop_pct: float = Field(50, description="critical: active users down this % vs 30 days ago")
+    no_login_days: int = Field(14, description="critical: no logins for this many days")
+    critical_ticket_hours: float = Field(48, description="critical: a critical ticket open this long")
+    nps_at_most: int = Field(3, description="critical: an NPS answer at or below this (90 days)")
+    invoice_overdue_days: int = Field(30, description="critical: an invoice this many days overdue")
+    executive_sponsor_left: bool = Field(True, description="critical: the executive sponsor left")
+
+
+class WindowSettings(_Model):
+    """Look-back windows (days) of the per-account metrics."""
+
+    usage_days: int = Field(28, ge=7)
+    feature_days: int = Field(30, ge=7)
+    engagement_days: int = Field(90, ge=7)
+    ticket_recent_days: int = Field(30, ge=7)
+    ticket_baseline_days: int = Field(365, ge=30)
+    support_csat_days: int = Field(90, ge=7)
+    satisfaction_days: int = Field(365, ge=30)
+    growth_days: int = Field(365, ge=30)
+
+
+class HealthSettings(_Model):
+    model: str = Field("default", description="which of `models` scores accounts")
+    models: dict[str, HealthModel] = Field(default_factory=_default_models)
+    curves: dict[str, Curve] = Field(default_factory=_default_curves)
+    trend: TrendSettings = Field(default_factory=TrendSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    windows: WindowSettings = Field(default_factory=WindowSettings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HealthSettings:
+        if self.model not in self.models:
+            raise ValueError(f"health.model {self.model!r} is not one of {sorted(self.models)}")
+        for name, model in self.models.items():
+            for dim_name, dim in model.dimensions.items():
+                unknown = set(dim.metrics) - set(self.curves)
+                if unknown:
+                    raise ValueError(
+                        f"health.models.{name}.dimensions.{dim_name} names metrics with no curve: "
+                        f"{sorted(unknown)}; known: {sorted(self.curves)}"
+                    )
+        for metric, curve in self.curves.items():
+            xs = [x for x, _ in curve]
+            if not curve or xs != sorted(xs):
+                raise ValueError(f"health.curves.{metric} needs breakpoints in increasing input order")
+        return self
+
+    @property
+    def active(self) -> HealthModel:
+        return self.models[self.model]
+
+
+# -------------------------------------------------------------------------- churn
+
+
+class ChurnTiers(_Model):
+    critical: float = Field(0.75, description="probability at or above which the tier is critical")
+    high: float = Field(0.55)
+    medium: float = Field(0.35)
+
+
+class LeadingIndicatorPoints(_Model):
+    tier1: float = 30
+    tier2: float = 15
+    tier3: float = 5
+    cap: float = 100
+
+
+class ChurnSettings(_Model):
+    horizon_days: int = Field(90, ge=7, description="label: churned within this many days of a cut-off")
+    candidates: list[Literal["logistic", "gradient_boosting"]] = Field(
+        default_factory=lambda: ["logistic", "gradient_boosting"]
+    )
+    cv_folds: int = Field(5, ge=2, le=20)
+    cutoffs: int = Field(6, ge=1, description="past cut-off dates sampled for training examples")
+    cutoff_spacing_days: int = Field(60, ge=7)
+    min_outcomes: int = Field(20, ge=2, description="churned examples needed before a model is fitted")
+    random_state: int = 7
+    tiers: ChurnTiers = Field(default_factory=ChurnTiers)
+    leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
+
+
+# ---------------------------------------------------------------- renewal & growth
+
+
+class RenewalSettings(_Model):
+    probability_tiers: dict[str, float] = Field(
+        default_factory=lambda: {"high_confidence": 90, "likely": 75, "at_risk": 50},
+        description="renewal probability (%) at or above which each tier starts; below at_risk: high_risk",
+    )
+    timeline_days: list[int] = Field(default_factory=lambda: [120, 90, 60, 30, 0])
+    seat_upsell_utilization: float = Field(0.85, description="seat upsell trigger")
+    multi_year_discount_pct: float = Field(10, description="discount offered for a multi-year renewal")
+    default_window_days: int = Field(90, ge=1)
+
+
+class ExpansionSettings(_Model):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "health": 0.30,
+            "adoption": 0.25,
+            "growth": 0.20,
+            "engagement": 0.15,
+            "budget": 0.10,
+        }
+    )
+    seat_upsell_utilization: float = 0.85
+
+
+class SegmentSettings(_Model):
+    value_tiers: dict[str, float] = Field(
+        default_factory=lambda: {"strategic": 50_000, "growth": 15_000, "core": 5_000},
+        description="ARR above which each tier starts; below the lowest: starter",
+    )
+    rfm_bins: int = Field(5, ge=2, le=10)
+    dormant_days: int = Field(30, ge=1)
+
+
+class EngagementSettings(_Model):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"frequency": 30, "quality": 35, "breadth": 20, "product": 15}
+    )
+    bands: dict[str, float] = Field(
+        default_factory=lambda: {"high": 80, "medium": 60, "low": 40},
+        description="score at or above which each band starts; below low: at risk",
+    )
+
+
+class Targets(_Model):
+    grr: float = Field(0.90, description="gross revenue retention target")
+    nrr: float = Field(1.10, description="net revenue retention target")
+    logo_retention: float = Field(0.90)
+    expansion_rate: float = Field(0.15)
+    green_accounts_share: float = Field(0.70)
+    green_arr_share: float = Field(0.75)
+    average_health: float = Field(75)
+
+
+# ------------------------------------------------------------------------- server
+
+
+ToolFamily = Literal[
+    "accounts", "health", "churn", "renewal", "retention", "expansion", "nps", "segments",
+    "engagement", "csm", "review", "escalation", "onboarding",
+]
+
+
+class ServerSettings(_Model):
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    path: str = "/mcp"
+    token: str | None = Field(None, description="bearer token for HTTP (env CS_MCP_TOKEN)", repr=False)
+    allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values for HTTP")
+    allowed_origins: list[str] = Field(default_factory=list, description="extra Origin values for HTTP")
+    tools: list[ToolFamily] | None = Field(None, description="enable only these tool families")
+    read_only: bool = Field(False, description="leave out every tool that writes")
+    max_text_chars: int = Field(20_000, ge=1_000, description="cap on a tool's text rendering")
+    page_size: int = Field(25, ge=1, le=500, description="default rows per page of list tools")
+
+    @field_validator("path")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.startswith("/") else "/" + v
+
+
+class Settings(_Model):
+    data: DataSettings = Field(default_factory=DataSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)
+    renewal: RenewalSettings = Field(default_factory=RenewalSettings)
+    expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
+    segments: SegmentSettings = Field(default_factory=SegmentSettings)
+    engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    targets: Targets = Field(default_factory=Targets)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The active configuration as served to clients (secrets left out)."""
+        d = self.model_dump(mode="json")
+        if d["server"].get("token"):
+            d["server"]["token"] = "***"
+        return d
+
+    def lookup(self, dotted: str) -> Any:
+        """Value at a dotted path, e.g. 'health.models.default.dimensions.usage.weight'."""
+        node: Any = self.public_dict()
+        for part in dotted.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise KeyError(f"no setting {dotted!r} (stopped at {part!r})")
+        return node
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message says what to fix."""
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(loaded).__name__}")
+    return loaded
+
+
+def _yaml_to_settings_dict(raw: dict[str, Any]) -> dict[str, Any]:
+    """`tables:` may sit at the top level of cs-mcp.yaml as a shorthand for `data.tables:`."""
+    raw = dict(raw)
+    if "tables" in raw:
+        raw.setdefault("data", {})
+        raw["data"] = {**raw["data"], "tables": raw.pop("tables")}
+    return raw
+
+
+def load_settings(
+    data_path: Path | str | None = None,
+    config_file: Path | str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Defaults, then the YAML file (explicit, else `<data>/cs-mcp.yaml`), env, then overrides."""
+    merged: dict[str, Any] = {}
+    path = Path(data_path).expanduser() if data_path else None
+    candidates = [Path(config_file).expanduser()] if config_file else []
+    if not candidates and path is not None:
+        candidates = [path / CONFIG_FILE_NAME]
+    for candidate in candidates:
+        if candidate.is_file():
+            merged = _deep_merge(merged, _yaml_to_settings_dict(read_yaml(candidate)))
+        elif config_file:
+            raise ConfigError(f"config file {candidate} does not exist")
+    if path is not None:
+        merged = _deep_merge(merged, {"data": {"path": str(path)}})
+    token = os.environ.get("CS_MCP_TOKEN")
+    if token:
+        merged = _deep_merge(merged, {"server": {"token": token}})
+    if overrides:
+        merged = _deep_merge(merged, overrides)
+    try:
+        return Settings.model_validate(merged)
+    except ValueError as exc:
+        where = f" in {candidates[0]}" if candidates and candidates[0].is_file() else ""
+        raise ConfigError(f"invalid configuration{where}:\n{exc}") from exc
