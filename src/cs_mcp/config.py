@@ -172,6 +172,7 @@ class TrendSettings(_Model):
     lookback_days: list[int] = Field(default_factory=lambda: [30, 60, 90])
     velocity_window_days: int = Field(30, ge=1)
     fast_decline_per_day: float = Field(-0.5, description="velocity at or below which the decline is fast")
+    stable_per_day: float = Field(0.1, ge=0, description="|velocity| under this reads as stable")
 
 
 class AlertSettings(_Model):

@@ -1,0 +1,146 @@
+"""Builds the MCP server: tools, resources and prompts over one lazily opened workspace."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+
+from cs_mcp import __version__
+from cs_mcp.config import Settings
+from cs_mcp.tools import ALL_TOOLS
+from cs_mcp.tools.registry import ToolSpec
+
+if TYPE_CHECKING:
+    from cs_mcp.workspace.loader import Workspace
+
+log = logging.getLogger("cs_mcp")
+
+INSTRUCTIONS = """\
+Customer Success analytics computed from the team's own data (accounts, usage, tickets, NPS, \
+touchpoints, invoices, subscriptions). Every figure comes from the server: call a tool rather than \
+computing numbers yourself.
+Start with find-accounts to turn a customer name into an account id, then health-score for one \
+account's health (dimensions, trend, alerts, actions). Portfolio questions have their own tools \
+(churn-risk-list, renewal-forecast, retention-metrics where enabled). Methodology is in the \
+resources cs://skills/* and cs://templates/*, the settings in force in cs://config/active, data \
+problems in cs://data/quality; the prompts are ready-made playbooks."""
+
+WARMUP_DELAY_SECONDS = 0.5
+
+
+class AppState:
+    """What the server holds between requests: settings and the workspace, opened once on demand."""
+
+    def __init__(self, settings: Settings, workspace: Workspace | None = None):
+        self.settings = settings
+        self._workspace = workspace
+        self._lock = threading.Lock()
+        self.caches: dict[str, Any] = {}
+
+    @property
+    def loaded(self) -> Workspace | None:
+        return self._workspace
+
+    def open_workspace(self, progress: Any = None) -> Workspace:
+        """Open the workspace (blocking) the first time; later calls return it."""
+        with self._lock:
+            if self._workspace is None:
+                from cs_mcp.workspace.loader import open_workspace
+
+                self._workspace = open_workspace(self.settings, progress)
+                log.info("workspace loaded: %s", self._workspace.quality.summary_line()
+                         if hasattr(self._workspace.quality, "summary_line") else self._workspace.version)
+            return self._workspace
+
+    async def workspace(self, ctx: Context | None = None) -> Workspace:
+        if self._workspace is not None:
+            return self._workspace
+        progress = None
+        if ctx is not None:
+            def progress(fraction: float, message: str) -> None:
+                try:
+                    anyio.from_thread.run(ctx.report_progress, round(fraction * 100, 1), 100.0, message)
+                except Exception:  # progress is best effort; the load goes on
+                    log.debug("progress notification failed", exc_info=True)
+        try:
+            return await anyio.to_thread.run_sync(self.open_workspace, progress)
+        except ValueError as exc:  # WorkspaceError / ConfigError: the user can fix the data
+            raise ToolError(str(exc)) from exc
+
+    def close(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+
+
+def _enabled_tools(settings: Settings) -> list[ToolSpec]:
+    families = set(settings.server.tools) if settings.server.tools else None
+    return [
+        t for t in ALL_TOOLS
+        if (families is None or t.family in families) and not (settings.server.read_only and not t.read_only)
+    ]
+
+
+def create_server(settings: Settings | None = None, workspace: Workspace | None = None,
+                  warm_up: bool = True) -> MCPServer:
+    """An MCPServer over `workspace` (or the one `settings` point to, opened on first use)."""
+    from cs_mcp.prompts import register_prompts
+    from cs_mcp.resources import register_completion, register_resources
+
+    settings = settings or Settings()
+    state = AppState(settings, workspace)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
+        async with anyio.create_task_group() as tg:
+            if warm_up and state.loaded is None:
+                tg.start_soon(_warm_up, state)
+            try:
+                yield state
+            finally:
+                tg.cancel_scope.cancel()
+
+    server = MCPServer(
+        "customer-success-mcp",
+        title="Customer Success analytics",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+    )
+    tools = _enabled_tools(settings)
+    for spec in tools:
+        server.add_tool(
+            spec.fn,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=ToolAnnotations(
+                title=spec.title,
+                read_only_hint=spec.read_only,
+                destructive_hint=False,
+                idempotent_hint=spec.read_only,
+                open_world_hint=False,
+            ),
+        )
+    register_resources(server, state)
+    register_prompts(server, state, {t.name for t in tools})
+    register_completion(server, state)
+    server.app_state = state  # type: ignore[attr-defined]  # for tests and the CLI
+    return server
+
+
+async def _warm_up(state: AppState) -> None:
+    """Load the data in the background once the client has had its first answers."""
+    await anyio.sleep(WARMUP_DELAY_SECONDS)
+    try:
+        await anyio.to_thread.run_sync(state.open_workspace, None, abandon_on_cancel=True)
+    except Exception:
+        log.warning("background load of the workspace failed; the first tool call will report why",
+                    exc_info=True)
