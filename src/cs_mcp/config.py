@@ -248,6 +248,43 @@ class LeadingIndicatorPoints(_Model):
     cap: float = 100
 
 
+class ChurnIndicator(_Model):
+    """A leading indicator of churn: a feature crossing a threshold earns its tier's points."""
+
+    name: str
+    tier: Literal[1, 2, 3]
+    metric: str = Field(
+        description="a per-account metric (cs_mcp.workspace.features.METRIC_COLUMNS), or health_score / "
+        "health_red (1 when the health band is red)"
+    )
+    op: Literal["<", "<=", ">", ">=", "=="]
+    value: float
+    label: str = Field(
+        description="the indicator in words; {v} is the metric's value, {neg} its negation, {pct} v x 100"
+    )
+
+
+def _default_indicators() -> list[ChurnIndicator]:
+    rows = [
+        ("usage_drop", 1, "usage_change_pct", "<=", -50, "active users down {neg:.0f}% in 30 days"),
+        ("no_logins", 1, "days_since_last_login", ">=", 14, "no logins for {v:.0f} days"),
+        ("sponsor_left", 1, "exec_sponsor_left_90d", ">=", 1, "executive sponsor left, no successor"),
+        ("invoice_overdue", 1, "days_overdue", ">=", 30, "invoice {v:.0f} days overdue"),
+        ("critical_ticket_open", 1, "oldest_open_critical_hours", ">", 48, "critical ticket open {v:.0f} hours"),
+        ("nps_detractor", 2, "min_nps_score_90d", "<=", 6, "NPS detractor (answered {v:.0f}) in 90 days"),
+        ("health_red", 2, "health_red", ">=", 1, "health score in the red band"),
+        ("outreach_unanswered", 2, "outreach_response_rate", "<", 0.3, "answers only {pct:.0f}% of CSM outreach"),
+        ("no_touch", 2, "days_since_last_touch", ">=", 30, "no CSM touch for {v:.0f} days"),
+        ("ticket_spike", 3, "ticket_volume_ratio", ">=", 2, "ticket volume {v:.1f}x the usual"),
+        ("low_adoption", 3, "feature_adoption", "<", 0.2, "uses only {pct:.0f}% of the features"),
+        ("low_seat_use", 3, "seat_utilization", "<", 0.4, "only {pct:.0f}% of seats active"),
+        ("missed_meetings", 3, "meeting_attendance_rate", "<", 0.5, "only {pct:.0f}% of meetings held"),
+        ("escalations", 3, "escalations_90d", ">=", 1, "{v:.0f} escalation(s) in 90 days"),
+        ("low_support_csat", 3, "support_csat", "<", 0.6, "support CSAT {pct:.0f}% satisfied"),
+    ]
+    return [ChurnIndicator(name=n, tier=t, metric=m, op=o, value=v, label=lbl) for n, t, m, o, v, lbl in rows]
+
+
 class ChurnSettings(_Model):
     horizon_days: int = Field(90, ge=7, description="label: churned within this many days of a cut-off")
     candidates: list[Literal["logistic", "gradient_boosting"]] = Field(
@@ -260,9 +297,52 @@ class ChurnSettings(_Model):
     random_state: int = 7
     tiers: ChurnTiers = Field(default_factory=ChurnTiers)
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
+    indicators: list[ChurnIndicator] = Field(
+        default_factory=_default_indicators,
+        description="leading indicators (tier 1/2/3) of the fallback score when the data holds too few outcomes",
+    )
+    max_training_examples: int = Field(
+        30_000, ge=1_000,
+        description="cap on training examples: above it, accounts are sampled (stratified by outcome) so the "
+        "first fit stays fast; the model card says when this happened",
+    )
+    max_category_levels: int = Field(12, ge=2, description="one-hot levels kept per categorical attribute")
+    disk_cache: bool = Field(
+        True, description="keep fitted models on disk ($CS_MCP_CACHE_DIR or ~/.cache/cs-mcp), keyed by data version"
+    )
 
 
 # ---------------------------------------------------------------- renewal & growth
+
+
+class RenewalProbability(_Model):
+    """How renewal-forecast blends a renewal's probability (see cs_mcp.domain.renewal)."""
+
+    health_weight: float = Field(
+        0.3, ge=0, le=1,
+        description="share of the probability taken from health; the rest is 1 - churn probability",
+    )
+    health_curve: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0, 0.30), (50, 0.70), (80, 0.92), (100, 0.98)],
+        description="health score -> renewal probability (piecewise linear)",
+    )
+    open_downgrade: float = Field(-0.10, description="added when an open downgrade opportunity exists")
+    late_stage_renewal: float = Field(0.05, description="added when an open renewal opportunity is at a late stage")
+    won_renewal_floor: float = Field(0.97, description="probability at least this once the renewal is won")
+    lost_renewal_ceiling: float = Field(0.03, description="probability at most this once the renewal is lost")
+    floor: float = Field(0.01, ge=0, le=1)
+    ceiling: float = Field(0.99, ge=0, le=1)
+    default_probability: float = Field(0.80, description="when an account has neither a churn score nor health")
+    late_stages: list[str] = Field(
+        default_factory=lambda: ["negotiat", "commit", "verbal", "contract", "closing", "procurement",
+                                 "signature", "legal"],
+        description="an open opportunity whose stage contains one of these (case-insensitive) is late-stage",
+    )
+    won_stages: list[str] = Field(default_factory=lambda: ["won", "closed won", "closed-won", "closed_won"])
+    lost_stages: list[str] = Field(default_factory=lambda: ["lost", "closed lost", "closed-lost", "closed_lost"])
+    opportunity_days_after_renewal: int = Field(
+        30, ge=0, description="open opportunities closing up to this long after the renewal date count for it",
+    )
 
 
 class RenewalSettings(_Model):
@@ -270,10 +350,21 @@ class RenewalSettings(_Model):
         default_factory=lambda: {"high_confidence": 90, "likely": 75, "at_risk": 50},
         description="renewal probability (%) at or above which each tier starts; below at_risk: high_risk",
     )
-    timeline_days: list[int] = Field(default_factory=lambda: [120, 90, 60, 30, 0])
+    timeline_days: list[int] = Field(
+        default_factory=lambda: [120, 90, 60, 30, 0],
+        description="the five renewal milestones, days before the renewal date, largest first",
+    )
     seat_upsell_utilization: float = Field(0.85, description="seat upsell trigger")
     multi_year_discount_pct: float = Field(10, description="discount offered for a multi-year renewal")
     default_window_days: int = Field(90, ge=1)
+    probability: RenewalProbability = Field(default_factory=RenewalProbability)
+
+    @field_validator("timeline_days")
+    @classmethod
+    def _five_descending(cls, v: list[int]) -> list[int]:
+        if len(v) != 5 or v != sorted(v, reverse=True) or v[-1] < 0:
+            raise ValueError("renewal.timeline_days needs five day counts, largest first, e.g. [120, 90, 60, 30, 0]")
+        return v
 
 
 class ExpansionSettings(_Model):
@@ -418,7 +509,8 @@ def load_settings(
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
     """Defaults, then the YAML file (explicit, else `<data>/cs-mcp.yaml`), env, then overrides."""
-    merged: dict[str, Any] = {}
+    # Start from the defaults so a partial override (one weight, one tier) keeps its siblings.
+    merged: dict[str, Any] = Settings().model_dump(mode="json")
     path = Path(data_path).expanduser() if data_path else None
     candidates = [Path(config_file).expanduser()] if config_file else []
     if not candidates and path is not None:

@@ -66,6 +66,17 @@ def resolve_account(ws: Workspace, reference: str) -> AccountRef:
     return AccountRef(account_id=row[0], name=row[1])
 
 
+def require_known_value(ws: Workspace, column: str, value: str) -> None:
+    """InvalidArgument naming the values present when `value` is not one of accounts.<column>."""
+    rows = ws.cursor().execute(
+        f"SELECT DISTINCT {column} FROM accounts WHERE {column} IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    known = [str(r[0]) for r in rows]
+    if value.lower() not in {k.lower() for k in known}:
+        shown = ", ".join(known[:30]) + (f" ... ({len(known)} in all)" if len(known) > 30 else "")
+        raise InvalidArgument(f"Unknown {column} '{value}'. Values in the data: {shown}.")
+
+
 def closest_accounts(ws: Workspace, reference: str, limit: int = 5) -> list[tuple[str, str]]:
     """The accounts whose name or id reads most like `reference`."""
     cur = ws.cursor()
@@ -123,8 +134,7 @@ def find_accounts(
     offset = decode_cursor(cursor)
     order = "arr DESC NULLS LAST, name"
     if query:
-        params["qq"] = query.strip()
-        order = "(lower(name) = lower($qq)) DESC, starts_with(lower(name), lower($qq)) DESC, " + order
+        order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
     sql_where = " AND ".join(where)
     cur = ws.cursor()
     total = cur.execute(f"SELECT COUNT(*) FROM accounts WHERE {sql_where}", params).fetchone()[0]
@@ -133,10 +143,11 @@ def find_accounts(
             FROM accounts WHERE {sql_where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}""",
         params,
     ).fetchall()
-    if total == 0 and segment:
-        known = [r[0] for r in cur.execute("SELECT DISTINCT segment FROM accounts WHERE segment IS NOT NULL")]
-        if segment.lower() not in {k.lower() for k in known}:
-            raise InvalidArgument(f"Unknown segment '{segment}'. Segments in the data: {', '.join(sorted(known))}.")
+    if total == 0:
+        if segment:
+            require_known_value(ws, "segment", segment)
+        if csm_id:
+            require_known_value(ws, "csm_id", csm_id)
     accounts = [
         AccountSummary(
             account_id=r[0], name=r[1], segment=r[2], csm_id=r[3], plan=r[4], arr=r[5], status=r[6],

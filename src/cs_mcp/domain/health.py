@@ -355,6 +355,8 @@ def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = N
     frame = compute_features(ws, dates, [account_id])
     if len(frame) == 0:
         raise InvalidArgument(f"account {account_id} is not in the workspace")
+    order = [frame.row(i)["as_of"] for i in range(len(frame))]
+    frame = frame.select([order.index(d) for d in dates])  # rows in the order of `dates`
     scored = score_frame(frame.columns, settings.health)
     row = frame.row(0)
     score = _f(scored.score[0])

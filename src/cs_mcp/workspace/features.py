@@ -304,7 +304,7 @@ def compute_features(
     for name in TEXT_COLUMNS:
         col = raw[name]
         columns[name] = np.asarray(np.ma.filled(col, None) if np.ma.isMaskedArray(col) else col, dtype=object)
-    columns["as_of"] = np.asarray(raw["as_of"])
+    columns["as_of"] = np.asarray(raw["as_of"]).astype("datetime64[D]")
     for name in METRIC_COLUMNS:
         col = raw[name]
         columns[name] = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
