@@ -1,6 +1,7 @@
 """The server through a real MCP client (in memory, both protocol eras) on the tiny workspace."""
 
 import json
+from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -130,3 +131,19 @@ async def test_tool_families_and_read_only_limit_the_tools(tiny_workspace):
     async with Client(server) as c:
         names = {t.name for t in (await c.list_tools()).tools}
     assert names == {"find-accounts"}
+
+
+async def test_changed_data_files_are_reloaded_on_the_next_call(tmp_path, monkeypatch):
+    import shutil
+
+    import cs_mcp.server as server_module
+    shutil.copytree(Path(__file__).parent / "data" / "tiny", tmp_path / "ws")
+    monkeypatch.setattr(server_module, "RECHECK_SECONDS", 0.0)
+    server = create_server(load_settings(tmp_path / "ws"), warm_up=False)
+    async with Client(server) as c:
+        before = await c.call_tool("find-accounts", {})
+        assert before.structured_content["total"] == 3
+        with open(tmp_path / "ws" / "accounts.csv", "a") as f:
+            f.write("A-4,Hooli,smb,C-2,starter,5000,10,2026-01-01,2027-01-01,active,,12,\n")
+        after = await c.call_tool("find-accounts", {})
+        assert after.structured_content["total"] == 4

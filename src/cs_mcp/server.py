@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ resources cs://skills/* and cs://templates/*, the settings in force in cs://conf
 problems in cs://data/quality; the prompts are ready-made playbooks."""
 
 WARMUP_DELAY_SECONDS = 0.5
+RECHECK_SECONDS = 2.0
+"""How often a request may stat the workspace's files to notice changed data."""
 
 
 class AppState:
@@ -43,7 +46,8 @@ class AppState:
         self.settings = settings
         self._workspace = workspace
         self._lock = threading.Lock()
-        self.caches: dict[str, Any] = {}
+        self._fingerprint: str | None = None
+        self._checked = 0.0
 
     @property
     def loaded(self) -> Workspace | None:
@@ -53,16 +57,37 @@ class AppState:
         """Open the workspace (blocking) the first time; later calls return it."""
         with self._lock:
             if self._workspace is None:
-                from cs_mcp.workspace.loader import open_workspace
+                from cs_mcp.workspace.loader import open_workspace, workspace_version
 
+                self._fingerprint = workspace_version(self.settings)
                 self._workspace = open_workspace(self.settings, progress)
-                log.info("workspace loaded: %s", self._workspace.quality.summary_line()
-                         if hasattr(self._workspace.quality, "summary_line") else self._workspace.version)
+                self._checked = time.monotonic()
+                log.info("workspace loaded: version %s", self._workspace.version)
             return self._workspace
+
+    def reload_if_changed(self) -> bool:
+        """Reopen the workspace when its files changed since it was loaded (fits and caches start over)."""
+        from cs_mcp.workspace.loader import workspace_version
+
+        if self._workspace is None or self._fingerprint is None or self._workspace.path is None:
+            return False
+        if workspace_version(self.settings) == self._fingerprint:
+            return False
+        with self._lock:
+            # Not closed here: a request may still be reading it; it goes when the last reference does.
+            self._workspace = None
+        log.info("workspace files changed: reloading")
+        self.open_workspace()
+        return True
 
     async def workspace(self, ctx: Context | None = None) -> Workspace:
         if self._workspace is not None:
-            return self._workspace
+            if time.monotonic() - self._checked < RECHECK_SECONDS:
+                return self._workspace
+            self._checked = time.monotonic()
+            await anyio.to_thread.run_sync(self.reload_if_changed)
+            if self._workspace is not None:
+                return self._workspace
         progress = None
         if ctx is not None:
             def progress(fraction: float, message: str) -> None:
