@@ -1,0 +1,938 @@
+"""Open a workspace: read each canonical table into DuckDB, map, type and validate it, report what was found.
+
+Every table is staged once (source text kept next to the typed value only where parsing can fail),
+checked with set-based SQL that records problems by stage row id, and materialized without the
+rejected rows. Nothing loops over rows in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import difflib
+import glob
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
+from cs_mcp.workspace import engine as sql
+from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
+from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table
+
+if TYPE_CHECKING:
+    import duckdb
+
+Progress = Callable[[float, str], None]
+
+ACTIVITY_DATES = (
+    ("usage", "date"),
+    ("touchpoints", "date"),
+    ("tickets", "opened_at"),
+    ("nps", "responded_at"),
+    ("feature_usage", "date"),
+    ("invoices", "paid_on"),
+)
+"""Columns whose newest value is the data's 'latest' date (invoices: payments, not future due dates)."""
+
+_DATE_HINTS = (
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%Y%m%d",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+)
+_STAGE = "_cs_stage"
+_PROBLEMS = "_cs_problems"
+_ACCOUNT_IDS = "_cs_account_ids"
+
+
+class WorkspaceError(ValueError):
+    """A workspace that cannot be served at all; the message says what to fix."""
+
+
+class Workspace:
+    """A loaded workspace: every canonical table as a typed DuckDB table on one in-memory connection."""
+
+    def __init__(
+        self,
+        *,
+        path: Path | None,
+        settings: Settings,
+        con: duckdb.DuckDBPyConnection,
+        tables: frozenset[str],
+        custom: list[CustomColumn],
+        quality: DataQualityReport,
+    ) -> None:
+        self.path = path
+        self.settings = settings
+        self.tables = tables
+        self.custom_columns = [c.name for c in custom]
+        self.custom_column_types = {c.name: c.type for c in custom}
+        self.custom_column_sources = {c.name: c.source for c in custom}
+        self.quality = quality
+        self.version = quality.version
+        self.as_of = quality.as_of
+        self._con = con
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the shared connection, for use from the calling thread."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.path}, tables={sorted(self.tables)}, version={self.version})"
+
+
+def demo_path() -> Path:
+    import cs_mcp.demo
+
+    return Path(cs_mcp.demo.__file__).parent / "workspace"
+
+
+def workspace_root(settings: Settings) -> Path:
+    path = settings.data.path
+    return Path(path).expanduser().resolve() if path is not None else demo_path()
+
+
+def open_workspace(settings: Settings, progress: Progress | None = None) -> Workspace:
+    """Load the workspace of `settings.data` into DuckDB; bad rows are reported, never raised."""
+    root = workspace_root(settings)
+    if not root.is_dir():
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise WorkspaceError(
+            f"Workspace folder {root} {what}. Pass --data with a folder of CSV/Parquet files "
+            f"(accounts.csv at least), or create one with `cs-mcp demo --out DIR`."
+        )
+    report = _progress_reporter(progress)
+    mappings = settings.data.tables
+    notes = [
+        f"tables.{name} in {CONFIG_FILE_NAME} is not a table; known tables: {', '.join(TABLES)}"
+        for name in mappings
+        if name not in TABLES
+    ]
+    sources: dict[str, _Source] = {}
+    table_notes: dict[str, list[str]] = {}
+    for name in TABLES:
+        src = _resolve_source(root, name, mappings.get(name) or TableMapping())
+        if src is not None:
+            sources[name] = src
+            table_notes[name] = list(src.notes)
+    if "accounts" not in sources:
+        raise WorkspaceError(_no_accounts_message(root))
+    if sources["accounts"].error:
+        raise WorkspaceError(sources["accounts"].error)
+    notes += _unused_files_note(root, sources, mappings)
+
+    con = sql.connect(root)
+    try:
+        con.execute(
+            f"CREATE TABLE {_PROBLEMS} (tbl VARCHAR, rid BIGINT, col VARCHAR, val VARCHAR, "
+            "kind VARCHAR, rejected BOOLEAN, ref BIGINT)"
+        )
+        weights = {name: max(src.size, 1 << 20) for name, src in sources.items()}
+        total, done = float(sum(weights.values())), 0.0
+        qualities: list[TableQuality] = []
+        custom: list[CustomColumn] = []
+        for name in TABLES:
+            if name not in sources:
+                _create_empty(con, TABLES[name])
+                continue
+            loader = _TableLoader(
+                con,
+                root,
+                settings,
+                TABLES[name],
+                sources[name],
+                lambda f, m, d=done, w=weights[name]: report((d + f * w) / total, m),
+            )
+            q = loader.load()
+            if name == "accounts" and q.status == "unusable":
+                raise WorkspaceError("; ".join(p.reason for p in q.problems) or "accounts could not be read")
+            q.notes[:0] = table_notes[name]
+            qualities.append(q)
+            if name == "accounts":
+                custom = q.custom_columns
+            done += weights[name]
+        loaded = frozenset(q.table for q in qualities if q.status == "loaded")
+        as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
+        con.execute(f"DROP TABLE {_PROBLEMS}")
+        con.execute(f"DROP TABLE IF EXISTS {_ACCOUNT_IDS}")
+    except BaseException:
+        con.close()
+        raise
+    quality = DataQualityReport(
+        path=str(root),
+        version=workspace_version(settings, [f for s in sources.values() for f in s.files]),
+        as_of=as_of,
+        as_of_rule=rule,
+        tables=qualities,
+        tables_absent=[n for n in TABLES if n not in sources],
+        notes=notes + as_of_notes,
+    )
+    report(
+        1.0,
+        f"workspace ready: {len(loaded)} tables, {quality.rows_loaded:,} rows, "
+        f"{quality.rows_rejected:,} rejected",
+    )
+    return Workspace(path=root, settings=settings, con=con, tables=loaded, custom=custom, quality=quality)
+
+
+def workspace_version(settings: Settings, extra_files: list[Path] | None = None) -> str:
+    """Short hash of the workspace's data files (names, sizes, mtimes) and the table mappings."""
+    root = workspace_root(settings)
+    h = hashlib.sha256()
+    files = set(extra_files or [])
+    if root.is_dir():
+        files.update(
+            p
+            for p in root.rglob("*")
+            if p.is_file()
+            and _is_data_file(p)
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+    for p in sorted(files):
+        st = p.stat()
+        h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    mappings = {k: v.model_dump(mode="json") for k, v in sorted(settings.data.tables.items())}
+    h.update(json.dumps(mappings, sort_keys=True).encode())
+    return h.hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------------------- sources
+
+
+@dataclass
+class _Source:
+    mapping: TableMapping
+    files: list[Path] = field(default_factory=list)
+    sql: str | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(f.stat().st_size for f in self.files)
+
+
+def _is_data_file(p: Path) -> bool:
+    return p.name.lower().endswith(FILE_SUFFIXES + (".tsv.gz", ".pq"))
+
+
+def _resolve_source(root: Path, name: str, mapping: TableMapping) -> _Source | None:
+    """Where a table comes from: its mapping's `sql` or `file` (a glob), else `<name>.<suffix>`."""
+    if mapping.sql:
+        return _Source(mapping, sql=mapping.sql.strip().rstrip(";"))
+    if mapping.file:
+        pattern = os.path.join(root, mapping.file)
+        files = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+        if not files:
+            return _Source(mapping, error=f"tables.{name}.file {mapping.file!r} matches no file in {root}")
+        return _Source(mapping, files=files)
+    found = {p.name.lower(): p for p in root.iterdir() if p.is_file()}
+    candidates = [found[name + s] for s in (*FILE_SUFFIXES, ".tsv.gz") if name + s in found]
+    if not candidates:
+        return None
+    src = _Source(mapping, files=[candidates[0]])
+    if len(candidates) > 1:
+        src.notes.append(
+            f"found {', '.join(c.name for c in candidates)}; read {candidates[0].name} "
+            f"(set tables.{name}.file in {CONFIG_FILE_NAME} to choose)"
+        )
+    return src
+
+
+def _no_accounts_message(root: Path) -> str:
+    files = sorted(p.name for p in root.iterdir() if p.is_file() and _is_data_file(p))
+    found = f"found: {', '.join(files[:20])}" if files else "the folder holds no CSV or Parquet file"
+    return (
+        f"No accounts table in {root}: expected accounts.csv, accounts.tsv, accounts.csv.gz or "
+        f"accounts.parquet ({found}). Rename your accounts export, or point to it in "
+        f"{root / CONFIG_FILE_NAME}:\n\ntables:\n  accounts:\n    file: <your accounts file>.csv\n"
+    )
+
+
+def _unused_files_note(
+    root: Path, sources: dict[str, _Source], mappings: dict[str, TableMapping]
+) -> list[str]:
+    used = {f.resolve() for s in sources.values() for f in s.files}
+    sql_text = " ".join(m.sql or "" for m in mappings.values())
+    unused = sorted(
+        p.name
+        for p in root.iterdir()
+        if p.is_file() and _is_data_file(p) and p.resolve() not in used and p.name not in sql_text
+    )
+    if not unused:
+        return []
+    return [
+        f"files not read as any table: {', '.join(unused)} (name a file after its table, e.g. "
+        f"usage.csv, or map it with tables.<table>.file in {CONFIG_FILE_NAME})"
+    ]
+
+
+# ------------------------------------------------------------------------------------ table loader
+
+
+@dataclass
+class _Part:
+    """One file (or the SQL query) of a table, staged at rows [start, start + rows)."""
+
+    label: str
+    start: int
+    rows: int
+    malformed: list[int] = field(default_factory=list)
+    """Data rows the CSV reader could not split; later stage rows are shifted past them."""
+
+
+class _TableLoader:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        root: Path,
+        settings: Settings,
+        table: Table,
+        source: _Source,
+        progress: Progress,
+    ) -> None:
+        self.con, self.root, self.table, self.source = con, root, table, source
+        self.mapping = source.mapping
+        self.limit = settings.data.max_reported_problems
+        self.progress = progress
+        self.parts: list[_Part] = []
+        self.extra_problems: list[Problem] = []
+        self.present: set[str] = set()
+        self.raw_kept: set[str] = set()  # columns whose parsing can fail in some part
+        self.columns_mapped: dict[str, str] = {}
+        self.custom: dict[str, str] = {}  # custom column name -> source column
+        self.ignored: list[str] = []
+        self.notes: list[str] = []
+        self.unusable_rows = 0
+        self.t = table.name
+
+    # ---- staging
+
+    def load(self) -> TableQuality:
+        label = "sql" if self.source.sql else ", ".join(self._label(f) for f in self.source.files)
+        if self.source.error:
+            return self._unusable(label, self.source.error)
+        self.progress(0.0, f"reading {self.t} from {label}")
+        self._create_stage()
+        if self.source.sql:
+            self._stage_part("sql", f"({self.source.sql})", csv=False)
+        else:
+            for i, f in enumerate(self.source.files):
+                if i:
+                    self.progress(0.5 * i / len(self.source.files), f"reading {self.t} from {self._label(f)}")
+                self._stage_file(f)
+        if not self.parts:
+            reason = "; ".join(p.reason for p in self.extra_problems if p.row is None)
+            self.con.execute(f"DROP TABLE {_STAGE}")
+            return self._unusable(label, reason)
+        staged = sum(p.rows for p in self.parts)
+        self.progress(0.6, f"loading {self.t} ({staged:,} rows)")
+        self._validate()
+        self.progress(0.9, f"materializing {self.t}")
+        custom_types = self._materialize()
+        self.con.execute(f"DROP TABLE {_STAGE}")
+        q = self._quality(label, staged, custom_types)
+        self.progress(1.0, f"loaded {self.t}: {q.rows_loaded:,} rows, {q.rows_rejected:,} rejected")
+        return q
+
+    def _label(self, f: Path) -> str:
+        try:
+            return str(f.relative_to(self.root))
+        except ValueError:
+            return str(f)
+
+    def _create_stage(self) -> None:
+        cols = []
+        for i, c in enumerate(self.table.columns):
+            cols.append(f"p{i} {sql.DUCKDB_TYPES[c.type]}")
+            if c.type != "string":
+                cols.append(f"r{i} VARCHAR")
+        self.con.execute(f"CREATE TABLE {_STAGE} ({', '.join(cols)})")
+
+    def _stage_file(self, f: Path) -> None:
+        label = self._label(f)
+        if f.stat().st_size == 0:
+            self._part_problem(label, None, f"{label} is empty (not even a header line)")
+        elif not sql.is_csv(f):
+            self._stage_part(label, sql.source_reader(f), csv=False)
+        elif not self._stage_part(label, sql.source_reader(f), csv=True, utf8_only=True):
+            self._stage_part(label, sql.source_reader(f, "latin-1"), csv=True)
+            self.notes.append(f"{label} is not UTF-8: read as latin-1")
+
+    def _stage_part(self, label: str, reader: str, csv: bool, utf8_only: bool = False) -> bool:
+        """Stage one file or query (False: not UTF-8 under `utf8_only`, nothing staged)."""
+        try:
+            described = self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        except Exception as exc:  # duckdb raises many error types for unreadable files
+            self._part_problem(label, None, self._read_error(label, exc))
+            return True
+        source_types = {row[0]: row[1] for row in described}
+        mapped, mapping_problems = self._map_columns(label, list(source_types))
+        for col, reason in mapping_problems:
+            self._part_problem(label, col, reason, rejected=self.table.column(col).required)
+        missing = [c for c in self.table.required if c not in mapped]
+        if missing:
+            if self.t == "accounts":
+                raise WorkspaceError(
+                    self._missing_required_message(
+                        label, missing, list(source_types), [r for _, r in mapping_problems]
+                    )
+                )
+            self._part_problem(
+                label, ", ".join(missing), self._missing_required_reason(missing, list(source_types))
+            )
+            self._count_unusable_rows(reader)
+            return True
+        exprs = []
+        for i, c in enumerate(self.table.columns):
+            src = mapped.get(c.name)
+            if src is None:
+                exprs.append(f"NULL AS p{i}")
+                if c.type != "string":
+                    exprs.append(f"NULL AS r{i}")
+                continue
+            typed, raw = sql.parse_source(
+                sql.ident(src),
+                source_types[src],
+                c,
+                self.mapping.date_format,
+                self.mapping.values.get(c.name),
+            )
+            exprs.append(f"{typed} AS p{i}")
+            if c.type != "string":
+                exprs.append(f"{raw or 'NULL'} AS r{i}")
+            if raw is not None:
+                self.raw_kept.add(c.name)
+            self.present.add(c.name)
+            self.columns_mapped.setdefault(c.name, src)
+        used = set(mapped.values())
+        extras = [s for s in source_types if s not in used]
+        custom_exprs = self._custom_exprs(extras) if self.table.extra_columns_kept else []
+        if not self.table.extra_columns_kept:
+            self.ignored += [e for e in extras if e not in self.ignored]
+        start = self.con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
+        if csv:
+            self._drop_rejects()
+        columns = [
+            f"p{i}" + (f", r{i}" if c.type != "string" else "") for i, c in enumerate(self.table.columns)
+        ]
+        target = ", ".join(columns + [name for name, _ in custom_exprs])
+        select = ", ".join(exprs + [f"{e} AS {name}" for name, e in custom_exprs])
+        try:
+            self.con.execute(f"INSERT INTO {_STAGE} ({target}) SELECT {select} FROM {reader}")
+        except Exception as exc:
+            self._part_problem(label, None, self._read_error(label, exc))
+            return True
+        rows = self.con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0] - start
+        part = _Part(label, start, rows)
+        rejects = self._collect_rejects() if csv else []
+        if utf8_only and any(kind == "INVALID ENCODING" for *_, kind in rejects):
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {_STAGE} AS SELECT * FROM {_STAGE} WHERE rowid < {start}"
+            )
+            return False
+        for row, text, message, _ in rejects:
+            part.malformed.append(row)
+            self.extra_problems.append(
+                Problem(
+                    table=self.t,
+                    file=label,
+                    row=row,
+                    value=_truncate(text),
+                    reason=f"malformed line: {message}",
+                    rejected=True,
+                )
+            )
+        self.parts.append(part)
+        return True
+
+    def _map_columns(
+        self, label: str, source_cols: list[str]
+    ) -> tuple[dict[str, str], list[tuple[str, str]]]:
+        """canonical -> source column: explicit `columns:` first, else the same name up to case."""
+        explicit = self.mapping.columns
+        canonical = set(self.table.column_names)
+        for key in explicit:
+            if key not in canonical and f"columns.{key}" not in " ".join(self.notes):
+                self.notes.append(
+                    f"tables.{self.t}.columns.{key}: {self.t} has no column {key!r}; "
+                    f"columns: {', '.join(self.table.column_names)}"
+                )
+        lower = {}
+        keyed = {}
+        for s in source_cols:
+            lower.setdefault(s.lower(), s)
+            keyed.setdefault(sql.match_key(s), s)
+        reserved = {lower.get(v.lower(), v) for k, v in explicit.items() if k in canonical}
+        mapped: dict[str, str] = {}
+        problems = []
+        for c in self.table.columns:
+            if c.name in explicit:
+                want = explicit[c.name]
+                src = want if want in source_cols else lower.get(want.lower())
+                if src is None:
+                    problems.append(
+                        (
+                            c.name,
+                            f"tables.{self.t}.columns maps {c.name} to {want!r}, which is not "
+                            f"a column of {label} (columns: {_names(source_cols)})",
+                        )
+                    )
+                    continue
+            else:
+                src = c.name if c.name in source_cols else keyed.get(sql.match_key(c.name))
+                if src is None or src in reserved or src in mapped.values():
+                    continue
+            mapped[c.name] = src
+        return mapped, problems
+
+    def _custom_exprs(self, extras: list[str]) -> list[tuple[str, str]]:
+        """Stage columns for extra account columns, in snake_case, one per distinct name over all files."""
+        out = []
+        taken = set(self.table.column_names)
+        by_source = {v: k for k, v in self.custom.items()}
+        for src in extras:
+            name = by_source.get(src)
+            if name is None:
+                base = sql.snake_case(src)
+                name, n = base, 2
+                while name in taken or name in self.custom:
+                    name, n = f"{base}_{n}", n + 1
+                self.custom[name] = src
+                self.con.execute(f"ALTER TABLE {_STAGE} ADD COLUMN {sql.ident('x_' + name)} VARCHAR")
+            out.append((sql.ident("x_" + name), sql.cleaned(sql.ident(src))))
+        return out
+
+    def _drop_rejects(self) -> None:
+        self.con.execute("DROP TABLE IF EXISTS _cs_rejects")
+        self.con.execute("DROP TABLE IF EXISTS _cs_reject_scans")
+
+    def _collect_rejects(self) -> list[tuple[int, str, str, str]]:
+        """Lines the CSV reader could not split, as (data row, line, message, error type), one per row."""
+        try:
+            found = self.con.execute(
+                "SELECT r.line, r.csv_line, r.error_message, CAST(r.error_type AS VARCHAR), s.skip_rows "
+                "FROM _cs_rejects r JOIN _cs_reject_scans s USING (scan_id, file_id) ORDER BY r.line"
+            ).fetchall()
+        except Exception:  # no reject tables: the reader had nothing to reject
+            return []
+        finally:
+            self._drop_rejects()
+        out: dict[int, tuple[int, str, str, str]] = {}
+        for line, text, message, kind, skip in found:
+            row = int(line) - 1 - int(skip or 0)
+            out.setdefault(row, (row, text, message, kind))
+        return list(out.values())
+
+    def _count_unusable_rows(self, reader: str) -> None:
+        try:
+            self.unusable_rows += self.con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0]
+        except Exception:  # counting is best effort: the table is reported unusable anyway
+            pass
+        self._drop_rejects()
+
+    def _read_error(self, label: str, exc: Exception) -> str:
+        if label == "sql":
+            return f"tables.{self.t}.sql failed: {_first_line(exc)}"
+        return f"cannot read {label}: {_first_line(exc)}"
+
+    def _part_problem(self, label: str, column: str | None, reason: str, rejected: bool = True) -> None:
+        self.extra_problems.append(
+            Problem(table=self.t, file=label, column=column, reason=reason, rejected=rejected)
+        )
+
+    def _missing_required_reason(self, missing: list[str], found: list[str]) -> str:
+        return (
+            f"required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} missing, so the table "
+            f"is not usable (columns found: {_names(found)}); map "
+            f"{'them' if len(missing) > 1 else 'it'} in {CONFIG_FILE_NAME}: tables.{self.t}.columns."
+            f"{missing[0]}: <column>"
+        )
+
+    def _missing_required_message(
+        self, label: str, missing: list[str], found: list[str], mapping_problems: list[str]
+    ) -> str:
+        lines = []
+        for col in missing:
+            guess = difflib.get_close_matches(col, [f.lower() for f in found], n=1, cutoff=0.4)
+            src = next((f for f in found if guess and f.lower() == guess[0]), None)
+            hint = f"<column in {label}>" + (
+                "  # or the id column if there is no name" if col == "name" else ""
+            )
+            lines.append(f"      {col}: {src if src else hint}")
+        return (
+            f"{label} has no column for required {', '.join(missing)} (after mapping). Columns found: "
+            f"{_names(found)}.\n"
+            + "".join(m + ".\n" for m in mapping_problems)
+            + f"Map them in {self.root / CONFIG_FILE_NAME}:\n\ntables:\n  accounts:\n"
+            f"    columns:\n" + "\n".join(lines) + "\n"
+        )
+
+    # ---- validation
+
+    def _col(self, name: str) -> str:
+        return f"p{self.table.column_names.index(name)}"
+
+    def _insert_problems(self, selects: list[str]) -> None:
+        if selects:
+            self.con.execute(f"INSERT INTO {_PROBLEMS} " + " UNION ALL ".join(selects))
+
+    def _validate(self) -> None:
+        t = sql.literal(self.t)
+        selects = []
+        for i, c in enumerate(self.table.columns):
+            if c.name not in self.present:
+                continue
+            p, r, col = f"p{i}", f"r{i}", sql.literal(c.name)
+            req = "true" if c.required else "false"
+            if c.name in self.raw_kept:
+                selects.append(
+                    f"SELECT {t}, rowid, {col}, left({r}, 80), 'unparseable', {req}, NULL FROM {_STAGE} "
+                    f"WHERE {r} IS NOT NULL AND {p} IS NULL AND NOT {sql.is_null_token(r)}"
+                )
+            if c.required:
+                raw = c.name in self.raw_kept
+                blank = f"({r} IS NULL OR {sql.is_null_token(r)})" if raw else "true"
+                selects.append(
+                    f"SELECT {t}, rowid, {col}, {r if raw else 'NULL'}, 'missing', true, "
+                    f"NULL FROM {_STAGE} WHERE {p} IS NULL AND {blank}"
+                )
+            bad = sql.out_of_range(p, c)
+            if bad:
+                kind = (
+                    "'date_range'"
+                    if c.type in ("date", "timestamp")
+                    else f"CASE WHEN {p} < {c.min_value!r} THEN 'below_min' ELSE 'above_max' END"
+                    if c.min_value is not None
+                    else "'above_max'"
+                )
+                shown = (
+                    f"COALESCE({r}, CAST({p} AS VARCHAR))"
+                    if c.name in self.raw_kept
+                    else f"CAST({p} AS VARCHAR)"
+                )
+                selects.append(
+                    f"SELECT {t}, rowid, {col}, left({shown}, 80), {kind}, "
+                    f"{req}, NULL FROM {_STAGE} WHERE {p} IS NOT NULL AND {bad}"
+                )
+            if c.allowed:
+                selects.append(
+                    f"SELECT {t}, rowid, {col}, left({p}, 80), 'unknown_value', false, NULL "
+                    f"FROM {_STAGE} WHERE {p} IS NOT NULL AND {p} NOT IN {sql.literal_list(c.allowed)}"
+                )
+        self._insert_problems(selects)
+        rejected_rids = f"(SELECT rid FROM {_PROBLEMS} WHERE tbl = {t} AND rejected)"
+        if self.table.account_child:
+            a = self._col("account_id")
+            self.con.execute(
+                f"INSERT INTO {_PROBLEMS} SELECT {t}, s.rowid, 'account_id', left(s.{a}, 80), "
+                f"CASE WHEN s.{a} IN (SELECT account_id FROM {_ACCOUNT_IDS}) THEN 'rejected_account' "
+                f"ELSE 'unknown_account' END, true, NULL FROM {_STAGE} s "
+                f"ANTI JOIN accounts a ON s.{a} = a.account_id WHERE s.{a} IS NOT NULL"
+            )
+        key = [k for k in self.table.key if k in self.present]
+        if key and len(key) == len(self.table.key):
+            cols = ", ".join(self._col(k) for k in key)
+            not_null = " AND ".join(f"{self._col(k)} IS NOT NULL" for k in key)
+            shown = "concat_ws(', ', " + ", ".join(f"CAST({self._col(k)} AS VARCHAR)" for k in key) + ")"
+            self.con.execute(
+                f"INSERT INTO {_PROBLEMS} WITH surv AS (SELECT s.rowid AS rid, {cols} FROM {_STAGE} s "
+                f"ANTI JOIN {rejected_rids} r ON s.rowid = r.rid WHERE {not_null}), "
+                f"dup AS (SELECT hash({cols}) AS h FROM surv GROUP BY 1 HAVING count(*) > 1), "
+                f"cand AS (SELECT rid, {cols}, min(rid) OVER (PARTITION BY {cols}) AS first FROM surv "
+                f"WHERE hash({cols}) IN (SELECT h FROM dup)) "
+                f"SELECT {t}, rid, {sql.literal(', '.join(key))}, left({shown}, 80), 'duplicate', true, "
+                f"first FROM cand WHERE rid > first"
+            )
+
+    def _materialize(self) -> dict[str, str]:
+        """Create the canonical table without rejected rows; returns custom column types."""
+        t = sql.literal(self.t)
+        exprs = []
+        for i, c in enumerate(self.table.columns):
+            p = f"p{i}"
+            if c.name not in self.present and self.t == "accounts" and c.name == "status":
+                churned = self._col("churned_on")
+                exprs.append(f"CASE WHEN {churned} IS NOT NULL THEN 'churned' ELSE 'active' END AS status")
+                self.notes.append(
+                    "no status column: status derived from churned_on (churned when set, else active)"
+                    if "churned_on" in self.present
+                    else "no status or churned_on column: every account counts as active (no churn outcomes)"
+                )
+                continue
+            bad = sql.out_of_range(p, c)
+            if bad and not c.required:
+                p = f"CASE WHEN {bad} THEN NULL ELSE {p} END"
+            exprs.append(f"CAST({p} AS {sql.DUCKDB_TYPES[c.type]}) AS {sql.ident(c.name)}")
+        custom_types: dict[str, str] = {}
+        if self.custom:
+            counts = self.con.execute(
+                "SELECT "
+                + ", ".join(
+                    f"count({sql.ident('x_' + n)}), "
+                    f"count(CASE WHEN isfinite(TRY_CAST({sql.ident('x_' + n)} AS DOUBLE)) THEN 1 END)"
+                    for n in self.custom
+                )
+                + f" FROM {_STAGE}"
+            ).fetchone()
+            for j, name in enumerate(self.custom):
+                n_values, n_numeric = counts[2 * j], counts[2 * j + 1]
+                numeric = n_values > 0 and n_values == n_numeric
+                custom_types[name] = "DOUBLE" if numeric else "VARCHAR"
+                x = sql.ident("x_" + name)
+                exprs.append(f"{'TRY_CAST(' + x + ' AS DOUBLE)' if numeric else x} AS {sql.ident(name)}")
+        self.con.execute(
+            f"CREATE TABLE {sql.ident(self.t)} AS SELECT {', '.join(exprs)} FROM {_STAGE} s "
+            f"ANTI JOIN (SELECT DISTINCT rid FROM {_PROBLEMS} WHERE tbl = {t} AND rejected) r "
+            "ON s.rowid = r.rid"
+        )
+        if self.t == "accounts":
+            self.con.execute(
+                f"CREATE TABLE {_ACCOUNT_IDS} AS SELECT DISTINCT p0 AS account_id FROM {_STAGE} "
+                "WHERE p0 IS NOT NULL"
+            )
+        return custom_types
+
+    # ---- report
+
+    def _row(self, rid: int) -> tuple[str, int]:
+        """(file, 1-based data row) of a stage row id."""
+        starts = [p.start for p in self.parts]
+        part = self.parts[bisect.bisect_right(starts, rid) - 1]
+        k = rid - part.start + 1
+        shifts = [m - i for i, m in enumerate(part.malformed)]
+        return part.label, k + bisect.bisect_left(shifts, k + 1)
+
+    def _quality(self, label: str, staged: int, custom_types: dict[str, str]) -> TableQuality:
+        t = sql.literal(self.t)
+        loaded = self.con.execute(f"SELECT count(*) FROM {sql.ident(self.t)}").fetchone()[0]
+        malformed = sum(len(p.malformed) for p in self.parts)
+        warnings = self.con.execute(
+            f"SELECT count(*) FROM {_PROBLEMS} WHERE tbl = {t} AND NOT rejected"
+        ).fetchone()[0]
+        summary_rows = self.con.execute(
+            f"SELECT col, kind, rejected, count(*) AS n FROM {_PROBLEMS} WHERE tbl = {t} "
+            "GROUP BY ALL ORDER BY n DESC, col, kind"
+        ).fetchall()
+        summary = [
+            ProblemCount(column=col, reason=self._reason(kind, col), rejected=rej, count=n)
+            for col, kind, rej, n in summary_rows
+        ]
+        if malformed:
+            summary.append(ProblemCount(column=None, reason="malformed line", rejected=True, count=malformed))
+        for p in self.extra_problems:
+            if p.row is None:
+                summary.append(ProblemCount(column=p.column, reason=p.reason, rejected=p.rejected, count=1))
+        listed = self.con.execute(
+            f"SELECT rid, col, val, kind, rejected, ref FROM {_PROBLEMS} WHERE tbl = {t} "
+            f"ORDER BY rid, col LIMIT {self.limit}"
+        ).fetchall()
+        problems = list(self.extra_problems)
+        for rid, col, val, kind, rej, ref in listed:
+            file, row = self._row(rid)
+            reason = self._reason(kind, col)
+            if ref is not None:
+                ref_file, ref_row = self._row(ref)
+                reason += f": first at row {ref_row}" + (f" of {ref_file}" if ref_file != file else "")
+            problems.append(
+                Problem(table=self.t, file=file, row=row, column=col, value=val, reason=reason, rejected=rej)
+            )
+        problems.sort(key=lambda p: (p.row is not None, p.file, p.row or 0))
+        total = sum(s.count for s in summary)
+        self.notes += self._hints(summary_rows, staged)
+        missing_optional = [
+            c.name for c in self.table.columns if c.name not in self.present and not c.required
+        ]
+        if self.t == "accounts" and "status" in missing_optional and "churned_on" not in missing_optional:
+            missing_optional.remove("status")
+        return TableQuality(
+            table=self.t,
+            status="loaded",
+            source=label,
+            rows_read=staged + malformed + self.unusable_rows,
+            rows_loaded=loaded,
+            rows_rejected=staged + malformed + self.unusable_rows - loaded,
+            warnings=warnings + sum(1 for p in self.extra_problems if not p.rejected),
+            columns_mapped=self.columns_mapped,
+            missing_optional_columns=missing_optional,
+            ignored_columns=self.ignored,
+            custom_columns=[
+                CustomColumn(name=n, source=s, type=custom_types[n]) for n, s in self.custom.items()
+            ],
+            notes=self.notes,
+            problem_summary=summary,
+            problems=problems[: self.limit],
+            problems_not_listed=max(total - min(len(problems), self.limit), 0),
+        )
+
+    def _reason(self, kind: str, col: str | None) -> str:
+        c = self.table.column(col) if col in self.table.column_names else None
+        if kind == "unparseable" and c is not None:
+            fmt = f" or {self.mapping.date_format}" if self.mapping.date_format else ""
+            return {
+                "float": "not a number",
+                "integer": "not a whole number",
+                "date": f"not a date (expected YYYY-MM-DD{fmt})",
+                "timestamp": f"not a date-time (expected YYYY-MM-DD HH:MM:SS{fmt})",
+                "boolean": "not a boolean (true/false, yes/no, y/n, 1/0)",
+            }.get(c.type, "cannot be read")
+        if kind == "below_min" and c is not None:
+            return f"below the minimum {c.min_value:g}"
+        if kind == "above_max" and c is not None:
+            return f"above the maximum {c.max_value:g}"
+        if kind == "unknown_value" and c is not None:
+            return f"unknown value (expected one of: {', '.join(c.allowed)}); kept"
+        return {
+            "missing": "missing required value",
+            "date_range": f"date outside {sql.EARLIEST}..{sql.LATEST}",
+            "unknown_account": "account_id not in accounts",
+            "rejected_account": "account_id's accounts row was rejected",
+            "duplicate": f"duplicate key ({col})",
+        }.get(kind, kind)
+
+    def _hints(self, summary_rows: list[tuple], staged: int) -> list[str]:
+        """Notes that say how to fix the commonest whole-column mistakes."""
+        hints = []
+        for col, kind, _, n in summary_rows:
+            c = self.table.column(col) if col in self.table.column_names else None
+            if kind == "unparseable" and c is not None and c.type in ("date", "timestamp"):
+                fits = self._guess_date_format(col)
+                if fits:
+                    also = f" (they also fit {fits[1]!r}: check which)" if len(fits) > 1 else ""
+                    hints.append(
+                        f"{n:,} {col} value(s) are not ISO dates (YYYY-MM-DD) but fit {fits[0]!r}{also}: "
+                        f"set tables.{self.t}.date_format: {fits[0]!r} in {CONFIG_FILE_NAME}"
+                    )
+            if kind == "unknown_account" and n > staged / 2:
+                sample = self.con.execute(
+                    f"SELECT val FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)} "
+                    "AND kind = 'unknown_account' LIMIT 1"
+                ).fetchone()
+                theirs = self.con.execute("SELECT account_id FROM accounts LIMIT 1").fetchone()
+                hints.append(
+                    f"{n:,} of {staged:,} rows name an account_id not in accounts (e.g. "
+                    f"{sample[0]!r} vs {theirs[0] if theirs else None!r} in accounts): check which "
+                    f"column is mapped to account_id"
+                )
+        return hints
+
+    def _guess_date_format(self, col: str) -> list[str]:
+        values = (
+            f"(SELECT DISTINCT val FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)} AND col = "
+            f"{sql.literal(col)} AND kind = 'unparseable' LIMIT 200)"
+        )
+        counts = self.con.execute(
+            "SELECT count(*), "
+            + ", ".join(
+                f"count(TRY_STRPTIME(val, [{sql.literal(f)}, {sql.literal(f + ' %H:%M:%S')}, "
+                f"{sql.literal(f + ' %H:%M')}]))"
+                for f in _DATE_HINTS
+            )
+            + f" FROM {values}"
+        ).fetchone()
+        return [f for f, n in zip(_DATE_HINTS, counts[1:], strict=True) if n == counts[0] and n > 0]
+
+    def _unusable(self, label: str, reason: str) -> TableQuality:
+        _create_empty(self.con, self.table)
+        problems = self.extra_problems or [Problem(table=self.t, file=label, reason=reason, rejected=True)]
+        return TableQuality(
+            table=self.t,
+            status="unusable",
+            source=label,
+            rows_read=self.unusable_rows,
+            rows_rejected=self.unusable_rows,
+            ignored_columns=self.ignored,
+            notes=self.notes,
+            problem_summary=[
+                ProblemCount(column=p.column, reason=p.reason, rejected=p.rejected, count=1) for p in problems
+            ],
+            problems=problems[: self.limit],
+        )
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    cols = ", ".join(f"{sql.ident(c.name)} {sql.DUCKDB_TYPES[c.type]}" for c in table.columns)
+    con.execute(f"CREATE TABLE {sql.ident(table.name)} ({cols})")
+
+
+def _resolve_as_of(
+    con: duckdb.DuckDBPyConnection, setting: object, loaded: frozenset[str]
+) -> tuple[dt.date, str, list[str]]:
+    """The analysis date: fixed, today, or the newest activity date not after today."""
+    today = dt.date.today()
+    if isinstance(setting, dt.date):
+        return setting, "fixed in the configuration (data.as_of)", []
+    if setting == "today":
+        return today, "today (data.as_of: today)", []
+    best: tuple[dt.date, str] | None = None
+    future_best: tuple[dt.date, str] | None = None
+    notes = []
+    for table, col in ACTIVITY_DATES:
+        if table not in loaded:
+            continue
+        d = f"CAST({sql.ident(col)} AS DATE)"
+        past, future, n_future = con.execute(
+            f"SELECT max({d}) FILTER (WHERE {d} <= DATE '{today}'), max({d}), "
+            f"count(*) FILTER (WHERE {d} > DATE '{today}') FROM {sql.ident(table)}"
+        ).fetchone()
+        if past is not None and (best is None or past > best[0]):
+            best = (past, f"{table}.{col}")
+        if future is not None and (future_best is None or future > future_best[0]):
+            future_best = (future, f"{table}.{col}")
+        if n_future:
+            notes.append(f"{n_future:,} {table} rows have {col} after today; not used to choose as_of")
+    if best is None and future_best is not None:
+        best = future_best
+    if best is None:
+        return today, "today (no activity dates in the data)", notes
+    return best[0], f"latest activity date in the data ({best[1]})", notes
+
+
+def _progress_reporter(progress: Progress | None) -> Progress:
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(min(max(fraction, 0.0), 1.0), message)
+
+    return report
+
+
+def _names(cols: list[str], limit: int = 30) -> str:
+    shown = ", ".join(cols[:limit])
+    return shown + (f", ... ({len(cols)} in all)" if len(cols) > limit else "")
+
+
+def _truncate(value: object, n: int = 80) -> str | None:
+    if value is None:
+        return None
+    s = str(value)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
