@@ -302,7 +302,7 @@ class ChurnSettings(_Model):
         description="leading indicators (tier 1/2/3) of the fallback score when the data holds too few outcomes",
     )
     max_training_examples: int = Field(
-        30_000, ge=1_000,
+        20_000, ge=1_000,
         description="cap on training examples: above it, accounts are sampled (stratified by outcome) so the "
         "first fit stays fast; the model card says when this happened",
     )

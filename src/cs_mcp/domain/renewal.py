@@ -1,0 +1,752 @@
+"""Renewal forecast: the renewals due in a window, each with a probability, category, outcome and timeline.
+
+Renewal probability (config `renewal.probability`, w = health_weight):
+  p = (1 - w) * (1 - churn probability over the churn horizon) + w * health_curve(health score)
+      (only the churn term without a health score, only the health term without a churn score)
+  + open_downgrade when an open downgrade opportunity exists
+  + late_stage_renewal when an open renewal opportunity is at a late stage (stage names in late_stages)
+  then clipped to [floor, ceiling]; a won renewal lifts p to at least won_renewal_floor, a lost one
+  caps it at lost_renewal_ceiling.
+Expected outcome: churn when p falls in the high-risk tier or the renewal opportunity is lost; else
+expand / contract by the net of open upsell + cross-sell (or, without one, seats in use beyond those
+licensed, priced at ARR per seat) minus open downgrades; else renew when the renewal is won or at a late
+stage (committed), flat otherwise (forecast to renew at today's ARR, not committed yet).
+Window scenarios, over the renewals in the window (ARR = current ARR up for renewal):
+  best  = every renewal renews and every expansion lands, no contraction: sum(ARR + expansion)
+  base  = probability-weighted: sum(p * (ARR + expansion - contraction))
+  worst = every at-risk and high-risk renewal churns, the rest renew with their contractions and no
+          expansion: sum over p >= likely of (ARR - contraction)
+Forecast GRR, NRR and logo retention are the base case's expected values: churn = sum((1 - p) * ARR),
+contraction = sum(p * contraction), expansion = sum(p * expansion), logos retained = sum(p).
+Opportunities count for a renewal when open and closing up to `opportunity_days_after_renewal` after it
+(or undated); a won or lost renewal opportunity counts when it closed within the renewal cycle, i.e.
+after (first timeline milestone + 60) days before the renewal date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.domain.retention import MetricVsTarget, Waterfall, parse_quarter, quarter_start, vs_target
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cs_mcp.config import RenewalSettings
+    from cs_mcp.workspace.loader import Workspace
+
+Category = Literal["high_confidence", "likely", "at_risk", "high_risk"]
+Outcome = Literal["renew", "expand", "flat", "contract", "churn"]
+Sort = Literal["date", "risk", "arr", "arr_at_risk"]
+OUTCOMES: tuple[str, ...] = ("expand", "renew", "flat", "contract", "churn")
+STAGE_NAMES = ("assess", "value review", "proposal", "negotiate and close", "renewal date")
+
+
+class ChurnInput(Protocol):
+    """What renewal needs from a churn scorer (cs_mcp.domain.churn_model.ChurnScores fits it)."""
+
+    account_ids: Any
+    probability: Any
+    method: str
+
+
+# ------------------------------------------------------------------------- models
+
+
+class RenewalWindow(BaseModel):
+    start: dt.date = Field(description="first renewal date included")
+    end: dt.date = Field(description="last renewal date included")
+    label: str
+
+
+class Timeline(BaseModel):
+    stage: str = Field(description="last milestone reached: 'T-60', 'before T-120', or 'overdue'")
+    stage_name: str
+    next_milestone: str | None
+    next_milestone_date: dt.date | None
+
+
+class RenewalRow(BaseModel):
+    account_id: str
+    name: str
+    segment: str | None
+    csm_id: str | None
+    arr: float = Field(description="ARR up for renewal (current ARR)")
+    renewal_date: dt.date
+    days_to_renewal: int
+    renewal_date_source: Literal["accounts", "subscriptions"]
+    probability: float = Field(description="renewal probability, %")
+    category: Category
+    churn_probability: float | None = Field(description="churn model probability over the horizon, %")
+    health_score: float | None
+    health_band: str
+    expected_outcome: Outcome
+    expansion_arr: float = Field(description="expansion expected if it renews")
+    contraction_arr: float = Field(description="contraction expected if it renews")
+    expected_arr: float = Field(description="ARR if it renews: ARR + expansion - contraction")
+    weighted_arr: float = Field(description="probability x expected_arr")
+    seat_utilization: float | None
+    expansion_candidate: bool = Field(description="seat utilization at or above the upsell trigger")
+    timeline: Timeline
+    signals: list[str] = Field(description="what moved the probability or the outcome")
+    churn_drivers: list[str] = Field(description="top drivers of the churn score")
+
+
+class Bucket(BaseModel):
+    name: str
+    accounts: int
+    arr: float
+    weighted_arr: float
+
+
+class Scenarios(BaseModel):
+    best: float
+    base: float
+    worst: float
+    definitions: dict[str, str]
+
+
+class RenewalForecast(Page):
+    window: RenewalWindow
+    as_of: dt.date
+    filters: dict[str, str]
+    sort: Sort
+    method: str = Field(
+        description="what the churn term came from: model, leading-indicator, or health-only"
+    )
+    probability_rule: str
+    renewals: int = Field(description="renewals in the window (after filters)")
+    arr_up_for_renewal: float
+    scenarios: Scenarios
+    metrics: dict[str, MetricVsTarget] = Field(
+        description="forecast grr, nrr, logo_retention of the window"
+    )
+    waterfall: Waterfall
+    by_category: list[Bucket]
+    by_outcome: list[Bucket]
+    by_stage: list[Bucket]
+    accounts: list[RenewalRow]
+    tables_used: list[str]
+    note: str | None = None
+
+
+# ------------------------------------------------------------------------ windows
+
+
+def resolve_window(
+    as_of: dt.date,
+    default_days: int,
+    days: int | None = None,
+    quarter: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> RenewalWindow:
+    """The renewal dates to include: next N days (default), a quarter, or from/to dates."""
+    given = [name for name, v in (("days", days), ("quarter", quarter), ("dates", start or end)) if v]
+    if len(given) > 1:
+        raise InvalidArgument(f"Send one of days, quarter or from/to dates, not {' and '.join(given)}.")
+    if quarter:
+        q = parse_quarter(quarter)
+        if q is None:
+            raise InvalidArgument(f"quarter '{quarter}' is not a quarter: send e.g. '2026-Q4' or 'Q4'.")
+        year, n = q
+        if year is None:
+            year = as_of.year
+            if quarter_start(year, n).replace(month=3 * n) < as_of.replace(day=1):
+                year += 1
+        s = quarter_start(year, n)
+        e = (quarter_start(year + 1, 1) if n == 4 else quarter_start(year, n + 1)) - dt.timedelta(days=1)
+        return RenewalWindow(start=s, end=e, label=f"{year}-Q{n}")
+    if start or end:
+        s = start or as_of
+        e = end or s + dt.timedelta(days=default_days)
+        if e < s:
+            raise InvalidArgument(f"to_date {e} is before from_date {s}.")
+        return RenewalWindow(start=s, end=e, label=f"{s} to {e}")
+    n_days = days or default_days
+    return RenewalWindow(start=as_of, end=as_of + dt.timedelta(days=n_days), label=f"next {n_days} days")
+
+
+def category_of(pct: float, tiers: dict[str, float]) -> str:
+    for name in ("high_confidence", "likely", "at_risk"):
+        if pct >= tiers[name]:
+            return name
+    return "high_risk"
+
+
+def timeline_of(days_to_renewal: int, renewal_date: dt.date, milestones: list[int]) -> Timeline:
+    """Where a renewal stands on the T-120/90/60/30/0 timeline, and the next milestone's date."""
+    names = STAGE_NAMES if len(milestones) == len(STAGE_NAMES) else tuple(f"T-{m}" for m in milestones)
+    if days_to_renewal < 0:
+        return Timeline(
+            stage="overdue",
+            stage_name=f"renewal date passed {-days_to_renewal} days ago",
+            next_milestone=None,
+            next_milestone_date=None,
+        )
+    reached = [i for i, m in enumerate(milestones) if days_to_renewal <= m]
+    if not reached:
+        first = milestones[0]
+        return Timeline(
+            stage=f"before T-{first}",
+            stage_name="not started",
+            next_milestone=f"T-{first}",
+            next_milestone_date=renewal_date - dt.timedelta(days=first),
+        )
+    i = reached[-1]
+    nxt = i + 1 if i + 1 < len(milestones) else None
+    return Timeline(
+        stage=f"T-{milestones[i]}",
+        stage_name=names[i],
+        next_milestone=None if nxt is None else f"T-{milestones[nxt]}",
+        next_milestone_date=None if nxt is None else renewal_date - dt.timedelta(days=milestones[nxt]),
+    )
+
+
+# -------------------------------------------------------------------------- base
+
+
+@dataclass
+class RenewalBase:
+    """Every active account with a renewal date, its probability and expected outcome (as of ws.as_of)."""
+
+    ids: np.ndarray
+    names: np.ndarray
+    segments: np.ndarray
+    csm_ids: np.ndarray
+    arr: np.ndarray
+    renewal: np.ndarray  # datetime64[D]
+    derived_date: np.ndarray
+    churn: np.ndarray  # churn probability 0-1, NaN without a score
+    health: np.ndarray
+    bands: np.ndarray
+    prob: np.ndarray  # 0-1
+    pct: np.ndarray  # rounded %, what categories are cut on
+    category: np.ndarray
+    expansion: np.ndarray
+    contraction: np.ndarray
+    outcome: np.ndarray
+    seat_util: np.ndarray
+    candidate: np.ndarray
+    flags: dict[str, np.ndarray]
+    opp_expansion: np.ndarray
+    method: str
+    churn_source: Any
+    churn_index: np.ndarray  # row of churn_source for each account, -1 without
+    id_rank: np.ndarray  # position of each account id in sorted order, for stable tie-breaks
+    lowered: dict[str, np.ndarray]  # segment / csm_id in lower case, for filters
+
+
+def _opportunity_sql(n_late: int) -> str:
+    late = " OR ".join(f"lower(o.stage) LIKE $late{i}" for i in range(n_late)) or "FALSE"
+    return f"""
+WITH nxt AS (
+  SELECT account_id, MIN(end_date) AS next_end FROM subscriptions
+  WHERE start_date <= $as_of AND end_date > $as_of GROUP BY account_id
+),
+acc AS (
+  SELECT a.account_id, COALESCE(a.renewal_date, nxt.next_end) AS renewal_date,
+    (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived
+  FROM accounts a LEFT JOIN nxt ON nxt.account_id = a.account_id
+),
+opp AS (
+  SELECT o.account_id, lower(o.type) AS type, ABS(COALESCE(o.amount, 0)) AS amount,
+    CASE WHEN lower(trim(o.stage)) IN (SELECT unnest($won)) THEN 'won'
+         WHEN lower(trim(o.stage)) IN (SELECT unnest($lost)) THEN 'lost' ELSE 'open' END AS state,
+    COALESCE({late}, FALSE) AS late,
+    (o.close_date IS NULL OR o.close_date <= acc.renewal_date + $slack) AS for_renewal,
+    (o.close_date > acc.renewal_date - $cycle AND o.close_date <= acc.renewal_date + $slack) AS this_cycle
+  FROM opportunities o JOIN acc ON acc.account_id = o.account_id
+  WHERE acc.renewal_date IS NOT NULL
+),
+agg AS (
+  SELECT account_id,
+    SUM(amount) FILTER (WHERE state = 'open' AND for_renewal AND type IN ('upsell', 'cross-sell'))
+      AS expansion,
+    SUM(amount) FILTER (WHERE state = 'open' AND for_renewal AND type = 'downgrade') AS contraction,
+    COUNT(*) FILTER (WHERE state = 'open' AND for_renewal AND type = 'downgrade') AS downgrades,
+    COUNT(*) FILTER (WHERE state = 'open' AND for_renewal AND type = 'renewal' AND late) AS late_renewals,
+    COUNT(*) FILTER (WHERE state = 'won' AND this_cycle AND type = 'renewal') AS won_renewals,
+    COUNT(*) FILTER (WHERE state = 'lost' AND this_cycle AND type = 'renewal') AS lost_renewals
+  FROM opp GROUP BY account_id
+)
+SELECT acc.account_id, acc.renewal_date, acc.derived,
+  COALESCE(agg.expansion, 0) AS expansion, COALESCE(agg.contraction, 0) AS contraction,
+  COALESCE(agg.downgrades, 0) AS downgrades, COALESCE(agg.late_renewals, 0) AS late_renewals,
+  COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals
+FROM acc LEFT JOIN agg ON agg.account_id = acc.account_id
+WHERE acc.renewal_date IS NOT NULL
+"""
+
+
+def _churn_scores(ws: Workspace) -> ChurnInput | None:
+    """The churn model's scores, or None while no churn model is installed."""
+    try:
+        from cs_mcp.domain.churn_model import churn_scores
+    except ModuleNotFoundError as exc:
+        if exc.name != "cs_mcp.domain.churn_model":
+            raise
+        return None
+    return churn_scores(ws)
+
+
+def blend_probability(
+    churn: np.ndarray, health: np.ndarray, flags: dict[str, np.ndarray], rs: RenewalSettings
+) -> np.ndarray:
+    """Renewal probability 0-1 per account under the documented blend (module docstring)."""
+    import numpy as np
+
+    from cs_mcp.domain.scoring import curve_value
+
+    cfg = rs.probability
+    w = cfg.health_weight
+    from_health = curve_value(cfg.health_curve, health)
+    has_c, has_h = ~np.isnan(churn), ~np.isnan(from_health)
+    p = np.where(
+        has_c & has_h,
+        (1 - w) * (1 - churn) + w * from_health,
+        np.where(has_c, 1 - churn, np.where(has_h, from_health, cfg.default_probability)),
+    )
+    p = p + np.where(flags["downgrades"] > 0, cfg.open_downgrade, 0.0)
+    p = p + np.where(flags["late_renewals"] > 0, cfg.late_stage_renewal, 0.0)
+    p = np.clip(p, cfg.floor, cfg.ceiling)
+    p = np.where(flags["won_renewals"] > 0, np.maximum(p, cfg.won_renewal_floor), p)
+    return np.where(flags["lost_renewals"] > 0, np.minimum(p, cfg.lost_renewal_ceiling), p)
+
+
+def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
+    """Probabilities and outcomes of every active account with a renewal date."""
+    import numpy as np
+
+    from cs_mcp.domain.portfolio import portfolio_snapshot
+
+    rs = ws.settings.renewal
+    cfg = rs.probability
+    snap = portfolio_snapshot(ws)
+    frame = snap.frame
+    params: dict[str, Any] = {
+        "as_of": ws.as_of,
+        "won": [s.lower() for s in cfg.won_stages],
+        "lost": [s.lower() for s in cfg.lost_stages],
+        "slack": cfg.opportunity_days_after_renewal,
+        "cycle": max(rs.timeline_days) + 60,
+    }
+    for i, stage in enumerate(cfg.late_stages):
+        params[f"late{i}"] = f"%{stage.lower()}%"
+    raw = ws.cursor().execute(_opportunity_sql(len(cfg.late_stages)), params).fetchnumpy()
+    pos = snap.position
+    rows = np.array([pos.get(a, -1) for a in raw["account_id"]], dtype=np.int64)
+    status = frame["status"][rows] if len(rows) else np.array([], dtype=object)
+    keep = rows >= 0
+    if len(rows):
+        keep &= (frame["is_active"][rows] == 1.0) & np.array([s != "churned" for s in status], dtype=bool)
+    idx = rows[keep]
+
+    def col(name: str, dtype: Any = float) -> np.ndarray:
+        v = raw[name]
+        v = np.ma.filled(v, 0) if np.ma.isMaskedArray(v) else v
+        return np.asarray(v, dtype=dtype)[keep]
+
+    flags = {k: col(k) for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals")}
+    arr = np.nan_to_num(frame["arr"][idx], nan=0.0)
+    health = snap.health.score[idx]
+
+    source = churn if churn is not None else _churn_scores(ws)
+    churn_p = np.full(len(idx), np.nan)
+    churn_index = np.full(len(idx), -1, dtype=np.int64)
+    if source is not None:
+        where = getattr(source, "position", None) or {a: i for i, a in enumerate(source.account_ids)}
+        churn_index = np.array([where.get(a, -1) for a in frame["account_id"][idx]], dtype=np.int64)
+        probs = np.asarray(source.probability, dtype=float)
+        has = churn_index >= 0
+        churn_p[has] = probs[churn_index[has]]
+        method = str(source.method)
+    else:
+        method = "health-only"
+    prob = blend_probability(churn_p, health, flags, rs)
+    pct = np.round(prob * 100, 1)
+    tiers = rs.probability_tiers
+    category = np.where(
+        pct >= tiers["high_confidence"],
+        "high_confidence",
+        np.where(
+            pct >= tiers["likely"], "likely", np.where(pct >= tiers["at_risk"], "at_risk", "high_risk")
+        ),
+    ).astype(object)
+
+    seats = frame["seats_purchased"][idx]
+    active_users = frame["active_users"][idx]
+    util = frame["seat_utilization"][idx]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overage = np.where((seats > 0) & (active_users > seats), arr / seats * (active_users - seats), 0.0)
+    overage = np.nan_to_num(overage, nan=0.0)
+    opp_exp = col("expansion")
+    expansion = np.where(opp_exp > 0, opp_exp, overage)
+    contraction = np.minimum(col("contraction"), arr)
+    net = expansion - contraction
+    committed = (flags["won_renewals"] > 0) | (flags["late_renewals"] > 0)
+    outcome = np.where(
+        (flags["lost_renewals"] > 0) | (category == "high_risk"),
+        "churn",
+        np.where(net > 0, "expand", np.where(net < 0, "contract", np.where(committed, "renew", "flat"))),
+    ).astype(object)
+    return RenewalBase(
+        ids=frame["account_id"][idx],
+        names=frame["name"][idx],
+        segments=frame["segment"][idx],
+        csm_ids=frame["csm_id"][idx],
+        arr=arr,
+        renewal=col("renewal_date", "datetime64[D]"),
+        derived_date=col("derived", bool),
+        churn=churn_p,
+        health=health,
+        bands=snap.health.bands()[idx],
+        prob=prob,
+        pct=pct,
+        category=category,
+        expansion=expansion,
+        contraction=contraction,
+        outcome=outcome,
+        seat_util=util,
+        candidate=np.nan_to_num(util, nan=0.0) >= rs.seat_upsell_utilization,
+        flags=flags,
+        opp_expansion=opp_exp,
+        method=method,
+        churn_source=source,
+        churn_index=churn_index,
+        id_rank=np.argsort(np.argsort(frame["account_id"][idx].astype(str), kind="stable"), kind="stable"),
+        lowered={
+            c: np.array([None if v is None else str(v).lower() for v in frame[c][idx]], dtype=object)
+            for c in ("segment", "csm_id")
+        },
+    )
+
+
+def renewal_base(ws: Workspace) -> RenewalBase:
+    """`build_base` from the churn model, cached per workspace and settings."""
+    from cs_mcp.domain.portfolio import cached
+
+    key = ("renewal-base", ws.settings.renewal.model_dump_json(), ws.settings.health.model_dump_json())
+    return cached(ws, key, lambda: build_base(ws))
+
+
+# ------------------------------------------------------------------------ answer
+
+
+def _money(v: float) -> str:
+    return f"${v:,.0f}"
+
+
+def _drivers(base: RenewalBase, rows: list[int], n: int = 3) -> dict[int, list[str]]:
+    """Top churn drivers in words per row: one ChurnScores.drivers(ids, k) call, or an injected sequence."""
+    scored = [i for i in rows if base.churn_index[i] >= 0]
+    drivers = getattr(base.churn_source, "drivers", None)
+    if not scored or drivers is None:
+        return {}
+    if callable(drivers):
+        found = drivers([str(base.ids[i]) for i in scored], n)
+        items = {i: list(found.get(str(base.ids[i]), [])) for i in scored}
+    else:
+        items = {i: list(drivers[int(base.churn_index[i])]) for i in scored}
+    out = {}
+    for i, ds in items.items():
+        ds.sort(key=lambda d: getattr(d, "direction", "raises risk") != "raises risk")
+        out[i] = [d if isinstance(d, str) else str(getattr(d, "text", d)) for d in ds[:n]]
+    return out
+
+
+def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
+    f = base.flags
+    out = []
+    if f["lost_renewals"][i] > 0:
+        out.append("renewal opportunity lost")
+    if f["won_renewals"][i] > 0:
+        out.append("renewal opportunity won")
+    if f["late_renewals"][i] > 0:
+        out.append(
+            f"renewal opportunity at a late stage ({rs.probability.late_stage_renewal * 100:+.0f} pts)"
+        )
+    if f["downgrades"][i] > 0:
+        out.append(
+            f"open downgrade -{_money(base.contraction[i])} ({rs.probability.open_downgrade * 100:+.0f} pts)"
+        )
+    if base.opp_expansion[i] > 0:
+        out.append(f"open upsell/cross-sell +{_money(base.opp_expansion[i])}")
+    elif base.expansion[i] > 0:
+        out.append(f"more users than seats: about +{_money(base.expansion[i])} at ARR per seat")
+    if base.candidate[i]:
+        out.append(
+            f"seat utilization {base.seat_util[i] * 100:.0f}% (upsell trigger "
+            f"{rs.seat_upsell_utilization * 100:.0f}%)"
+        )
+    h = base.health[i]
+    if h == h and base.bands[i] in ("red", "yellow"):
+        out.append(f"health {h:.0f} ({base.bands[i]})")
+    if base.churn[i] != base.churn[i]:
+        out.append(
+            "no churn score: probability from health" if h == h else "no churn score or health: default"
+        )
+    return out
+
+
+def _row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, drivers: list[str]) -> RenewalRow:
+    renewal = base.renewal[i].astype(dt.date)
+    days = (renewal - as_of).days
+    churn = base.churn[i]
+    health = base.health[i]
+    util = base.seat_util[i]
+    expected = base.arr[i] + base.expansion[i] - base.contraction[i]
+    return RenewalRow(
+        account_id=str(base.ids[i]),
+        name=str(base.names[i]),
+        segment=base.segments[i],
+        csm_id=base.csm_ids[i],
+        arr=round(float(base.arr[i]), 2),
+        renewal_date=renewal,
+        days_to_renewal=days,
+        renewal_date_source="subscriptions" if base.derived_date[i] else "accounts",
+        probability=float(base.pct[i]),
+        category=base.category[i],
+        churn_probability=None if churn != churn else round(float(churn) * 100, 1),
+        health_score=None if health != health else round(float(health), 1),
+        health_band=str(base.bands[i]),
+        expected_outcome=base.outcome[i],
+        expansion_arr=round(float(base.expansion[i]), 2),
+        contraction_arr=round(float(base.contraction[i]), 2),
+        expected_arr=round(float(expected), 2),
+        weighted_arr=round(float(base.prob[i] * expected), 2),
+        seat_utilization=None if util != util else round(float(util), 3),
+        expansion_candidate=bool(base.candidate[i]),
+        timeline=timeline_of(days, renewal, rs.timeline_days),
+        signals=_signals(base, i, rs),
+        churn_drivers=drivers,
+    )
+
+
+def _match_filter(lowered: np.ndarray, wanted: str, what: str, ws: Workspace, column: str) -> np.ndarray:
+    from cs_mcp.workspace.engine import ident
+
+    key = wanted.strip().lower()
+    mask = lowered == key
+    if not mask.any():
+        known = [
+            r[0]
+            for r in ws.cursor()
+            .execute(
+                f"SELECT DISTINCT {ident(column)} FROM accounts WHERE {ident(column)} IS NOT NULL "
+                f"ORDER BY 1 LIMIT 41"
+            )
+            .fetchall()
+        ]
+        if key not in {str(k).lower() for k in known}:
+            listed = ", ".join(str(k) for k in known[:40]) + (", ..." if len(known) > 40 else "")
+            raise InvalidArgument(f"Unknown {what} '{wanted}'. Valid: {listed or 'none in the data'}.")
+    return mask
+
+
+def _buckets(names: list[str], labels: np.ndarray, arr: np.ndarray, weighted: np.ndarray) -> list[Bucket]:
+    return [
+        Bucket(
+            name=n,
+            accounts=int(m.sum()),
+            arr=round(float(arr[m].sum()), 2),
+            weighted_arr=round(float(weighted[m].sum()), 2),
+        )
+        for n in names
+        for m in [labels == n]
+    ]
+
+
+def probability_rule(rs: RenewalSettings, method: str) -> str:
+    c = rs.probability
+    churn = {"health-only": "no churn model available: health only"}.get(method, f"churn {method}")
+    return (
+        f"p = {1 - c.health_weight:g} x (1 - churn probability) + {c.health_weight:g} x health curve "
+        f"({churn}); {c.open_downgrade * 100:+g} pts with an open downgrade, "
+        f"{c.late_stage_renewal * 100:+g} pts with a late-stage renewal opportunity; "
+        f"clipped to {c.floor * 100:g}-{c.ceiling * 100:g}%; won renewal "
+        f">= {c.won_renewal_floor * 100:g}%, lost renewal <= {c.lost_renewal_ceiling * 100:g}%"
+    )
+
+
+SCENARIO_DEFINITIONS = {
+    "best": "every renewal renews and every expected expansion lands; no contraction",
+    "base": "probability-weighted: sum of p x (ARR + expansion - contraction)",
+    "worst": "every at-risk and high-risk renewal churns; the rest renew with contractions, no expansion",
+}
+
+
+def renewal_forecast(
+    ws: Workspace,
+    days: int | None = None,
+    quarter: str | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    segment: str | None = None,
+    csm_id: str | None = None,
+    sort: Sort = "date",
+    limit: int | None = None,
+    cursor: str | None = None,
+    churn: ChurnInput | None = None,
+) -> RenewalForecast:
+    """Renewals due in a window: per-account probability, category, outcome, timeline; portfolio totals."""
+    import numpy as np
+
+    rs = ws.settings.renewal
+    window = resolve_window(ws.as_of, rs.default_window_days, days, quarter, start, end)
+    offset = decode_cursor(cursor)
+    limit = limit or ws.settings.server.page_size
+    base = build_base(ws, churn) if churn is not None else renewal_base(ws)
+    if (
+        len(base.ids) == 0
+        and not ws.cursor()
+        .execute("SELECT COUNT(*) FROM accounts WHERE renewal_date IS NOT NULL")
+        .fetchone()[0]
+    ):
+        raise NoData(
+            "No account has a renewal date: map accounts.renewal_date (or add a subscriptions table "
+            "whose current rows have an end_date) to forecast renewals."
+        )
+    mask = (base.renewal >= np.datetime64(window.start)) & (base.renewal <= np.datetime64(window.end))
+    filters: dict[str, str] = {}
+    if segment:
+        mask &= _match_filter(base.lowered["segment"], segment, "segment", ws, "segment")
+        filters["segment"] = segment
+    if csm_id:
+        mask &= _match_filter(base.lowered["csm_id"], csm_id, "csm_id", ws, "csm_id")
+        filters["csm_id"] = csm_id
+    sel = np.flatnonzero(mask)
+
+    arr, p = base.arr[sel], base.prob[sel]
+    exp, con = base.expansion[sel], base.contraction[sel]
+    expected = arr + exp - con
+    weighted = p * expected
+    start_arr = float(arr.sum())
+    likely = np.isin(base.category[sel], ["high_confidence", "likely"])
+    best = float((arr + exp).sum())
+    base_case = float(weighted.sum())
+    worst = float(np.where(likely, arr - con, 0.0).sum())
+    churned = float(((1 - p) * arr).sum())
+    contraction = float((p * con).sum())
+    expansion = float((p * exp).sum())
+    targets = ws.settings.targets
+    if len(sel):
+        grr = min(1.0, (start_arr - churned - contraction) / start_arr) if start_arr > 0 else None
+        nrr = base_case / start_arr if start_arr > 0 else None
+        logos = float(p.sum()) / len(sel)
+        metrics = {
+            "grr": vs_target(None if grr is None else round(grr, 6), targets.grr),
+            "nrr": vs_target(None if nrr is None else round(nrr, 6), targets.nrr),
+            "logo_retention": vs_target(round(logos, 6), targets.logo_retention),
+        }
+    else:
+        metrics = {
+            k: vs_target(None, getattr(targets, k), "no renewals in the window")
+            for k in ("grr", "nrr", "logo_retention")
+        }
+
+    order = _order(base, sel, sort)
+    page_idx = order[offset : offset + limit]
+    page = [int(i) for i in page_idx]
+    drivers = _drivers(base, page)
+    rows = [_row(base, i, ws.as_of, rs, drivers.get(i, [])) for i in page]
+    nxt = offset + len(rows)
+    stage_labels = _stage_labels(
+        (base.renewal[sel] - np.datetime64(ws.as_of)).astype(int), rs.timeline_days
+    )
+    stage_names = (
+        ["overdue"] + [f"T-{m}" for m in reversed(rs.timeline_days)] + [f"before T-{rs.timeline_days[0]}"]
+    )
+
+    notes = []
+    if not len(sel):
+        notes.append(
+            f"No renewals fall in {window.label} ({window.start} to {window.end})"
+            + (f" for {', '.join(f'{k} {v}' for k, v in filters.items())}" if filters else "")
+            + ": widen the window (days, quarter or from/to dates) or drop filters."
+        )
+    if method_note := {
+        "health-only": "No churn model is available, so probabilities come from health alone."
+    }.get(base.method):
+        notes.append(method_note)
+    if len(sel) and base.derived_date[sel].any():
+        notes.append(
+            f"{int(base.derived_date[sel].sum())} renewal dates come from the end of the current "
+            "subscription (accounts.renewal_date is empty)."
+        )
+    if len(sel) and window.end > ws.as_of + dt.timedelta(days=ws.settings.churn.horizon_days):
+        notes.append(
+            f"Churn probabilities cover {ws.settings.churn.horizon_days} days; renewals further out are "
+            "scored on today's signals."
+        )
+    tables = ["accounts"] + [t for t in ("subscriptions", "opportunities") if t in ws.tables]
+
+    return RenewalForecast(
+        window=window,
+        as_of=ws.as_of,
+        filters=filters,
+        sort=sort,
+        method=base.method,
+        probability_rule=probability_rule(rs, base.method),
+        renewals=len(sel),
+        arr_up_for_renewal=round(start_arr, 2),
+        scenarios=Scenarios(
+            best=round(best, 2),
+            base=round(base_case, 2),
+            worst=round(worst, 2),
+            definitions=SCENARIO_DEFINITIONS,
+        ),
+        metrics=metrics,
+        waterfall=Waterfall(
+            start_arr=round(start_arr, 2),
+            expansion_arr=round(expansion, 2),
+            contraction_arr=round(contraction, 2),
+            churned_arr=round(churned, 2),
+            end_arr=round(base_case, 2),
+        ),
+        by_category=_buckets(
+            ["high_confidence", "likely", "at_risk", "high_risk"], base.category[sel], arr, weighted
+        ),
+        by_outcome=_buckets(list(OUTCOMES), base.outcome[sel], arr, weighted),
+        by_stage=[b for b in _buckets(stage_names, stage_labels, arr, weighted) if b.accounts],
+        accounts=rows,
+        total=len(sel),
+        returned=len(rows),
+        next_cursor=encode_cursor(nxt) if nxt < len(sel) else None,
+        tables_used=tables,
+        note=" ".join(notes) or None,
+    )
+
+
+def _stage_labels(days: np.ndarray, milestones: list[int]) -> np.ndarray:
+    """Timeline stage per renewal, vectorized: the smallest milestone at or above the days left."""
+    import numpy as np
+
+    asc = sorted(milestones)
+    labels = np.array([f"T-{m}" for m in asc] + [f"before T-{asc[-1]}"], dtype=object)
+    out = labels[np.searchsorted(asc, days, side="left")]
+    out[days < 0] = "overdue"
+    return out
+
+
+def _order(base: RenewalBase, sel: np.ndarray, sort: Sort) -> np.ndarray:
+    """Indices of `sel` in the requested order (ties: larger ARR first, then account id)."""
+    import numpy as np
+
+    arr = base.arr[sel]
+    ids = base.id_rank[sel]
+    if sort == "date":
+        keys = (ids, -arr, base.renewal[sel])
+    elif sort == "risk":
+        keys = (ids, -arr, base.prob[sel])
+    elif sort == "arr":
+        keys = (ids, -arr)
+    else:
+        keys = (ids, -arr, -(1 - base.prob[sel]) * arr)
+    return sel[np.lexsort(keys)]

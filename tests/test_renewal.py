@@ -1,0 +1,276 @@
+"""renewal-forecast on tests/data/retention with injected churn probabilities, figures computed by hand.
+
+As of 2026-06-30, the default 90-day window (to 2026-09-28) holds four active renewals:
+  R-1 Flat Co       50,000  renews 2026-07-20 (20 days)  churn 0.55  no usable opportunity (lost upsell)
+  R-3 Shrink LLC    24,000  renews 2026-08-15 (46 days)  churn 0.30  open downgrade 4,000
+  R-2 Grow Inc      50,000  renews 2026-09-01 (63 days)  churn 0.05  open upsell 12,000, seats 45/50 used
+  R-6 Steady Works  10,000  renews 2026-09-20 (82 days)  churn 0.20  renewal opportunity in Negotiation
+R-5 New Co (15,000) renews 2026-11-01, outside it; R-4 has churned. Health: R-1 50, R-2 100, R-3 0, R-6 50.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mcp import Client
+
+from cs_mcp.config import load_settings
+from cs_mcp.domain import renewal
+from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.renewal import renewal_forecast, resolve_window, timeline_of
+from cs_mcp.server import create_server
+
+RETENTION = Path(__file__).parent / "data" / "retention"
+AS_OF = dt.date(2026, 6, 30)
+NO_HEALTH = {"renewal": {"probability": {"health_weight": 0}}}
+
+
+@dataclass
+class FixedChurn:
+    account_ids: np.ndarray
+    probability: np.ndarray
+    method: str = "model"
+    drivers: tuple = ()
+
+
+CHURN = FixedChurn(
+    np.array(["R-1", "R-2", "R-3", "R-5", "R-6"], dtype=object),
+    np.array([0.55, 0.05, 0.30, 0.10, 0.20]),
+    drivers=(["usage down 40%"], [], ["ARR down 20%"], [], []),
+)
+
+
+def _open(overrides=None):
+    from cs_mcp.workspace.loader import open_workspace
+
+    return open_workspace(load_settings(RETENTION, overrides=overrides))
+
+
+@pytest.fixture(scope="module")
+def ws():
+    with _open() as w:
+        yield w
+
+
+@pytest.fixture(scope="module")
+def ws_churn_only():
+    """The same data with health_weight 0: probability = 1 - churn + opportunity adjustments."""
+    with _open(NO_HEALTH) as w:
+        yield w
+
+
+def by_id(forecast):
+    return {r.account_id: r for r in forecast.accounts}
+
+
+def test_probabilities_categories_and_outcomes_from_churn_and_opportunities(ws_churn_only):
+    f = renewal_forecast(ws_churn_only, churn=CHURN)
+    rows = by_id(f)
+    assert set(rows) == {"R-1", "R-2", "R-3", "R-6"}
+    # R-1: 1 - .55 = 45% -> high risk -> churn
+    assert (rows["R-1"].probability, rows["R-1"].category, rows["R-1"].expected_outcome) == (
+        45.0,
+        "high_risk",
+        "churn",
+    )
+    # R-2: 95% -> high confidence; open upsell 12,000 -> expand to 62,000; 45 of 50 seats -> candidate
+    r2 = rows["R-2"]
+    assert (r2.probability, r2.category, r2.expected_outcome, r2.expected_arr) == (
+        95.0,
+        "high_confidence",
+        "expand",
+        62_000,
+    )
+    assert r2.expansion_candidate and r2.seat_utilization == pytest.approx(0.9)
+    # R-3: 70% - 10 pts open downgrade = 60% -> at risk; contract to 20,000
+    r3 = rows["R-3"]
+    assert (r3.probability, r3.category, r3.expected_outcome, r3.expected_arr) == (
+        60.0,
+        "at_risk",
+        "contract",
+        20_000,
+    )
+    # R-6: 80% + 5 pts late-stage renewal = 85% -> likely; committed at the same ARR -> renew
+    r6 = rows["R-6"]
+    assert (r6.probability, r6.category, r6.expected_outcome) == (85.0, "likely", "renew")
+    assert r6.expansion_arr == 0  # its upsell closes in 2027, long after this renewal
+    assert rows["R-1"].churn_drivers == ["usage down 40%"]
+
+
+def test_best_base_worst_and_forecast_retention_match_the_hand_computation(ws_churn_only):
+    f = renewal_forecast(ws_churn_only, churn=CHURN)
+    assert (f.renewals, f.arr_up_for_renewal) == (4, 134_000)
+    s = f.scenarios
+    assert s.best == 146_000  # 134,000 + R-2's 12,000 expansion, no contraction
+    assert s.base == pytest.approx(101_900)  # .45*50,000 + .95*62,000 + .60*20,000 + .85*10,000
+    assert s.worst == 60_000  # R-1 (45%) and R-3 (60%) churn; R-2 renews flat, R-6 renews
+    w = f.waterfall
+    assert w.churned_arr == pytest.approx(41_100)  # .55*50,000 + .05*50,000 + .40*24,000 + .15*10,000
+    assert w.contraction_arr == pytest.approx(2_400)  # .60 * 4,000
+    assert w.expansion_arr == pytest.approx(11_400)  # .95 * 12,000
+    assert w.end_arr == pytest.approx(101_900)
+    assert w.new_arr is None
+    m = f.metrics
+    assert m["grr"].value == pytest.approx(90_500 / 134_000, abs=1e-6)
+    assert m["nrr"].value == pytest.approx(101_900 / 134_000, abs=1e-6)
+    assert m["logo_retention"].value == pytest.approx(2.85 / 4)
+    assert (m["grr"].target, m["grr"].met) == (0.90, False)
+    cats = {b.name: (b.accounts, b.arr) for b in f.by_category}
+    assert cats == {
+        "high_confidence": (1, 50_000),
+        "likely": (1, 10_000),
+        "at_risk": (1, 24_000),
+        "high_risk": (1, 50_000),
+    }
+    outcomes = {b.name: b.accounts for b in f.by_outcome}
+    assert outcomes == {"expand": 1, "renew": 1, "flat": 0, "contract": 1, "churn": 1}
+
+
+def test_health_is_blended_into_the_probability_by_the_configured_weight(ws):
+    # p = .7 (1 - churn) + .3 curve(health); curve: 0 -> .30, 50 -> .70, 100 -> .98
+    f = renewal_forecast(ws, churn=CHURN)
+    p = {r.account_id: r.probability for r in f.accounts}
+    assert p["R-1"] == pytest.approx(52.5)  # .7*.45 + .3*.70
+    assert p["R-2"] == pytest.approx(95.9)  # .7*.95 + .3*.98
+    assert p["R-3"] == pytest.approx(48.0)  # .7*.70 + .3*.30 - .10
+    assert p["R-6"] == pytest.approx(82.0)  # .7*.80 + .3*.70 + .05
+    assert by_id(f)["R-3"].expected_outcome == "churn"
+    assert "health curve" in f.probability_rule and f.method == "model"
+
+
+def test_won_and_lost_renewals_override_the_blend():
+    from cs_mcp.config import Settings
+
+    flags = {
+        "downgrades": np.array([0, 0]),
+        "late_renewals": np.array([0, 0]),
+        "won_renewals": np.array([1, 0]),
+        "lost_renewals": np.array([0, 1]),
+    }
+    p = renewal.blend_probability(
+        np.array([0.9, 0.0]), np.array([np.nan, np.nan]), flags, Settings().renewal
+    )
+    assert p.tolist() == pytest.approx([0.97, 0.03])
+
+
+def test_each_renewal_sits_on_the_timeline_with_its_next_milestone(ws_churn_only):
+    rows = by_id(renewal_forecast(ws_churn_only, churn=CHURN))
+    t = {
+        a: (r.timeline.stage, r.timeline.next_milestone, r.timeline.next_milestone_date)
+        for a, r in rows.items()
+    }
+    assert t["R-1"] == ("T-30", "T-0", dt.date(2026, 7, 20))  # 20 days left
+    assert t["R-3"] == ("T-60", "T-30", dt.date(2026, 7, 16))  # 46 days left
+    assert t["R-2"] == ("T-90", "T-60", dt.date(2026, 7, 3))  # 63 days left
+    assert t["R-6"] == ("T-90", "T-60", dt.date(2026, 7, 22))  # 82 days left
+    assert rows["R-3"].timeline.stage_name == "proposal"
+
+
+@pytest.mark.parametrize(
+    ("days", "stage", "nxt"),
+    [
+        (200, "before T-120", "T-120"),
+        (120, "T-120", "T-90"),
+        (90, "T-90", "T-60"),
+        (31, "T-60", "T-30"),
+        (1, "T-30", "T-0"),
+        (0, "T-0", None),
+        (-3, "overdue", None),
+    ],
+)
+def test_timeline_stage_boundaries(days, stage, nxt):
+    renewal_date = AS_OF + dt.timedelta(days=days)
+    t = timeline_of(days, renewal_date, [120, 90, 60, 30, 0])
+    assert (t.stage, t.next_milestone) == (stage, nxt)
+
+
+def test_windows_by_days_quarter_and_dates(ws_churn_only):
+    q4 = renewal_forecast(ws_churn_only, quarter="2026-Q4", churn=CHURN)
+    assert (q4.window.start, q4.window.end) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
+    assert [r.account_id for r in q4.accounts] == ["R-5"]
+    assert q4.accounts[0].timeline.stage == "before T-120"
+    assert resolve_window(AS_OF, 90, quarter="Q1").start == dt.date(2027, 1, 1)  # this year's Q1 is over
+    assert resolve_window(AS_OF, 90, quarter="q2").start == dt.date(2026, 4, 1)  # current quarter
+    soon = renewal_forecast(ws_churn_only, days=30, churn=CHURN)
+    assert [r.account_id for r in soon.accounts] == ["R-1"]
+    dates = renewal_forecast(ws_churn_only, start=dt.date(2026, 8, 1), end=dt.date(2026, 9, 1), churn=CHURN)
+    assert [r.account_id for r in dates.accounts] == ["R-3", "R-2"]
+    with pytest.raises(InvalidArgument, match="not days and quarter"):
+        renewal_forecast(ws_churn_only, days=30, quarter="2026-Q4", churn=CHURN)
+
+
+def test_a_window_without_renewals_is_a_normal_answer(ws_churn_only):
+    f = renewal_forecast(ws_churn_only, quarter="2027-Q2", churn=CHURN)
+    assert (f.renewals, f.total, f.accounts, f.scenarios.base) == (0, 0, [], 0)
+    assert f.metrics["grr"].value is None
+    assert "No renewals fall in 2027-Q2" in f.note
+
+
+def test_filters_and_an_unknown_segment(ws_churn_only):
+    ent = renewal_forecast(ws_churn_only, segment="Enterprise", churn=CHURN)
+    assert {r.account_id for r in ent.accounts} == {"R-1", "R-2"}
+    assert ent.arr_up_for_renewal == 100_000
+    assert [r.account_id for r in renewal_forecast(ws_churn_only, csm_id="C-2", churn=CHURN).accounts] == [
+        "R-3"
+    ]
+    with pytest.raises(InvalidArgument, match="enterprise, mid-market, smb"):
+        renewal_forecast(ws_churn_only, segment="galactic", churn=CHURN)
+
+
+def test_pages_follow_the_sort_and_totals_cover_the_whole_window(ws_churn_only):
+    first = renewal_forecast(ws_churn_only, sort="risk", limit=2, churn=CHURN)
+    assert [r.account_id for r in first.accounts] == ["R-1", "R-3"]  # 45%, 60%
+    assert (first.total, first.returned, first.scenarios.base) == (4, 2, pytest.approx(101_900))
+    second = renewal_forecast(ws_churn_only, sort="risk", limit=2, cursor=first.next_cursor, churn=CHURN)
+    assert [r.account_id for r in second.accounts] == ["R-6", "R-2"]
+    assert second.next_cursor is None
+    by_date = renewal_forecast(ws_churn_only, churn=CHURN)
+    assert [r.account_id for r in by_date.accounts] == ["R-1", "R-3", "R-2", "R-6"]
+    at_risk = renewal_forecast(ws_churn_only, sort="arr_at_risk", churn=CHURN)
+    assert [r.account_id for r in at_risk.accounts][:2] == ["R-1", "R-3"]  # 27,500 then 9,600 at risk
+
+
+# ------------------------------------------------------------------ through MCP
+
+
+@pytest.fixture(params=["auto", "legacy"])
+async def renewal_client(request, monkeypatch):
+    monkeypatch.setattr(renewal, "_churn_scores", lambda ws: CHURN)
+    with _open(NO_HEALTH) as w:
+        async with Client(create_server(w.settings, w, warm_up=False), mode=request.param) as c:
+            yield c
+
+
+@pytest.mark.anyio
+async def test_renewal_forecast_tool_gives_totals_rows_and_a_compact_text(renewal_client):
+    tools = {t.name: t for t in (await renewal_client.list_tools()).tools}
+    tool = tools["renewal-forecast"]
+    assert tool.annotations.read_only_hint is True
+    assert {"days", "quarter", "segment", "sort", "cursor"} <= set(tool.input_schema["properties"])
+    result = await renewal_client.call_tool("renewal-forecast", {"sort": "risk", "limit": 3})
+    assert not result.is_error
+    data = result.structured_content
+    assert (data["total"], data["returned"]) == (4, 3)
+    assert data["scenarios"]["worst"] == 60_000
+    assert data["accounts"][0]["account_id"] == "R-1"
+    text = result.content[0].text
+    assert "Forecast ARR: base $102K (probability-weighted), best $146K, worst $60K" in text
+    assert "R-1 Flat Co: $50K, 45% high risk, churn; T-30, next T-0 2026-07-20" in text
+    assert "More: pass cursor=" in text
+    assert len(text) < 4000
+
+
+@pytest.mark.anyio
+async def test_renewal_forecast_tool_explains_bad_arguments(renewal_client):
+    segment = await renewal_client.call_tool("renewal-forecast", {"segment": "galactic"})
+    assert segment.is_error and "enterprise" in segment.content[0].text
+    both = await renewal_client.call_tool("renewal-forecast", {"days": 30, "quarter": "2026-Q4"})
+    assert both.is_error and "not days and quarter" in both.content[0].text
+    quarter = await renewal_client.call_tool("renewal-forecast", {"quarter": "autumn"})
+    assert quarter.is_error and "2026-Q4" in quarter.content[0].text
+    sort = await renewal_client.call_tool("renewal-forecast", {"sort": "vibes"})
+    assert sort.is_error
+    empty = await renewal_client.call_tool("renewal-forecast", {"quarter": "2027-Q2"})
+    assert not empty.is_error and "No renewals fall in 2027-Q2" in empty.content[0].text
