@@ -147,3 +147,18 @@ async def test_changed_data_files_are_reloaded_on_the_next_call(tmp_path, monkey
             f.write("A-4,Hooli,smb,C-2,starter,5000,10,2026-01-01,2027-01-01,active,,12,\n")
         after = await c.call_tool("find-accounts", {})
         assert after.structured_content["total"] == 4
+
+
+async def test_structured_content_validates_against_the_declared_output_schema(client):
+    import jsonschema
+
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    calls = [
+        ("health-score", {"account": "A-1"}),
+        ("health-score", {"metrics": {"nps": 40, "days_overdue": 0}}),
+        ("find-accounts", {"query": "a"}),
+    ]
+    for name, args in calls:
+        result = await client.call_tool(name, args)
+        assert not result.is_error, result.content
+        jsonschema.validate(result.structured_content, tools[name].output_schema)

@@ -382,7 +382,7 @@ def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = N
     if trend.direction == "fast_decline":
         actions.insert(0, "Health is falling fast: review this account with the CS lead this week.")
     if any(a.code == "renewal_at_risk" for a in alerts):
-        actions.insert(0, "Start the at-risk renewal play now (renewal-strategy gives the dated plan).")
+        actions.insert(0, "Start the at-risk renewal play now (the dated steps are in cs://templates/renewal-playbook).")
     if row.get("status") == "churned":
         note = ((note or "") + " The account is marked churned.").strip()
     used = sorted({"accounts", *(m.source_table for d in dims for m in d.metrics if m.points is not None)})

@@ -44,7 +44,7 @@ def register_resources(server: MCPServer, state: AppState) -> None:
                      mime_type="application/json")
     def data_quality() -> str:
         ws = state.open_workspace()
-        return ws.quality.model_dump_json(indent=2)
+        return ws.quality.compact(10).model_dump_json(indent=2)
 
     @server.resource("cs://accounts/{account_id}", name="accounts", title="Account profile",
                      description="An account's record, custom attributes, CSM and rows per table",

@@ -148,15 +148,17 @@ tk AS (
     MIN(k.opened_at) FILTER (WHERE k.priority = 'critical'
       AND (k.closed_at IS NULL OR CAST(k.closed_at AS DATE) > x.as_of)) AS oldest_open_critical,
     COUNT(*) FILTER (WHERE k.escalated AND CAST(k.opened_at AS DATE) > x.as_of - 90) AS escalations_90d,
-    COUNT(k.csat) FILTER (WHERE CAST(COALESCE(k.closed_at, k.opened_at) AS DATE) > x.as_of - {w.support_csat_days})
+    COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days})
       AS csat_recent_n,
     COUNT(k.csat) FILTER (WHERE k.csat >= 4
-      AND CAST(COALESCE(k.closed_at, k.opened_at) AS DATE) > x.as_of - {w.support_csat_days}) AS csat_recent_good,
-    COUNT(k.csat) FILTER (WHERE CAST(COALESCE(k.closed_at, k.opened_at) AS DATE) > x.as_of - {w.satisfaction_days})
+      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days}) AS csat_recent_good,
+    COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.satisfaction_days})
       AS csat_n,
     COUNT(k.csat) FILTER (WHERE k.csat >= 4
-      AND CAST(COALESCE(k.closed_at, k.opened_at) AS DATE) > x.as_of - {w.satisfaction_days}) AS csat_good
-  FROM x JOIN tickets k ON k.account_id = x.account_id AND CAST(k.opened_at AS DATE) <= x.as_of
+      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.satisfaction_days}) AS csat_good
+  -- a CSAT answer is known once its ticket closes: as of a past date, later answers do not count
+  FROM x JOIN (SELECT *, CAST(COALESCE(closed_at, opened_at) AS DATE) AS csat_known FROM tickets) k
+   ON k.account_id = x.account_id AND CAST(k.opened_at AS DATE) <= x.as_of
    AND CAST(k.opened_at AS DATE) > x.as_of - {longest}
   GROUP BY x.account_id, x.as_of
 ),
@@ -194,8 +196,8 @@ sub AS (
 ct AS (
   SELECT x.account_id, x.as_of,
     COUNT(*) FILTER (WHERE c.left_on IS NULL OR c.left_on > x.as_of) AS active_contacts,
-    COUNT(*) FILTER (WHERE c.role = 'executive_sponsor' AND (c.left_on IS NULL OR c.left_on > x.as_of)
-      AND COALESCE(c.active, TRUE)) AS sponsors,
+    COUNT(*) FILTER (WHERE c.role = 'executive_sponsor'
+      AND (c.left_on > x.as_of OR (c.left_on IS NULL AND COALESCE(c.active, TRUE)))) AS sponsors,
     COUNT(*) FILTER (WHERE c.role = 'executive_sponsor' AND c.left_on <= x.as_of
       AND c.left_on > x.as_of - 90) AS sponsors_left_90d
   FROM x JOIN contacts c ON c.account_id = x.account_id
@@ -303,7 +305,9 @@ def compute_features(
     columns: dict[str, Any] = {}
     for name in TEXT_COLUMNS:
         col = raw[name]
-        columns[name] = np.asarray(np.ma.filled(col, None) if np.ma.isMaskedArray(col) else col, dtype=object)
+        text = np.array(np.ma.getdata(col), dtype=object)
+        text[np.ma.getmaskarray(col)] = None  # np.ma.filled(col, None) would fill with '?'
+        columns[name] = text
     columns["as_of"] = np.asarray(raw["as_of"]).astype("datetime64[D]")
     for name in METRIC_COLUMNS:
         col = raw[name]
