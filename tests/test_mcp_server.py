@@ -162,3 +162,18 @@ async def test_structured_content_validates_against_the_declared_output_schema(c
         result = await client.call_tool(name, args)
         assert not result.is_error, result.content
         jsonschema.validate(result.structured_content, tools[name].output_schema)
+
+
+async def test_prompts_whose_tools_are_enabled_are_offered_and_render(client):
+    from mcp.types import PromptReference
+
+    names = {p.name for p in (await client.list_prompts()).prompts}
+    assert "customer-health-scorer" in names
+    assert "qbr-preparation" not in names  # needs tools this server does not have yet
+    result = await client.get_prompt("customer-health-scorer", {"account": "A-1"})
+    text = result.messages[0].content.text
+    assert "health-score" in text and "A-1" in text and "{{" not in text
+    completion = await client.complete(
+        PromptReference(type="ref/prompt", name="customer-health-scorer"), {"name": "account", "value": "a-"}
+    )
+    assert set(completion.completion.values) == {"A-1", "A-2", "A-3"}

@@ -16,10 +16,9 @@ from mcp.types import ToolAnnotations
 
 from cs_mcp import __version__
 from cs_mcp.config import Settings
-from cs_mcp.tools import ALL_TOOLS
-from cs_mcp.tools.registry import ToolSpec
 
 if TYPE_CHECKING:
+    from cs_mcp.tools.registry import ToolSpec
     from cs_mcp.workspace.loader import Workspace
 
 log = logging.getLogger("cs_mcp")
@@ -105,7 +104,9 @@ class AppState:
             self._workspace.close()
 
 
-def _enabled_tools(settings: Settings) -> list[ToolSpec]:
+def enabled_tools(settings: Settings) -> list[ToolSpec]:
+    from cs_mcp.tools import ALL_TOOLS
+
     families = set(settings.server.tools) if settings.server.tools else None
     return [
         t for t in ALL_TOOLS
@@ -113,11 +114,18 @@ def _enabled_tools(settings: Settings) -> list[ToolSpec]:
     ]
 
 
+# Requests answered before the tools, resources and prompts are registered: the handshake only.
+HANDSHAKE_METHODS = ("initialize", "server/discover", "ping")
+
+
 def create_server(settings: Settings | None = None, workspace: Workspace | None = None,
                   warm_up: bool = True) -> MCPServer:
-    """An MCPServer over `workspace` (or the one `settings` point to, opened on first use)."""
-    from cs_mcp.prompts import register_prompts
-    from cs_mcp.resources import register_completion, register_resources
+    """An MCPServer over `workspace` (or the one `settings` point to, opened on first use).
+
+    Registering tools (their schemas), resources and prompts costs about as much as the rest of
+    start-up, so it happens on the first request after the handshake, not before `initialize`.
+    """
+    from cs_mcp.resources import register_completion
 
     settings = settings or Settings()
     state = AppState(settings, workspace)
@@ -139,7 +147,31 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
     )
-    tools = _enabled_tools(settings)
+    registered: list[bool] = []
+
+    def register_all() -> None:
+        if registered:
+            return
+        registered.append(True)
+        _register(server, state)
+
+    async def register_on_first_use(ctx: Any, call_next: Any) -> Any:
+        if not registered and ctx.method not in HANDSHAKE_METHODS and not ctx.method.startswith("notifications/"):
+            register_all()
+        return await call_next(ctx)
+
+    server.middleware.append(register_on_first_use)
+    register_completion(server, state)  # capabilities are fixed before the first request: register now
+    server.app_state = state  # type: ignore[attr-defined]  # for tests and the CLI
+    server.register_all = register_all  # type: ignore[attr-defined]
+    return server
+
+
+def _register(server: MCPServer, state: AppState) -> None:
+    from cs_mcp.prompts import register_prompts
+    from cs_mcp.resources import register_resources
+
+    tools = enabled_tools(state.settings)
     for spec in tools:
         server.add_tool(
             spec.fn,
@@ -156,9 +188,6 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
         )
     register_resources(server, state)
     register_prompts(server, state, {t.name for t in tools})
-    register_completion(server, state)
-    server.app_state = state  # type: ignore[attr-defined]  # for tests and the CLI
-    return server
 
 
 async def _warm_up(state: AppState) -> None:

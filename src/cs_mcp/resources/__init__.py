@@ -85,12 +85,7 @@ def _complete_values(state: AppState, kind: str, prefix: str) -> Completion:
 
 
 def register_completion(server: MCPServer, state: AppState) -> None:
-    prompt_kinds = {
-        doc.name: {a.name: a.complete for a in doc.arguments if a.complete}
-        for doc in content.load_documents("prompt")
-    }
-    skill_names = [d.name for d in content.load_documents("skill")]
-    template_names = [d.name for d in content.load_documents("template")]
+    """Prompt arguments and account ids complete from the data (cheap to register: reads nothing yet)."""
 
     @server.completion()
     async def complete(
@@ -100,13 +95,10 @@ def register_completion(server: MCPServer, state: AppState) -> None:
     ) -> Completion | None:
         kind = None
         if isinstance(ref, PromptReference):
-            kind = prompt_kinds.get(ref.name, {}).get(argument.name)
+            doc = next((d for d in content.load_documents("prompt") if d.name == ref.name), None)
+            kind = next((a.complete for a in doc.arguments if a.name == argument.name), None) if doc else None
         elif ref.uri == "cs://accounts/{account_id}" and argument.name == "account_id":
             kind = "account"
-        elif argument.name == "name" and ref.uri.startswith("cs://skills/"):
-            return Completion(values=[n for n in skill_names if n.startswith(argument.value)])
-        elif argument.name == "name" and ref.uri.startswith("cs://templates/"):
-            return Completion(values=[n for n in template_names if n.startswith(argument.value)])
         if kind is None:
             return None
         return await anyio.to_thread.run_sync(_complete_values, state, kind, argument.value)
