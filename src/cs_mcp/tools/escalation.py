@@ -1,0 +1,3 @@
+"""Not built yet: its tools are added to TOOLS when they land."""
+
+TOOLS: list = []
