@@ -3,34 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from cs_mcp.domain.scoring import ScoredFrame, score_frame
+from cs_mcp.workspace.cache import cached
 
 if TYPE_CHECKING:
     from cs_mcp.workspace.features import FeatureFrame
     from cs_mcp.workspace.loader import Workspace
-
-T = TypeVar("T")
-_locks_guard = threading.Lock()
-
-
-def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """`compute()` once per workspace (a workspace object is one version of the data) and key."""
-    store: dict[Any, Any] = ws.__dict__.setdefault("_cache", {})
-    if key in store:
-        return store[key]
-    with _locks_guard:
-        locks: dict[Any, threading.Lock] = ws.__dict__.setdefault("_cache_locks", {})
-        lock = locks.setdefault(key, threading.Lock())
-    with lock:
-        if key not in store:
-            store[key] = compute()
-        return store[key]
-
 
 @dataclass
 class PortfolioSnapshot:

@@ -115,7 +115,7 @@ u AS (
   FROM x JOIN usage u ON u.account_id = x.account_id AND u.date <= x.as_of
   GROUP BY x.account_id, x.as_of
 ),
-catalogue AS (SELECT COUNT(DISTINCT feature) AS n FROM feature_usage),
+catalogue AS (SELECT CAST($catalogue AS BIGINT) AS n),
 f AS (
   SELECT x.account_id, x.as_of, COUNT(DISTINCT fu.feature) AS features_used
   FROM x JOIN feature_usage fu ON fu.account_id = x.account_id
@@ -288,6 +288,16 @@ def _null_unavailable(frame: dict[str, Any], tables: frozenset[str]) -> None:
                 frame[c] = np.full(len(frame["account_id"]), np.nan)
 
 
+def feature_catalogue_size(ws: Workspace) -> int:
+    """Distinct features in feature_usage: the denominator of feature adoption (counted once)."""
+    from cs_mcp.workspace.cache import cached
+
+    def count() -> int:
+        return int(ws.cursor().execute("SELECT COUNT(DISTINCT feature) FROM feature_usage").fetchone()[0])
+
+    return cached(ws, ("feature_catalogue",), count)
+
+
 def compute_features(
     ws: Workspace,
     as_of: Sequence[dt.date] | dt.date | None = None,
@@ -297,7 +307,7 @@ def compute_features(
     import numpy as np
 
     dates = [ws.as_of] if as_of is None else ([as_of] if isinstance(as_of, dt.date) else list(as_of))
-    params: dict[str, Any] = {"dates": [d.isoformat() for d in dates]}
+    params: dict[str, Any] = {"dates": [d.isoformat() for d in dates], "catalogue": feature_catalogue_size(ws)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
     sql = _sql(ws.settings.health.windows, ws.tables, account_ids is not None)
