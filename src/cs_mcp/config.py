@@ -270,10 +270,12 @@ def _default_indicators() -> list[ChurnIndicator]:
         ("no_logins", 1, "days_since_last_login", ">=", 14, "no logins for {v:.0f} days"),
         ("sponsor_left", 1, "exec_sponsor_left_90d", ">=", 1, "executive sponsor left, no successor"),
         ("invoice_overdue", 1, "days_overdue", ">=", 30, "invoice {v:.0f} days overdue"),
-        ("critical_ticket_open", 1, "oldest_open_critical_hours", ">", 48, "critical ticket open {v:.0f} hours"),
+        ("critical_ticket_open", 1, "oldest_open_critical_hours", ">", 48,
+         "critical ticket open {v:.0f} hours"),
         ("nps_detractor", 2, "min_nps_score_90d", "<=", 6, "NPS detractor (answered {v:.0f}) in 90 days"),
         ("health_red", 2, "health_red", ">=", 1, "health score in the red band"),
-        ("outreach_unanswered", 2, "outreach_response_rate", "<", 0.3, "answers only {pct:.0f}% of CSM outreach"),
+        ("outreach_unanswered", 2, "outreach_response_rate", "<", 0.3,
+         "answers only {pct:.0f}% of CSM outreach"),
         ("no_touch", 2, "days_since_last_touch", ">=", 30, "no CSM touch for {v:.0f} days"),
         ("ticket_spike", 3, "ticket_volume_ratio", ">=", 2, "ticket volume {v:.1f}x the usual"),
         ("low_adoption", 3, "feature_adoption", "<", 0.2, "uses only {pct:.0f}% of the features"),
@@ -291,6 +293,11 @@ class ChurnSettings(_Model):
         default_factory=lambda: ["logistic", "gradient_boosting"]
     )
     cv_folds: int = Field(5, ge=2, le=20)
+    cv_folds_large: int = Field(
+        3, ge=2, le=20,
+        description="folds when there are over 10,000 training examples (bounds the fit time; "
+        "metrics are stable at that size)"
+    )
     cutoffs: int = Field(6, ge=1, description="past cut-off dates sampled for training examples")
     cutoff_spacing_days: int = Field(60, ge=7)
     min_outcomes: int = Field(20, ge=2, description="churned examples needed before a model is fitted")
@@ -299,7 +306,8 @@ class ChurnSettings(_Model):
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
     indicators: list[ChurnIndicator] = Field(
         default_factory=_default_indicators,
-        description="leading indicators (tier 1/2/3) of the fallback score when the data holds too few outcomes",
+        description="leading indicators (tier 1/2/3) of the fallback score when the data holds too few "
+        "outcomes",
     )
     max_training_examples: int = Field(
         20_000, ge=1_000,
@@ -308,7 +316,9 @@ class ChurnSettings(_Model):
     )
     max_category_levels: int = Field(12, ge=2, description="one-hot levels kept per categorical attribute")
     disk_cache: bool = Field(
-        True, description="keep fitted models on disk ($CS_MCP_CACHE_DIR or ~/.cache/cs-mcp), keyed by data version"
+        True,
+        description="keep fitted models on disk ($CS_MCP_CACHE_DIR or ~/.cache/cs-mcp), keyed by data "
+        "version",
     )
 
 
@@ -399,6 +409,183 @@ class EngagementSettings(_Model):
     )
 
 
+def _default_themes() -> dict[str, list[str]]:
+    return {
+        "performance": ["slow*", "lag*", "timeout*", "time out", "times out", "freez*", "load time*",
+                        "latency", "sluggish", "performance", "take forever", "takes forever", "speed"],
+        "reliability": ["bug*", "buggy", "outage*", "crash*", "downtime", "error*", "fail*", "broken",
+                        "unstable", "reliab*", "stable"],
+        "pricing": ["pric*", "expensive", "cost*", "cheap*", "budget", "discount*", "per-seat",
+                    "value for money", "billing", "invoice*"],
+        "support": ["support", "ticket*", "csm", "customer success", "escalat*", "account manager",
+                    "response time*", "responsive"],
+        "reporting": ["report*", "dashboard*", "analytics", "insight*", "visibility", "metrics"],
+        "integrations": ["integrat*", "api", "sync*", "connector*", "crm", "data warehouse", "salesforce",
+                         "webhook*", "stack"],
+        "onboarding": ["onboard*", "training", "implementation", "setup", "set up", "getting started",
+                       "adopted", "ramp up"],
+        "usability": ["usab*", "easy to use", "hard to use", "intuitive", "interface", "ui", "ux", "clunky",
+                      "confus*", "complicated", "cluttered", "navigat*", "user-friendly", "learning curve"],
+        "features": ["feature*", "roadmap", "missing", "customi*", "permission*", "workflow*", "automat*",
+                     "functionality"],
+    }
+
+
+class FeedbackSettings(_Model):
+    """Voice of the customer: nps-analysis (NPS, CSAT, comment themes) and escalation-analysis."""
+
+    promoter_min: int = Field(9, ge=1, le=10, description="NPS answers (0-10) at or above this are promoters")
+    detractor_max: int = Field(
+        6, ge=0, le=9, description="NPS answers at or below this are detractors; those between are passives"
+    )
+    csat_satisfied_min: int = Field(4, ge=1, le=5, description="ticket CSAT (1-5) at or above this is satisfied")
+    tenure_bands: list[tuple[str, int]] = Field(
+        default_factory=lambda: [("<1y", 0), ("1-2y", 12), ("2y+", 24)],
+        description="[band, months after contract_start at which it starts] pairs, tenure taken at the answer "
+        "date; the lowest must start at 0",
+    )
+    trend_months: int = Field(6, ge=1, le=36, description="monthly NPS trend: months shown, the period's last first")
+    trend_quarters: int = Field(4, ge=1, le=12, description="quarterly NPS trend: quarters shown")
+    themes: dict[str, list[str]] = Field(
+        default_factory=_default_themes,
+        description="comment theme -> keywords or phrases, matched case-insensitively on word boundaries; "
+        "a trailing * matches any word ending ('slow*': slow, slower, slowness); an empty list drops the theme",
+    )
+    theme_min_mentions: int = Field(
+        2, ge=1, description="mentions a theme needs among promoters (detractors) to be called their driver"
+    )
+    theme_examples: int = Field(2, ge=0, le=5, description="example comments shown per theme")
+    example_chars: int = Field(120, ge=20, le=500, description="example comments are cut to this length")
+    followup_days: int = Field(
+        30, ge=1, description="detractor answers this recent with no touchpoint since are due for follow-up"
+    )
+    repeat_escalation_min: int = Field(
+        2, ge=2, description="an account with at least this many escalations in the period is a repeat escalator"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeedbackSettings:
+        if self.detractor_max >= self.promoter_min:
+            raise ValueError("feedback.detractor_max must be below feedback.promoter_min")
+        starts = sorted(m for _, m in self.tenure_bands)
+        labels = [b for b, _ in self.tenure_bands]
+        if not starts or starts[0] != 0 or len(set(starts)) != len(starts) or len(set(labels)) != len(labels):
+            raise ValueError(
+                "feedback.tenure_bands needs distinct labels and start months, the lowest 0, "
+                "e.g. [['<1y', 0], ['1-2y', 12], ['2y+', 24]]"
+            )
+        return self
+
+
+OnboardingFocus = Literal["admin-setup", "integrations", "data-migration", "training", "reporting", "adoption"]
+ONBOARDING_PHASES = ("kickoff", "setup", "go_live", "adoption", "review")
+
+
+def parse_holiday_period(text: str) -> tuple[tuple[int | None, int, int], tuple[int | None, int, int]]:
+    """'12-22..01-02' (every year) or '2026-11-26' (once) -> ((year, month, day), (year, month, day))."""
+    bounds = []
+    for part in text.strip().split("..") if text.strip() else []:
+        if len(part) == 5 and part[2] == "-":
+            month, day = int(part[:2]), int(part[3:])
+            dt.date(2000, month, day)  # a leap year, so 02-29 passes
+            bounds.append((None, month, day))
+        else:
+            d = dt.date.fromisoformat(part)
+            bounds.append((d.year, d.month, d.day))
+    if len(bounds) == 1:
+        bounds.append(bounds[0])
+    if len(bounds) != 2 or (bounds[0][0] is None) != (bounds[1][0] is None):
+        raise ValueError(text)
+    return bounds[0], bounds[1]
+
+
+class OnboardingSettings(_Model):
+    """onboarding-plan: default timelines, phase lengths, cadence, targets and risk thresholds."""
+
+    timeline_days: dict[str, int] = Field(
+        default_factory=lambda: {"enterprise": 90, "mid-market": 60, "smb": 30},
+        description="segment -> default onboarding length in days (segment names compared "
+        "case-insensitively)",
+    )
+    default_timeline_days: int = Field(60, ge=7, description="length for a segment not in timeline_days")
+    segment_min_users: dict[str, int] = Field(
+        default_factory=lambda: {"enterprise": 250, "mid-market": 50, "smb": 0},
+        description="a customer not in the data (no segment given) gets the segment with the highest "
+        "minimum its users reach",
+    )
+    phase_ends: dict[str, float] = Field(
+        default_factory=lambda: {
+            "kickoff": 0.05, "setup": 0.22, "go_live": 0.45, "adoption": 0.9, "review": 1.0,
+        },
+        description="share of the timeline at which each phase ends (kickoff, setup, go_live, adoption, "
+        "review); a 90-day plan gets weeks 1, 1-3, 3-6, 6-12 and 12-13, as in the onboarding checklist",
+    )
+    check_in_days: int | None = Field(
+        None, ge=1,
+        description="days between status check-ins; empty = the first breakpoint of "
+        "health.curves.days_since_last_touch (7 days), so contact recency keeps full points",
+    )
+    steering_days: dict[str, int] = Field(
+        default_factory=lambda: {"enterprise": 30, "mid-market": 30},
+        description="segment -> days between steering meetings with the executive sponsor; other segments "
+        "meet the sponsor at kickoff and at the review only",
+    )
+    checkpoint_days: list[int] = Field(
+        default_factory=lambda: [30], description="dated check-ins counted from kickoff (the 30-day check-in)"
+    )
+    activation_targets: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(0.6, 0.5), (0.9, 0.8)],
+        description="[share of the timeline, share of users active by then]; 0.8 at the end matches the "
+        "seat-utilisation level that earns full health points",
+    )
+    max_users_per_week: float = Field(
+        50, gt=0, description="risk: more users per week of the timeline than this"
+    )
+    compressed_timeline_share: float = Field(
+        0.75, gt=0, le=1, description="risk: a timeline shorter than this share of the segment's default"
+    )
+    max_focus_areas: int = Field(3, ge=1, description="risk (scope): more focus areas than this")
+    default_focus: list[OnboardingFocus] = Field(
+        default_factory=lambda: ["admin-setup", "training", "adoption"],
+        description="focus areas of a plan when none are given",
+    )
+    holiday_periods: list[str] = Field(
+        default_factory=lambda: ["12-22..01-02"],
+        description="periods flagged as risky for kickoff and milestones: 'MM-DD..MM-DD' every year, or "
+        "'YYYY-MM-DD..YYYY-MM-DD' / a single date once",
+    )
+    weekend_to_friday: bool = Field(
+        True, description="a due date on a weekend moves to the Friday before (a kickoff on one: to Monday)"
+    )
+    late_after_days: int = Field(
+        7, ge=0,
+        description="a plan is late when a milestone is overdue by more than this, or go-live is overdue",
+    )
+    next_steps: int = Field(3, ge=1, le=10, description="open milestones listed as next steps")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OnboardingSettings:
+        if tuple(self.phase_ends) != ONBOARDING_PHASES:
+            names = ", ".join(ONBOARDING_PHASES)
+            raise ValueError(f"onboarding.phase_ends needs the phases {names}, in order")
+        ends = list(self.phase_ends.values())
+        if not (0 < ends[0] and all(a < b for a, b in zip(ends, ends[1:], strict=False)) and ends[-1] == 1):
+            raise ValueError("onboarding.phase_ends must increase from above 0 to exactly 1")
+        if any(not (0 < t <= 1 and 0 < u <= 1) for t, u in self.activation_targets):
+            raise ValueError("onboarding.activation_targets are [timeline share, user share], each in (0, 1]")
+        bad = []
+        for period in self.holiday_periods:
+            try:
+                parse_holiday_period(period)
+            except ValueError:
+                bad.append(period)
+        if bad:
+            raise ValueError(
+                f"onboarding.holiday_periods {bad}: write 'MM-DD..MM-DD' or 'YYYY-MM-DD..YYYY-MM-DD'"
+            )
+        return self
+
+
 class Targets(_Model):
     grr: float = Field(0.90, description="gross revenue retention target")
     nrr: float = Field(1.10, description="net revenue retention target")
@@ -445,7 +632,9 @@ class Settings(_Model):
     expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     targets: Targets = Field(default_factory=Targets)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     def public_dict(self) -> dict[str, Any]:

@@ -187,6 +187,10 @@ def _register(server: MCPServer, state: AppState) -> None:
             ),
         )
     register_resources(server, state)
+    if any(t.family == "churn" for t in tools):
+        from cs_mcp.resources.models import register_model_resources
+
+        register_model_resources(server, state)
     register_prompts(server, state, {t.name for t in tools})
 
 
@@ -194,7 +198,15 @@ async def _warm_up(state: AppState) -> None:
     """Load the data in the background once the client has had its first answers."""
     await anyio.sleep(WARMUP_DELAY_SECONDS)
     try:
-        await anyio.to_thread.run_sync(state.open_workspace, None, abandon_on_cancel=True)
+        ws = await anyio.to_thread.run_sync(state.open_workspace, None, abandon_on_cancel=True)
     except Exception:
         log.warning("background load of the workspace failed; the first tool call will report why",
                     exc_info=True)
+        return
+    if state.settings.server.tools is None or "churn" in state.settings.server.tools:
+        try:  # fit the churn model now, so the first portfolio question is answered warm
+            from cs_mcp.domain.churn_model import churn_scores
+
+            await anyio.to_thread.run_sync(churn_scores, ws, abandon_on_cancel=True)
+        except Exception:
+            log.warning("background churn model fit failed; churn-risk-list will report why", exc_info=True)
