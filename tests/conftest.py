@@ -17,6 +17,20 @@ def anyio_backend():
     return "asyncio"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_model_cache(tmp_path_factory):
+    """Fitted models go to a scratch folder, not the user's ~/.cache (subprocesses inherit it)."""
+    import os
+
+    previous = os.environ.get("CS_MCP_CACHE_DIR")
+    os.environ["CS_MCP_CACHE_DIR"] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CS_MCP_CACHE_DIR", None)
+    else:
+        os.environ["CS_MCP_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_workspace():
     from cs_mcp.workspace.loader import open_workspace
