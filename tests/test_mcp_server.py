@@ -177,3 +177,17 @@ async def test_prompts_whose_tools_are_enabled_are_offered_and_render(client):
         PromptReference(type="ref/prompt", name="customer-health-scorer"), {"name": "account", "value": "a-"}
     )
     assert set(completion.completion.values) == {"A-1", "A-2", "A-3"}
+
+
+async def test_the_first_call_reports_progress_while_the_workspace_loads():
+    server = create_server(load_settings(Path(__file__).parent / "data" / "tiny"), warm_up=False)
+    seen = []
+
+    async def on_progress(progress, total, message):
+        seen.append((progress, total, message))
+
+    async with Client(server, mode="legacy") as c:
+        result = await c.call_tool("find-accounts", {"query": "acme"}, progress_callback=on_progress)
+    assert not result.is_error
+    assert seen and seen[-1][0] == 100.0 and seen[-1][1] == 100.0
+    assert any("accounts" in (m or "") for _, _, m in seen)

@@ -16,6 +16,7 @@ from mcp.types import ToolAnnotations
 
 from cs_mcp import __version__
 from cs_mcp.config import Settings
+from cs_mcp.progress import thread_progress
 
 if TYPE_CHECKING:
     from cs_mcp.tools.registry import ToolSpec
@@ -87,13 +88,7 @@ class AppState:
             await anyio.to_thread.run_sync(self.reload_if_changed)
             if self._workspace is not None:
                 return self._workspace
-        progress = None
-        if ctx is not None:
-            def progress(fraction: float, message: str) -> None:
-                try:
-                    anyio.from_thread.run(ctx.report_progress, round(fraction * 100, 1), 100.0, message)
-                except Exception:  # progress is best effort; the load goes on
-                    log.debug("progress notification failed", exc_info=True)
+        progress = thread_progress(ctx) if ctx is not None else None
         try:
             return await anyio.to_thread.run_sync(self.open_workspace, progress)
         except ValueError as exc:  # WorkspaceError / ConfigError: the user can fix the data

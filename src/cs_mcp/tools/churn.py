@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated, Literal
 
-import anyio
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.churn import ChurnRiskList, Tier, churn_risk_list
+from cs_mcp.progress import thread_progress
 from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
-
-log = logging.getLogger("cs_mcp.churn")
 
 MAX_DRIVER_CHARS = 60
 
@@ -114,12 +111,6 @@ async def churn_risk_list_tool(
     state = app_state(ctx)
     ws = await workspace(ctx)
 
-    def progress(fraction: float, message: str) -> None:
-        try:
-            anyio.from_thread.run(ctx.report_progress, round(fraction * 100, 1), 100.0, message)
-        except Exception:  # progress is best effort; the fit goes on
-            log.debug("progress notification failed", exc_info=True)
-
     result = await run_domain(
         churn_risk_list,
         ws,
@@ -133,7 +124,7 @@ async def churn_risk_list_tool(
         sort=sort,
         limit=limit,
         cursor=cursor,
-        progress=progress,
+        progress=thread_progress(ctx),
     )
     return respond(result, render_churn_list(result), state.settings.server.max_text_chars)
 
