@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import anyio
+from common import ensure_workspace, summarize
 from mcp import Client
 
 from cs_mcp.config import load_settings
-from cs_mcp.demo.generator import generate_workspace
 from cs_mcp.domain.churn import churn_risk_list
 from cs_mcp.domain.churn_model import churn_model_card
 from cs_mcp.server import create_server
@@ -41,14 +41,6 @@ WARM_ARGS = [
     {"sort": "arr_at_risk", "limit": 50},
 ]
 
-
-def ensure_workspace(root: Path, accounts: int) -> Path:
-    path = root / f"demo-{accounts}"
-    if not (path / "accounts.parquet").exists():
-        t = time.perf_counter()
-        generate_workspace(path, accounts=accounts, seed=42, fmt="parquet")
-        print(f"  generated {accounts:,} accounts in {time.perf_counter() - t:.1f} s")
-    return path
 
 
 def measure_domain(path: Path, warm_calls: int) -> dict[str, float]:
@@ -100,8 +92,7 @@ async def measure_mcp(path: Path, warm_calls: int, overrides: dict) -> dict[str,
     server.app_state.close()
     return {
         "first": first,
-        "warm": statistics.median(warm),
-        "p90": sorted(warm)[int(0.9 * len(warm))],
+        **summarize(warm),
         "text": size,
     }
 

@@ -12,25 +12,15 @@ from __future__ import annotations
 import argparse
 import random
 import resource
-import statistics
 import time
 from pathlib import Path
 
 import anyio
+from common import ensure_workspace, summarize
 from mcp import Client
 
 from cs_mcp.config import load_settings
-from cs_mcp.demo.generator import generate_workspace
 from cs_mcp.server import create_server
-
-
-def ensure_workspace(root: Path, accounts: int) -> Path:
-    path = root / f"demo-{accounts}"
-    if not (path / "accounts.parquet").exists():
-        t = time.perf_counter()
-        generate_workspace(path, accounts=accounts, seed=42, fmt="parquet")
-        print(f"  generated {accounts:,} accounts in {time.perf_counter() - t:.1f} s")
-    return path
 
 
 async def measure(path: Path, warm_calls: int) -> dict[str, float]:
@@ -50,7 +40,7 @@ async def measure(path: Path, warm_calls: int) -> dict[str, float]:
             r = await c.call_tool("health-score", {"account": rng.choice(ids)})
             warm.append(time.perf_counter() - t)
             assert not r.is_error
-    return {"first": first_s, "warm": statistics.median(warm), "p90": sorted(warm)[int(0.9 * len(warm))]}
+    return {"first": first_s, **summarize(warm)}
 
 
 async def measure_load(path: Path) -> float:
@@ -69,7 +59,8 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=30)
     args = parser.parse_args()
     print("health-score through an in-memory MCP client")
-    print(f"{'accounts':>9} {'load+1st call':>14} {'first score':>12} {'warm median':>12} {'warm p90':>9} {'max RSS':>9}")
+    print(f"{'accounts':>9} {'load+1st call':>14} {'first score':>12} {'warm median':>12} {'warm p90':>9} "
+          f"{'max RSS':>9}")
     for size in [int(s) for s in args.sizes.split(",")]:
         path = ensure_workspace(args.dir, size)
         load = anyio.run(measure_load, path)

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import anyio
+from common import ensure_workspace, summarize
 from mcp import Client
 
 from cs_mcp.config import load_settings
-from cs_mcp.demo.generator import generate_workspace
 from cs_mcp.server import create_server
 
 RENEWAL_ARGS = [
@@ -45,14 +44,6 @@ RETENTION_ARGS = [
     {"by": "plan"},
 ]
 
-
-def ensure_workspace(root: Path, accounts: int) -> Path:
-    path = root / f"demo-{accounts}"
-    if not (path / "accounts.parquet").exists():
-        t = time.perf_counter()
-        generate_workspace(path, accounts=accounts, seed=42, fmt="parquet")
-        print(f"  generated {accounts:,} accounts in {time.perf_counter() - t:.1f} s")
-    return path
 
 
 async def measure(path: Path, tool: str, variants: list[dict], warm_calls: int) -> dict[str, float]:
@@ -82,8 +73,7 @@ async def measure(path: Path, tool: str, variants: list[dict], warm_calls: int) 
     return {
         "load": load,
         "first": first_s,
-        "warm": statistics.median(warm),
-        "p90": sorted(warm)[int(0.9 * len(warm))],
+        **summarize(warm),
         "chars": longest,
     }
 

@@ -53,7 +53,7 @@ def main() -> None:
         "cs-mcp (bundled demo)": [sys.executable, "-m", "cs_mcp"],
     }
     times: dict[str, list[float]] = {k: [] for k in commands}
-    for name, cmd in commands.items():  # one warm-up each (disk cache, .pyc)
+    for cmd in commands.values():  # one warm-up each (disk cache, .pyc)
         time_to_initialize(cmd)
     for _ in range(args.runs):
         for name, cmd in commands.items():

@@ -133,7 +133,9 @@ class AdHocMetrics(BaseModel):
     support_csat: float | None = Field(None, ge=0, le=1, description="share of support CSAT answers 4-5")
     nps: float | None = Field(None, ge=-100, le=100, description="account NPS, -100..100")
     csat: float | None = Field(None, ge=0, le=1, description="share of CSAT answers 4-5, 0-1")
-    days_overdue: float | None = Field(None, ge=0, description="days the oldest unpaid invoice is overdue (0 = current)")
+    days_overdue: float | None = Field(
+        None, ge=0, description="days the oldest unpaid invoice is overdue (0 = current)"
+    )
     arr_growth_12m: float | None = Field(None, ge=-1, description="ARR change over 12 months, e.g. 0.1 = +10%")
     renewal_in_days: int | None = Field(None, description="days to renewal, for the renewal alert")
     previous_score: float | None = Field(None, ge=0, le=100, description="health score 30 days ago, for the trend")

@@ -35,7 +35,8 @@ def register_resources(server: MCPServer, state: AppState) -> None:
             )
 
     @server.resource("cs://config/active", name="config/active", title="Configuration in force",
-                     description="Weights, bands, thresholds and targets the tools use now", mime_type="application/json")
+                     description="Weights, bands, thresholds and targets the tools use now",
+                     mime_type="application/json")
     def active_config() -> str:
         return json.dumps(state.settings.public_dict(), indent=2, default=str)
 

@@ -66,7 +66,9 @@ async def health_score(
                           "logins_per_user_week: 4.2, nps: 30}; any subset"),
     ] = None,
     account_name: Annotated[str | None, Field(description="label for an ad-hoc account")] = None,
-    as_of: Annotated[dt.date | None, Field(description="score as of this date (default: the data's as-of date)")] = None,
+    as_of: Annotated[
+        dt.date | None, Field(description="score as of this date (default: the data's as-of date)")
+    ] = None,
 ) -> Annotated[CallToolResult, HealthScore]:
     """Health score 0-100 of one account: five weighted dimensions with their inputs, band, trend vs 30/60/90
     days ago, alerts, risk factors, strengths and recommended actions."""
