@@ -377,7 +377,33 @@ class RenewalSettings(_Model):
         return v
 
 
+def _default_expansion_curves() -> dict[str, Curve]:
+    return {
+        # active users / licensed seats
+        "seat_utilization": [(0.4, 0.0), (0.9, 1.0)],
+        # share of the product's features used in the last 30 days
+        "feature_adoption": [(0.1, 0.0), (0.6, 1.0)],
+        # ARR change over 12 months (0.1 = +10%)
+        "arr_growth_12m": [(-0.1, 0.0), (0.0, 0.4), (0.2, 1.0)],
+        # active users now vs `user_growth_days` ago (0.1 = +10%)
+        "active_user_growth": [(-0.2, 0.0), (0.0, 0.4), (0.2, 1.0)],
+        # share of CSM outreach answered / of meetings held (90 days)
+        "outreach_response_rate": [(0.0, 0.0), (0.8, 1.0)],
+        "meeting_attendance_rate": [(0.0, 0.0), (0.8, 1.0)],
+        # days since the last CSM touch: within two weeks full, nothing after 60
+        "days_since_last_touch": [(14, 1.0), (60, 0.0)],
+        # days the oldest unpaid invoice is past due: current full, 1-30 days half, over 30 nothing
+        "days_overdue": [(0, 1.0), (1, 0.5), (30, 0.5), (31, 0.0)],
+        # seats purchased / employees: the less of the company licensed, the more headroom
+        "seat_penetration": [(0.2, 1.0), (0.6, 0.0)],
+        # won upsell / cross-sell opportunities in the last `prior_expansion_days`: none is neutral
+        "prior_expansions": [(0, 0.5), (1, 1.0)],
+    }
+
+
 class ExpansionSettings(_Model):
+    """expansion-opportunities: propensity = weighted components (0-100), candidates by type."""
+
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "health": 0.30,
@@ -385,21 +411,198 @@ class ExpansionSettings(_Model):
             "growth": 0.20,
             "engagement": 0.15,
             "budget": 0.10,
-        }
+        },
+        description="propensity = sum(weight x component 0-100) / sum(weights of components with data); "
+        "health is the health score, the others come from `components`",
     )
-    seat_upsell_utilization: float = 0.85
+    components: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "adoption": {"seat_utilization": 1, "feature_adoption": 1},
+            "growth": {"arr_growth_12m": 1, "active_user_growth": 1},
+            "engagement": {
+                "outreach_response_rate": 1, "meeting_attendance_rate": 1, "days_since_last_touch": 1,
+            },
+            "budget": {"days_overdue": 1, "seat_penetration": 1, "prior_expansions": 1},
+        },
+        description="component -> metric -> points: component = 100 x points-weighted mean of curve(metric) "
+        "over the metrics with data",
+    )
+    curves: dict[str, Curve] = Field(
+        default_factory=_default_expansion_curves,
+        description="metric -> [input, fraction] breakpoints (piecewise linear, flat past the ends)",
+    )
+    seat_upsell_utilization: float = Field(0.85, description="seat upsell when utilization is above this")
+    seat_target_utilization: float = Field(
+        0.75, gt=0, le=1, description="seat upsell potential: seats that bring utilization down to this"
+    )
+    user_growth_days: int = Field(90, ge=7, description="active-user growth: now vs this many days ago")
+    prior_expansion_days: int = Field(365, ge=1, description="won expansions counted over this many days")
+    cross_sell_min_peer_share: float = Field(
+        0.2, ge=0, le=1,
+        description="cross-sell only products owned by at least this share of the account's segment",
+    )
+    cross_sell_default_share: float = Field(
+        0.10, ge=0, description="cross-sell potential as a share of ARR when the product has no list price "
+        "or the account no seat count",
+    )
+    plan_order: list[str] = Field(
+        default_factory=lambda: ["starter", "professional", "enterprise"],
+        description="plans from lowest to highest; tier upgrade targets the next one",
+    )
+    tier_upgrade_min_adoption: float = Field(
+        0.6, ge=0, le=1, description="tier upgrade when feature adoption is at least this"
+    )
+    tier_upgrade_uplift: float = Field(0.30, ge=0, description="tier upgrade potential as a share of ARR")
+    exclude_red_health: bool = Field(True, description="leave out accounts whose health band is red")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ExpansionSettings:
+        unknown = set(self.components) - (set(self.weights) - {"health"})
+        if unknown:
+            raise ValueError(f"expansion.components {sorted(unknown)} have no weight in expansion.weights")
+        for comp, metrics in self.components.items():
+            missing = set(metrics) - set(self.curves)
+            if missing:
+                raise ValueError(
+                    f"expansion.components.{comp} names metrics with no curve: {sorted(missing)}"
+                )
+        return self
+
+
+def _default_coverage() -> dict[str, dict[str, str]]:
+    return {
+        "value_tier": {
+            "strategic": "dedicated CSM, high-touch: small named book, monthly touch, QBR/EBR, exec sponsor",
+            "growth": "named CSM from a pooled team, mid-touch: quarterly review, playbook-driven",
+            "core": "tech-touch with a pooled CSM: automated programmes, a human on alerts and renewals",
+            "starter": "digital / scaled: in-app guidance, email nurture, community; a human on escalation",
+        },
+        "health_value": {
+            "save": "executive-led recovery plan, weekly review",
+            "protect": "fix the weakest health dimension this quarter, CSM with the sponsor",
+            "grow": "expansion, references, EBR",
+            "rescue": "CSM-led rescue playbook with a dated plan",
+            "nurture": "adoption programme: training, success-plan refresh",
+            "expand": "selective expansion where adoption supports it",
+            "automated_recovery": "automated recovery sequence; accept some loss",
+            "automated_nudges": "automated adoption nudges in product and email",
+            "advocate": "reviews, case studies, community and referral asks",
+            "unscored": "no health score: map the tables health needs (usage, touchpoints, tickets)",
+        },
+        "lifecycle": {
+            "onboarding": "onboarding plan: kickoff, time-to-first-value milestones (onboarding-plan)",
+            "adopting": "adoption programme: feature enablement, usage reviews",
+            "mature": "cadence of the account's value tier; look for expansion and advocacy",
+            "renewal_due": "renewal playbook from T-120 (renewal-strategy, cs://templates/renewal-playbook)",
+            "at_risk": "save play: recovery plan on the top risk drivers, weekly review",
+            "churned": "exit interview and win-back; feed the loss reasons back",
+        },
+        "rfm": {
+            "champions": "advocacy and expansion: references, case studies, early access",
+            "loyal": "expansion candidates: upsell on the value they already get",
+            "at_risk": "big but fading: the most urgent save, CSM-led outreach now",
+            "promising": "activation: use-case campaigns to build frequency",
+            "needs_attention": "targeted check-in on the weakest of recency, frequency, value",
+            "hibernating": "re-engagement campaign, tech-touch",
+            "dormant": "re-activation outreach: find out why usage stopped",
+        },
+    }
 
 
 class SegmentSettings(_Model):
+    """customer-segments: the rules of each scheme and the coverage model of each segment."""
+
     value_tiers: dict[str, float] = Field(
         default_factory=lambda: {"strategic": 50_000, "growth": 15_000, "core": 5_000},
-        description="ARR above which each tier starts; below the lowest: starter",
+        description="ARR above which each tier starts (an ARR exactly on a threshold falls in the tier "
+        "below); below the lowest: `lowest_tier`",
     )
-    rfm_bins: int = Field(5, ge=2, le=10)
-    dormant_days: int = Field(30, ge=1)
+    lowest_tier: str = Field("starter", description="the tier below the lowest threshold")
+    value_levels: dict[str, str] = Field(
+        default_factory=lambda: {"strategic": "high", "growth": "mid", "core": "low", "starter": "low"},
+        description="value tier -> value level (high, mid, low) of the health x value grid",
+    )
+    health_value_cells: dict[str, dict[str, str]] = Field(
+        default_factory=lambda: {
+            "high": {"red": "save", "yellow": "protect", "green": "grow"},
+            "mid": {"red": "rescue", "yellow": "nurture", "green": "expand"},
+            "low": {"red": "automated_recovery", "yellow": "automated_nudges", "green": "advocate"},
+        },
+        description="value level -> health band -> segment (the cell's play)",
+    )
+    onboarding_days: int = Field(
+        90, ge=1, description="lifecycle: onboarding until this many days after contract_start"
+    )
+    adopting_days: int = Field(365, ge=1, description="lifecycle: adopting until this many days, then mature")
+    renewal_window_days: int | None = Field(
+        None, ge=1,
+        description="lifecycle: renewal due within this many days (empty: renewal.timeline_days[0])",
+    )
+    rfm_bins: int = Field(
+        5, ge=2, le=10, description="RFM scores run from 1 to this, by quantile of the portfolio"
+    )
+    rfm_high: int = Field(4, ge=1, description="an RFM score at or above this is high")
+    rfm_low: int = Field(2, ge=1, description="an RFM score at or below this is low")
+    dormant_days: int = Field(30, ge=1, description="RFM: dormant when no login in this many days")
+    churn_window_days: int = Field(
+        365, ge=30,
+        description="segment churn rate: churned within this many days / accounts active at its start",
+    )
+    cluster_features: list[str] = Field(
+        default_factory=lambda: [
+            "arr", "seat_utilization", "logins_per_user_week", "feature_adoption", "days_since_last_touch",
+            "ticket_volume_ratio", "nps", "tenure_days", "health_score", "arr_growth_12m",
+        ],
+        description="per-account metrics clustered (cs_mcp.workspace.features.METRIC_COLUMNS, health_score)",
+    )
+    cluster_log_features: list[str] = Field(
+        default_factory=lambda: ["arr"], description="features clustered as log(1 + x)"
+    )
+    cluster_k_min: int = Field(2, ge=2, description="fewest clusters tried")
+    cluster_k_max: int = Field(6, ge=2, le=12, description="most clusters tried; the best silhouette wins")
+    cluster_random_state: int = 7
+    cluster_n_init: int = Field(4, ge=1, description="k-means restarts per k")
+    cluster_max_fit_accounts: int = Field(
+        20_000, ge=100, description="k-means is fitted on a seeded sample of this many accounts at most"
+    )
+    cluster_silhouette_sample: int = Field(
+        2_000, ge=100, description="accounts sampled to compute silhouettes"
+    )
+    cluster_distinctive_sd: float = Field(
+        0.5, ge=0,
+        description="a feature distinguishes a cluster when its mean is this many sd from the portfolio's",
+    )
+    coverage: dict[str, dict[str, str]] = Field(
+        default_factory=_default_coverage,
+        description="scheme -> segment -> recommended coverage model (clusters take their main value tier's)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SegmentSettings:
+        if not 1 <= self.rfm_low < self.rfm_high <= self.rfm_bins:
+            raise ValueError("segments needs 1 <= rfm_low < rfm_high <= rfm_bins")
+        if self.cluster_k_min > self.cluster_k_max:
+            raise ValueError("segments.cluster_k_min must not exceed cluster_k_max")
+        tiers = [*self.value_tiers, self.lowest_tier]
+        missing = [t for t in tiers if self.value_levels.get(t) not in self.health_value_cells]
+        if missing:
+            raise ValueError(
+                f"segments.value_levels must map every tier {tiers} to a level of health_value_cells "
+                f"({sorted(self.health_value_cells)}); check {missing}"
+            )
+        for level, cells in self.health_value_cells.items():
+            if set(cells) != {"red", "yellow", "green"}:
+                raise ValueError(f"segments.health_value_cells.{level} needs exactly red, yellow and green")
+        return self
 
 
 class EngagementSettings(_Model):
+    """engagement-report: four components, each 0-100 from metric curves (see cs_mcp.domain.engagement).
+
+    A metric earns `curve(input) x points`; a component's score is 100 x earned / possible over its metrics
+    with data; the engagement score is the weighted mean of the components with data (weights re-spread).
+    """
+
     weights: dict[str, float] = Field(
         default_factory=lambda: {"frequency": 30, "quality": 35, "breadth": 20, "product": 15}
     )
@@ -407,6 +610,130 @@ class EngagementSettings(_Model):
         default_factory=lambda: {"high": 80, "medium": 60, "low": 40},
         description="score at or above which each band starts; below low: at risk",
     )
+    components: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "frequency": {"cadence_ratio": 60, "days_since_last_touch": 40},
+            "quality": {"outreach_response_rate": 30, "meeting_attendance_rate": 25,
+                        "strategic_touches": 25, "positive_outcome_rate": 20},
+            "breadth": {"active_contacts": 30, "departments": 25, "has_champion": 25, "has_exec_sponsor": 20},
+            "product": {"logins_per_user_week": 50, "feature_adoption": 50},
+        },
+        description="component -> metric -> points inside it; a metric without data passes its points to the "
+        "component's other metrics",
+    )
+    curves: dict[str, Curve] = Field(
+        default_factory=lambda: {
+            # touches in window_days / the segment's expected touches (1 = on cadence)
+            "cadence_ratio": [(0.0, 0.0), (1.0, 1.0)],
+            # never touched scores like the last breakpoint
+            "days_since_last_touch": [(7, 1.0), (30, 0.5), (60, 0.0)],
+            "outreach_response_rate": [(0.0, 0.0), (0.8, 1.0)],
+            "meeting_attendance_rate": [(0.0, 0.0), (0.9, 1.0)],
+            # QBR/EBR held in strategic_days
+            "strategic_touches": [(0, 0.0), (1, 0.7), (2, 1.0)],
+            # share of touches with an outcome in window_days whose outcome is in positive_outcomes
+            "positive_outcome_rate": [(0.0, 0.0), (0.8, 1.0)],
+            "active_contacts": [(0, 0.0), (1, 0.2), (3, 0.6), (5, 1.0)],
+            "departments": [(0, 0.0), (1, 0.3), (2, 0.7), (3, 1.0)],
+            "has_champion": [(0, 0.0), (1, 1.0)],
+            "has_exec_sponsor": [(0, 0.0), (1, 1.0)],
+            "logins_per_user_week": [(0.0, 0.0), (1.0, 0.3), (3.0, 0.7), (5.0, 1.0)],
+            "feature_adoption": [(0.0, 0.0), (0.2, 0.3), (0.5, 0.7), (0.7, 1.0)],
+        },
+        description="metric -> [input, fraction] breakpoints, linear between them, flat beyond the ends",
+    )
+    expected_touches_90d: dict[str, float] = Field(
+        default_factory=lambda: {"enterprise": 6, "mid-market": 3, "smb": 1},
+        description="CSM touches expected per 90 days, by segment (case-insensitive)",
+    )
+    default_expected_touches_90d: float = Field(2, gt=0, description="for accounts of another or no segment")
+    window_days: int = Field(
+        90, ge=7, description="look-back of touch counts, response and attendance rates, outcomes and flags"
+    )
+    strategic_days: int = Field(180, ge=30, description="look-back for strategic touches")
+    strategic_types: list[str] = Field(
+        default_factory=lambda: ["qbr", "ebr"], description="touchpoint types that count as strategic"
+    )
+    positive_outcomes: list[str] = Field(
+        default_factory=lambda: ["completed", "responded", "positive", "success", "attended", "won"],
+        description="touchpoint outcomes (case-insensitive) that count as positive",
+    )
+    cadence_months: int = Field(6, ge=1, le=24, description="30-day months shown in the cadence view")
+    flag_single_threaded_contacts: int = Field(
+        1, ge=0, description="red flag: at most this many active contacts (single-threaded)"
+    )
+    flag_no_exec_sponsor: bool = Field(True, description="red flag: no active executive sponsor")
+    flag_no_touch_days: int = Field(30, ge=1, description="red flag: no touch for this many days (or never)")
+    flag_missed_meetings: int = Field(2, ge=1, description="red flag: this many no-show meetings in window_days")
+    flag_outreach_response_below: float = Field(
+        0.5, ge=0, le=1, description="red flag: share of outreach answered below this ..."
+    )
+    flag_outreach_min_attempts: int = Field(2, ge=1, description="... over at least this many attempts")
+    flag_usage_drop_pct: float = Field(
+        25, gt=0, description="red flag: active users down this % or more vs 30 days earlier"
+    )
+    flag_cadence_share_below: float = Field(
+        0.5, ge=0, le=1, description="red flag: touches in window_days below this share of the expected"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EngagementSettings:
+        if set(self.components) != set(self.weights):
+            raise ValueError(
+                f"engagement.components {sorted(self.components)} must name the same components as "
+                f"engagement.weights {sorted(self.weights)}"
+            )
+        for name, metrics in self.components.items():
+            unknown = set(metrics) - set(self.curves)
+            if unknown:
+                raise ValueError(f"engagement.components.{name} names metrics with no curve: {sorted(unknown)}")
+        for metric, curve in self.curves.items():
+            xs = [x for x, _ in curve]
+            if not curve or xs != sorted(xs):
+                raise ValueError(f"engagement.curves.{metric} needs breakpoints in increasing input order")
+        if not self.bands.get("high", 0) >= self.bands.get("medium", 0) >= self.bands.get("low", 0) >= 0:
+            raise ValueError("engagement.bands needs high >= medium >= low >= 0")
+        return self
+
+
+class CsmSettings(_Model):
+    """csm-performance: capacity flags, overdue touches, renewal risk and the coaching-note thresholds."""
+
+    near_capacity_utilization: float = Field(0.9, gt=0, description="flag 'near' at this book / capacity")
+    over_capacity_utilization: float = Field(1.0, gt=0, description="flag 'over' above this book / capacity")
+    touch_overdue_days: dict[str, int] = Field(
+        default_factory=lambda: {"enterprise": 30, "mid-market": 45, "smb": 90},
+        description="an account is overdue for a touch when its last touch is older than this, by segment",
+    )
+    default_touch_overdue_days: int = Field(60, ge=1, description="for accounts of another or no segment")
+    activity_days: list[int] = Field(
+        default_factory=lambda: [30, 90], description="the two look-backs of touch activity, shorter first"
+    )
+    renewal_window_days: int = Field(90, ge=1, description="renewals due within this many days")
+    at_risk_health_bands: list[str] = Field(
+        default_factory=lambda: ["red", "yellow"], description="a renewal is at risk in these health bands ..."
+    )
+    at_risk_churn_tiers: list[str] = Field(
+        default_factory=lambda: ["critical", "high"], description="... or in these churn tiers"
+    )
+    retention_period: str = Field("last-12-months", description="period of the book's GRR/NRR")
+    top_overdue: int = Field(3, ge=0, le=10, description="overdue accounts listed per CSM, largest ARR first")
+    coach_overdue_share: float = Field(
+        0.1, ge=0, le=1, description="coaching note when at least this share of the book is overdue"
+    )
+    coach_red_share: float = Field(
+        0.2, ge=0, le=1, description="coaching note when at least this share of the book is red"
+    )
+    coach_low_activity_ratio: float = Field(
+        0.5, ge=0, description="coaching note when touches per account fall below this x the team's"
+    )
+
+    @field_validator("activity_days")
+    @classmethod
+    def _two_windows(cls, v: list[int]) -> list[int]:
+        if len(v) != 2 or v[0] >= v[1] or v[0] < 1:
+            raise ValueError("csm.activity_days needs two day counts, shorter first, e.g. [30, 90]")
+        return v
 
 
 def _default_themes() -> dict[str, list[str]]:
@@ -453,6 +780,10 @@ class FeedbackSettings(_Model):
     )
     theme_min_mentions: int = Field(
         2, ge=1, description="mentions a theme needs among promoters (detractors) to be called their driver"
+    )
+    theme_driver_lift: float = Field(
+        1.5, ge=1, description="a theme drives detractors when its share of detractor comments is at least this "
+        "multiple of its share of promoter comments (and the other way round for promoters)"
     )
     theme_examples: int = Field(2, ge=0, le=5, description="example comments shown per theme")
     example_chars: int = Field(120, ge=20, le=500, description="example comments are cut to this length")
@@ -571,8 +902,11 @@ class OnboardingSettings(_Model):
         ends = list(self.phase_ends.values())
         if not (0 < ends[0] and all(a < b for a, b in zip(ends, ends[1:], strict=False)) and ends[-1] == 1):
             raise ValueError("onboarding.phase_ends must increase from above 0 to exactly 1")
-        if any(not (0 < t <= 1 and 0 < u <= 1) for t, u in self.activation_targets):
-            raise ValueError("onboarding.activation_targets are [timeline share, user share], each in (0, 1]")
+        users = [round(u * 100) for _, u in self.activation_targets]
+        if any(not (0 < t <= 1 and 0 < u <= 1) for t, u in self.activation_targets) or len(set(users)) < len(users):
+            raise ValueError(
+                "onboarding.activation_targets are [timeline share, user share], each in (0, 1], one per user share"
+            )
         bad = []
         for period in self.holiday_periods:
             try:
@@ -594,6 +928,61 @@ class Targets(_Model):
     green_accounts_share: float = Field(0.70)
     green_arr_share: float = Field(0.75)
     average_health: float = Field(75)
+
+
+ProposalOption = Literal["renewal_only", "renewal_expansion", "multi_year"]
+
+
+class PlanningSettings(_Model):
+    """renewal-strategy and account-review-prep: value look-backs, proposals, the QBR period and agenda."""
+
+    value_lookback_days: list[int] = Field(
+        default_factory=lambda: [180, 365],
+        description="renewal-strategy's value delivered compares today's figures with these many days ago",
+    )
+    value_window_days: int = Field(
+        365, ge=30, description="tickets resolved and the ARR history cover this many days back"
+    )
+    multi_year_years: int = Field(
+        3, ge=2, le=5, description="term of the multi-year proposal (its discount: renewal.multi_year_discount_pct)"
+    )
+    lead_option: dict[str, ProposalOption] = Field(
+        default_factory=lambda: {
+            "high_confidence": "renewal_expansion", "likely": "multi_year",
+            "at_risk": "renewal_only", "high_risk": "renewal_only",
+        },
+        description="renewal category -> the proposal to lead with; renewal_expansion with no expansion to "
+        "offer falls back to multi_year",
+    )
+    whitespace_shown: int = Field(5, ge=0, le=20, description="whitespace products listed per account")
+    review_days: int = Field(90, ge=7, le=366, description="account-review-prep's default period: the last N days")
+    trend_months: int = Field(6, ge=2, le=24, description="months in account-review-prep's usage trend")
+    usage_change_flag_pct: float = Field(
+        10, ge=0, description="a change in active users at least this large (%) is called out in the QBR pack"
+    )
+    renewal_agenda_days: int = Field(
+        180, ge=0, description="the QBR agenda gets a renewal item when the renewal is this close"
+    )
+    agenda_minutes: dict[str, int] = Field(
+        default_factory=lambda: {
+            "objectives": 5, "value": 15, "health": 10, "wins": 10, "support": 10, "adoption": 10,
+            "renewal": 10, "expansion": 10, "next_steps": 5,
+        },
+        description="minutes of each QBR agenda item (items are picked by the account's situation)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PlanningSettings:
+        if not self.value_lookback_days or any(d <= 0 for d in self.value_lookback_days):
+            raise ValueError("planning.value_lookback_days needs positive day counts, e.g. [180, 365]")
+        categories = {"high_confidence", "likely", "at_risk", "high_risk"}
+        if set(self.lead_option) != categories:
+            raise ValueError(f"planning.lead_option needs exactly the categories {sorted(categories)}")
+        items = {"objectives", "value", "health", "wins", "support", "adoption", "renewal", "expansion",
+                 "next_steps"}
+        if set(self.agenda_minutes) != items or any(m <= 0 for m in self.agenda_minutes.values()):
+            raise ValueError(f"planning.agenda_minutes needs positive minutes for {sorted(items)}")
+        return self
 
 
 # ------------------------------------------------------------------------- server
@@ -632,9 +1021,11 @@ class Settings(_Model):
     expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     segments: SegmentSettings = Field(default_factory=SegmentSettings)
     engagement: EngagementSettings = Field(default_factory=EngagementSettings)
+    csm: CsmSettings = Field(default_factory=CsmSettings)
     feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     targets: Targets = Field(default_factory=Targets)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    planning: PlanningSettings = Field(default_factory=PlanningSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     def public_dict(self) -> dict[str, Any]:
