@@ -169,7 +169,7 @@ async def test_prompts_whose_tools_are_enabled_are_offered_and_render(client):
 
     names = {p.name for p in (await client.list_prompts()).prompts}
     assert "customer-health-scorer" in names
-    assert "qbr-preparation" not in names  # needs tools this server does not have yet
+    assert {"health-monitor", "churn-predictor", "weekly-at-risk-review"} <= names
     result = await client.get_prompt("customer-health-scorer", {"account": "A-1"})
     text = result.messages[0].content.text
     assert "health-score" in text and "A-1" in text and "{{" not in text
