@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from cs_mcp.config import WindowSettings
+    from cs_mcp.config import Settings
     from cs_mcp.workspace.loader import Workspace
 
 OUTREACH_TYPES = ("call", "email")
@@ -88,8 +88,11 @@ class FeatureFrame:
         return FeatureFrame({k: v[mask_or_index] for k, v in self.columns.items()}, self.as_of)
 
 
-def _sql(w: WindowSettings, tables: frozenset[str], filtered: bool) -> str:
+def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
     """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid."""
+    w = settings.health.windows
+    fb = settings.feedback
+    promoter, detractor, satisfied = int(fb.promoter_min), int(fb.detractor_max), int(fb.csat_satisfied_min)
     outreach = ", ".join(f"'{t}'" for t in OUTREACH_TYPES)
     meetings = ", ".join(f"'{t}'" for t in MEETING_TYPES)
     no_answer = ", ".join(f"'{o}'" for o in NO_ANSWER_OUTCOMES)
@@ -150,11 +153,11 @@ tk AS (
     COUNT(*) FILTER (WHERE k.escalated AND CAST(k.opened_at AS DATE) > x.as_of - 90) AS escalations_90d,
     COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days})
       AS csat_recent_n,
-    COUNT(k.csat) FILTER (WHERE k.csat >= 4
+    COUNT(k.csat) FILTER (WHERE k.csat >= {satisfied}
       AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days}) AS csat_recent_good,
     COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.satisfaction_days})
       AS csat_n,
-    COUNT(k.csat) FILTER (WHERE k.csat >= 4
+    COUNT(k.csat) FILTER (WHERE k.csat >= {satisfied}
       AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.satisfaction_days}) AS csat_good
   -- a CSAT answer is known once its ticket closes: as of a past date, later answers do not count
   FROM x JOIN (SELECT *, CAST(COALESCE(closed_at, opened_at) AS DATE) AS csat_known FROM tickets) k
@@ -172,7 +175,8 @@ nps_latest AS (
 np AS (
   SELECT account_id, as_of,
     COUNT(*) AS responses,
-    100.0 * (COUNT(*) FILTER (WHERE score >= 9) - COUNT(*) FILTER (WHERE score <= 6)) / COUNT(*) AS nps,
+    100.0 * (COUNT(*) FILTER (WHERE score >= {promoter}) - COUNT(*) FILTER (WHERE score <= {detractor}))
+      / COUNT(*) AS nps,
     MIN(score) FILTER (WHERE responded_at > as_of - 90) AS min_score_90d
   FROM nps_latest WHERE rn = 1
   GROUP BY account_id, as_of
@@ -310,7 +314,7 @@ def compute_features(
     params: dict[str, Any] = {"dates": [d.isoformat() for d in dates], "catalogue": feature_catalogue_size(ws)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
-    sql = _sql(ws.settings.health.windows, ws.tables, account_ids is not None)
+    sql = _sql(ws.settings, ws.tables, account_ids is not None)
     raw = ws.cursor().execute(sql, params).fetchnumpy()
     columns: dict[str, Any] = {}
     for name in TEXT_COLUMNS:
