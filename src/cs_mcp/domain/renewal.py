@@ -495,7 +495,7 @@ def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
     return out
 
 
-def _row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, drivers: list[str]) -> RenewalRow:
+def renewal_row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, drivers: list[str]) -> RenewalRow:
     renewal = base.renewal[i].astype(dt.date)
     days = (renewal - as_of).days
     churn = base.churn[i]
@@ -655,7 +655,7 @@ def renewal_forecast(
     page_idx = order[offset : offset + limit]
     page = [int(i) for i in page_idx]
     drivers = _drivers(base, page)
-    rows = [_row(base, i, ws.as_of, rs, drivers.get(i, [])) for i in page]
+    rows = [renewal_row(base, i, ws.as_of, rs, drivers.get(i, [])) for i in page]
     nxt = offset + len(rows)
     stage_labels = _stage_labels(
         (base.renewal[sel] - np.datetime64(ws.as_of)).astype(int), rs.timeline_days

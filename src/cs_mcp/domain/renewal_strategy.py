@@ -259,7 +259,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
     """The account's renewal date, probability, category and outcome as renewal-forecast computes them."""
     import numpy as np
 
-    from cs_mcp.domain.renewal import _row, blend_probability, category_of, probability_rule, renewal_base
+    from cs_mcp.domain.renewal import blend_probability, category_of, probability_rule, renewal_base, renewal_row
 
     rs = ws.settings.renewal
     base = renewal_base(ws)
@@ -270,7 +270,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
     tier_of = getattr(source, "tier_of", None)
     churn_tier = tier_of(account_id) if callable(tier_of) else None
     if hit.size:
-        r = _row(base, int(hit[0]), ws.as_of, rs, texts)
+        r = renewal_row(base, int(hit[0]), ws.as_of, rs, texts)
         risk = RenewalRisk(
             renewal_date=r.renewal_date,
             days_to_renewal=r.days_to_renewal,

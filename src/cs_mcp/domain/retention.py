@@ -77,7 +77,7 @@ PERIOD_HELP = (
 )
 
 
-def _named_period(text: str, as_of: dt.date) -> tuple[dt.date, dt.date, str]:
+def named_period(text: str, as_of: dt.date) -> tuple[dt.date, dt.date, str]:
     key = re.sub(r"[\s_]+", "-", text.strip().lower())
     if key in ("ltm", "ttm", "last-year-rolling", "trailing-12-months"):
         key = "last-12-months"
@@ -125,7 +125,7 @@ def resolve_period(
         s = start or add_months(e, -12)
         label = f"{s.isoformat()} to {e.isoformat()}"
     else:
-        s, e, label = _named_period(period or "last-12-months", as_of)
+        s, e, label = named_period(period or "last-12-months", as_of)
     if s >= as_of:
         raise InvalidArgument(
             f"The period {label} starts on {s.isoformat()}, not before the data's as-of date "
