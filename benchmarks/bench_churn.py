@@ -1,6 +1,6 @@
 """churn-risk-list: load, model fit, first call and warm latency at several portfolio sizes.
 
-    python benchmarks/bench_churn.py [--sizes 1000,10000,100000] [--dir /tmp/cs-mcp-churn-bench] [--warm 20]
+    python benchmarks/bench_churn.py [--sizes 1000,10000,100000] [--dir /tmp/cs-mcp-bench] [--warm 20]
 
 Workspaces are generated once (seeded, Parquet) under --dir and reused. Per size:
   domain  open_workspace, then churn_risk_list: the first call computes the portfolio features, the training
@@ -100,7 +100,7 @@ async def measure_mcp(path: Path, warm_calls: int, overrides: dict) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/cs-mcp-churn-bench"))
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/cs-mcp-bench"))
     parser.add_argument("--warm", type=int, default=20)
     args = parser.parse_args()
     print(f"churn-risk-list ({os.cpu_count()} CPUs)")
