@@ -5,11 +5,14 @@ tests/data/tiny holds three accounts as of 2026-06-30; the figures below follow 
 """
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from cs_mcp.domain.health import health_for_account
 from cs_mcp.workspace.features import compute_features
+
+TINY_PATH = Path(__file__).parent / "data" / "tiny"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +91,18 @@ def test_health_trend_uses_scores_as_of_earlier_dates(tiny_workspace):
     then = health_for_account(tiny_workspace, "A-1", as_of=dt.date(2026, 5, 31))
     assert now.trend.history[0].score == pytest.approx(then.score, abs=0.05)
     assert now.trend.velocity_per_day == pytest.approx((now.score - then.score) / 30, abs=0.01)
+
+
+def test_monthly_feature_rows_dated_the_first_count_on_the_last_day_of_the_month(tmp_path):
+    import shutil
+
+    from cs_mcp.config import load_settings
+    from cs_mcp.workspace.loader import open_workspace
+
+    shutil.copytree(TINY_PATH, tmp_path / "ws")
+    (tmp_path / "ws" / "cs-mcp.yaml").write_text("data:\n  as_of: 2026-07-01\n")
+    with open(tmp_path / "ws" / "feature_usage.csv", "a") as f:
+        f.write("A-1,2026-07-01,f4,2\n")
+    ws = open_workspace(load_settings(tmp_path / "ws"))
+    frame = compute_features(ws, dt.date(2026, 7, 31), ["A-1"])
+    assert frame.row(0)["features_used"] == 1  # the row of 07-01 is in the window ending 07-31

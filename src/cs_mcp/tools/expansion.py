@@ -1,3 +1,105 @@
-"""Not built yet: its tools are added to TOOLS when they land."""
+"""expansion-opportunities: seat upsell, cross-sell and tier-upgrade candidates ranked by expected value."""
 
-TOOLS: list = []
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
+from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+
+TYPE_LABELS = {"seat_upsell": "seat upsell", "cross_sell": "cross-sell", "tier_upgrade": "tier upgrade"}
+MAX_EVIDENCE_CHARS = 80
+
+
+def render_expansion(r: ExpansionOpportunities) -> str:
+    shown = f" ({', '.join(f'{k} {v}' for k, v in r.filters.items())})" if r.filters else ""
+    b = r.best_per_account
+    lines = [
+        f"Expansion candidates as of {r.as_of}{shown}: {r.total} across {b.accounts} of "
+        f"{r.accounts_considered} accounts; one motion per account (its best): potential {money(b.potential_arr)}, "
+        f"expected {money(b.expected_arr)}",
+        "By type: "
+        + "; ".join(
+            f"{TYPE_LABELS[t.type]} {t.candidates} (potential {money(t.potential_arr)}, expected "
+            f"{money(t.expected_arr)}, {t.in_crm} already in CRM, new expected {money(t.expected_arr_not_in_crm)})"
+            for t in r.totals_by_type
+        ),
+    ]
+    if r.candidates:
+        lines.append(f"{r.returned} of {r.total}, highest expected value (propensity x potential) first:")
+    for c in r.candidates:
+        what = TYPE_LABELS[c.type]
+        if c.product_name:
+            what += f" {c.product_name}"
+        if c.target_plan:
+            what += f" to {c.target_plan}"
+        health = "" if c.health_score is None else f"; health {c.health_score:.0f} {c.health_band}"
+        renewal = "" if c.days_to_renewal is None else f"; renews in {c.days_to_renewal}d"
+        crm = f" [in CRM: {c.crm_opportunities[0]}]" if c.crm_opportunities else ""
+        lines.append(
+            f"{c.rank}. {c.name[:40]} ({c.account_id}) {what}: EV {money(c.expected_value)} = {c.propensity:.0f}% x "
+            f"{money(c.potential_arr)}; "
+            + "; ".join(e[:MAX_EVIDENCE_CHARS] for e in c.evidence[:2])
+            + health
+            + renewal
+            + crm
+        )
+    if r.next_cursor:
+        lines.append(f"More: pass cursor={r.next_cursor}")
+    lines.append("Propensity: " + r.propensity_rule)
+    if r.not_computed:
+        lines.append("Not computed: " + "; ".join(r.not_computed))
+    if r.note:
+        lines.append("Note: " + r.note)
+    return "\n".join(lines)
+
+
+async def expansion_opportunities_tool(
+    ctx: Context,
+    segment: Annotated[str | None, Field(description="only this CRM segment, e.g. enterprise")] = None,
+    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
+    type: Annotated[  # noqa: A002 - the argument users send
+        OpportunityType | None,
+        Field(description="only seat_upsell, cross_sell or tier_upgrade candidates"),
+    ] = None,
+    min_propensity: Annotated[
+        float | None, Field(ge=0, le=100, description="only candidates with propensity at least this (0-100)")
+    ] = None,
+    account: Annotated[
+        str | None, Field(description="only this account (id or name), for a one-account expansion review")
+    ] = None,
+    include_red: Annotated[
+        bool | None,
+        Field(description="include accounts with red health (left out by default: fix health before selling)"),
+    ] = None,
+    limit: Annotated[int | None, Field(ge=1, le=50, description="candidates per page (default 25)")] = None,
+    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+) -> Annotated[CallToolResult, ExpansionOpportunities]:
+    """Seat upsell, cross-sell and tier-upgrade candidates with propensity, evidence, potential ARR and expected
+    value, ranked by expected value; totals by type; open CRM opportunities flagged."""
+    ws = await workspace(ctx)
+    result = await run_domain(
+        expansion_opportunities, ws, segment, csm_id, type, min_propensity, account, include_red, limit, cursor
+    )
+    return respond(result, render_expansion(result), app_state(ctx).settings.server.max_text_chars)
+
+
+TOOLS = [
+    ToolSpec(
+        name="expansion-opportunities",
+        family="expansion",
+        fn=expansion_opportunities_tool,
+        title="Expansion opportunities",
+        description=(
+            "Upsell, cross-sell and tier-upgrade candidates among active accounts: propensity 0-100 (health, "
+            "adoption, growth, engagement, budget), evidence in words (seats in use, features used, whitespace "
+            "products), potential ARR and expected value = propensity x potential, ranked by expected value. "
+            "Candidates already covered by an open CRM opportunity are flagged; totals by type. Red-health "
+            "accounts are left out unless include_red. Filters: segment, CSM, type, minimum propensity, account."
+        ),
+    )
+]

@@ -122,7 +122,8 @@ catalogue AS (SELECT CAST($catalogue AS BIGINT) AS n),
 f AS (
   SELECT x.account_id, x.as_of, COUNT(DISTINCT fu.feature) AS features_used
   FROM x JOIN feature_usage fu ON fu.account_id = x.account_id
-   AND fu.date <= x.as_of AND fu.date > x.as_of - {w.feature_days} AND fu.users > 0
+   -- inclusive start: monthly rows are dated the 1st, which a 30-day window must still reach on the 31st
+   AND fu.date <= x.as_of AND fu.date >= x.as_of - {w.feature_days} AND fu.users > 0
   GROUP BY x.account_id, x.as_of
 ),
 tp AS (
