@@ -11,7 +11,7 @@ from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, money, pct
-from cs_mcp.tools.registry import ToolSpec, app_state, respond, run_domain, workspace
+from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_review(r: AccountReview) -> str:
@@ -64,10 +64,7 @@ def render_review(r: AccountReview) -> str:
     out += [f"- {a.start_minute}-{a.start_minute + a.minutes} min {a.topic}: {a.points}" for a in r.agenda]
     out.append("Prep:")
     out += [f"- {t}" for t in r.prep_todos]
-    if r.not_computed:
-        out.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        out.append("Note: " + r.note)
+    out += caveat_lines(r.not_computed, r.note)
     return "\n".join(out)
 
 

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.accounts import AccountSearch, find_accounts
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
 
 
 def render_search(r: AccountSearch) -> str:
@@ -41,7 +41,7 @@ async def find_accounts_tool(
         int | None, Field(ge=0, le=3650, description="only accounts renewing within this many days")
     ] = None,
     limit: Annotated[int, Field(ge=1, le=200, description="rows per page")] = 25,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, AccountSearch]:
     """Search accounts by name fragment and filters; returns ids to pass to the other tools."""
     ws = await workspace(ctx)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from cs_mcp.domain.churn import ChurnRiskList, Tier, churn_risk_list
 from cs_mcp.progress import thread_progress
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
 
 MAX_DRIVER_CHARS = 60
 
@@ -104,7 +104,7 @@ async def churn_risk_list_tool(
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="rows per page (default: the server's page size)")
     ] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, ChurnRiskList]:
     """Active accounts ranked by churn risk with probability, tier, ARR at risk, renewal, last touch, health,
     top 3 drivers and a recommended action; totals by tier over the filtered set."""

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.csm import CsmBook, CsmPerformance, SortKey, csm_performance
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 
 def _pct(v: float | None) -> str:
@@ -76,10 +76,7 @@ def render_csm(r: CsmPerformance) -> str:
             ))
     if r.next_cursor:
         lines.append(f"More: pass cursor={r.next_cursor}")
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     return "\n".join(lines)
 
 
@@ -99,7 +96,7 @@ async def csm_performance_tool(
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="CSMs per page (default: the server's page size)")
     ] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, CsmPerformance]:
     """Per-CSM book: accounts, ARR, capacity use, health mix, GRR/NRR, activity, overdue touches, renewals at
     risk and coaching notes, with team totals."""

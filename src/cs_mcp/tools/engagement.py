@@ -16,7 +16,7 @@ from cs_mcp.domain.engagement import (
     Sort,
     engagement_report,
 )
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 BAND_LABELS = {"high": "high", "medium": "medium", "low": "low", "at_risk": "at risk", "unknown": "unknown"}
 SHORT = {"frequency": "F", "quality": "Q", "breadth": "B", "product": "P"}
@@ -71,10 +71,7 @@ def render_account(a: AccountEngagement) -> str:
         lines += [f"- {f.message}: {f.action}" for f in a.red_flags]
     else:
         lines.append("Red flags: none")
-    if a.not_computed:
-        lines.append("Not computed: " + "; ".join(a.not_computed))
-    if a.note:
-        lines.append("Note: " + a.note)
+    lines += caveat_lines(a.not_computed, a.note)
     return "\n".join(lines)
 
 
@@ -101,10 +98,7 @@ def render_portfolio(p: PortfolioEngagement) -> str:
         lines.append(f"{r.rank}. {r.name[:40]} ({r.account_id}) " + " | ".join(bits))
     if p.next_cursor:
         lines.append(f"More: pass cursor={p.next_cursor}")
-    if p.not_computed:
-        lines.append("Not computed: " + "; ".join(p.not_computed))
-    if p.note:
-        lines.append("Note: " + p.note)
+    lines += caveat_lines(p.not_computed, p.note)
     return "\n".join(lines)
 
 
@@ -132,7 +126,7 @@ async def engagement_report_tool(
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="portfolio rows per page (default: the server's page size)")
     ] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, EngagementReport]:
     """Engagement score 0-100 (frequency, quality, breadth, product) for one account with cadence, stakeholders
     and red flags, or the portfolio ranked with band and red-flag counts."""

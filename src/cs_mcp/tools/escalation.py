@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -10,7 +9,19 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.escalation import ChurnComparison, EscalationReport, ResolutionTimes, escalation_analysis
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    Period,
+    PeriodEnd,
+    PeriodStart,
+    Segment,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 MAX_CAUSES_SHOWN = 8
 MAX_GROUPS_SHOWN = 15
@@ -94,28 +105,17 @@ def render_escalations(r: EscalationReport) -> str:
             )
         if r.next_cursor:
             lines.append(f"More: pass cursor={r.next_cursor}")
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     lines.append("Tables: " + ", ".join(r.tables_used))
     return "\n".join(lines)
 
 
 async def escalation_analysis_tool(
     ctx: Context,
-    period: Annotated[
-        str | None,
-        Field(
-            description="'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', 'qtd', "
-            "a quarter '2026-Q3', a year '2025' or a month '2026-05'"
-        ),
-    ] = None,
-    start_date: Annotated[dt.date | None, Field(description="first day of the period (instead of period)")] = None,
-    end_date: Annotated[
-        dt.date | None, Field(description="last day of the period (default: the data's as-of date)")
-    ] = None,
-    segment: Annotated[str | None, Field(description="only accounts of this segment, e.g. enterprise")] = None,
+    period: Period = None,
+    start_date: PeriodStart = None,
+    end_date: PeriodEnd = None,
+    segment: Segment = None,
     by: Annotated[
         str | None,
         Field(description="also break down by an accounts column: segment, plan, csm, region or industry"),

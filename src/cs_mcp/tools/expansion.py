@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 TYPE_LABELS = {"seat_upsell": "seat upsell", "cross_sell": "cross-sell", "tier_upgrade": "tier upgrade"}
 MAX_EVIDENCE_CHARS = 80
@@ -51,10 +51,7 @@ def render_expansion(r: ExpansionOpportunities) -> str:
     if r.next_cursor:
         lines.append(f"More: pass cursor={r.next_cursor}")
     lines.append("Propensity: " + r.propensity_rule)
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     return "\n".join(lines)
 
 
@@ -77,7 +74,7 @@ async def expansion_opportunities_tool(
         Field(description="include accounts with red health (left out by default: fix health before selling)"),
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=50, description="candidates per page (default 25)")] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, ExpansionOpportunities]:
     """Seat upsell, cross-sell and tier-upgrade candidates with propensity, evidence, potential ARR and expected
     value, ranked by expected value; totals by type; open CRM opportunities flagged."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -10,7 +9,19 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.nps import Granularity, NpsFigures, NpsReport, nps_analysis
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    Period,
+    PeriodEnd,
+    PeriodStart,
+    Segment,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 MAX_GROUPS_SHOWN = 15
 MAX_THEMES_SHOWN = 9
@@ -105,28 +116,17 @@ def render_nps(r: NpsReport) -> str:
             lines.append(f"More: pass cursor={f.next_cursor}")
     elif "nps" in r.tables_used:
         lines.append(f"No detractor due for follow-up (last {f.window_days} days, {check}).")
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     lines.append("Tables: " + ", ".join(r.tables_used))
     return "\n".join(lines)
 
 
 async def nps_analysis_tool(
     ctx: Context,
-    period: Annotated[
-        str | None,
-        Field(
-            description="'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', 'qtd', "
-            "a quarter '2026-Q3', a year '2025' or a month '2026-05'"
-        ),
-    ] = None,
-    start_date: Annotated[dt.date | None, Field(description="first day of the period (instead of period)")] = None,
-    end_date: Annotated[
-        dt.date | None, Field(description="last day of the period (default: the data's as-of date)")
-    ] = None,
-    segment: Annotated[str | None, Field(description="only accounts of this segment, e.g. enterprise")] = None,
+    period: Period = None,
+    start_date: PeriodStart = None,
+    end_date: PeriodEnd = None,
+    segment: Segment = None,
     plan: Annotated[str | None, Field(description="only accounts on this plan")] = None,
     tenure: Annotated[
         str | None,

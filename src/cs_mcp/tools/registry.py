@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from cs_mcp.config import ToolFamily
 from cs_mcp.domain.errors import CSError
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
 
 T = TypeVar("T")
+
+# Parameters several tools share, described once.
+Cursor = Annotated[str | None, Field(description="next_cursor of the previous page")]
+Period = Annotated[
+    str | None,
+    Field(
+        description="'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', 'qtd', "
+        "a quarter '2026-Q3', a year '2025' or a month '2026-05'"
+    ),
+]
+PeriodStart = Annotated[dt.date | None, Field(description="first day of the period (instead of period)")]
+PeriodEnd = Annotated[dt.date | None, Field(description="last day of the period (default: the data's as-of date)")]
+Segment = Annotated[str | None, Field(description="only accounts of this segment, e.g. enterprise")]
 
 
 @dataclass(frozen=True)
@@ -68,3 +82,9 @@ def money(v: float | None) -> str:
     if abs(v) >= 10_000:
         return f"${v / 1_000:.0f}K"
     return f"${v:,.0f}"
+
+
+def caveat_lines(not_computed: list[str], note: str | None) -> list[str]:
+    """The closing lines of a text answer: what could not be computed, and any note."""
+    lines = ["Not computed: " + "; ".join(not_computed)] if not_computed else []
+    return lines + (["Note: " + note] if note else [])

@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
 from cs_mcp.tools.retention import metric_line
 
 CATEGORY_LABELS = {
@@ -93,7 +93,7 @@ async def renewal_forecast_tool(
         ),
     ] = "date",
     limit: Annotated[int | None, Field(ge=1, le=50, description="accounts per page (default 25)")] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, RenewalForecast]:
     """Renewals due in a window: per-account renewal probability, forecast category, expected outcome and
     timeline stage; best/base/worst ARR, forecast GRR/NRR/logo retention and an ARR waterfall."""

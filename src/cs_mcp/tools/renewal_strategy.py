@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, money, renewal_strategy
-from cs_mcp.tools.registry import ToolSpec, app_state, respond, run_domain, workspace
+from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_strategy(s: RenewalStrategy) -> str:
@@ -62,10 +62,7 @@ def render_strategy(s: RenewalStrategy) -> str:
     out.append("Ask: " + " | ".join(g.questions))
     out.append("Objections:")
     out += [f"- \"{o.objection}\" ({o.from_signal}) -> {o.response}" for o in g.objections]
-    if s.not_computed:
-        out.append("Not computed: " + "; ".join(s.not_computed))
-    if s.note:
-        out.append("Note: " + s.note)
+    out += caveat_lines(s.not_computed, s.note)
     return "\n".join(out)
 
 

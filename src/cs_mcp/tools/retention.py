@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.retention import MetricVsTarget, RetentionReport, retention_metrics
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 LABELS = {
     "grr": "GRR",
@@ -86,10 +86,7 @@ def render_retention(r: RetentionReport) -> str:
             )
         if g.next_cursor:
             lines.append(f"More groups: pass cursor={g.next_cursor}")
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.segments import CustomerSegments, Scheme, customer_segments
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 SCHEME_LABELS = {
     "value_tier": "value tier",
@@ -61,10 +61,7 @@ def render_segments(r: CustomerSegments) -> str:
         if d.next_cursor:
             lines.append(f"More accounts: pass cursor={d.next_cursor}")
     lines.append("Churn rate = " + r.churn_rule)
-    if r.not_computed:
-        lines.append("Not computed: " + "; ".join(r.not_computed))
-    if r.note:
-        lines.append("Note: " + r.note)
+    lines += caveat_lines(r.not_computed, r.note)
     return "\n".join(lines)
 
 
