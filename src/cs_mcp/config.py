@@ -718,6 +718,9 @@ class CsmSettings(_Model):
     )
     retention_period: str = Field("last-12-months", description="period of the book's GRR/NRR")
     top_overdue: int = Field(3, ge=0, le=10, description="overdue accounts listed per CSM, largest ARR first")
+    page_size: int = Field(
+        10, ge=1, le=50, description="CSMs per page by default (each CSM row is long: keeps an answer near 5K tokens)"
+    )
     coach_overdue_share: float = Field(
         0.1, ge=0, le=1, description="coaching note when at least this share of the book is overdue"
     )

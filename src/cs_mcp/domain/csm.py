@@ -495,7 +495,7 @@ def csm_performance(
 
     settings = ws.settings
     s = settings.csm
-    limit = limit or settings.server.page_size
+    limit = limit or min(settings.server.page_size, settings.csm.page_size)
     offset = decode_cursor(cursor)
     if sort not in SORT_FIELDS:
         raise InvalidArgument(f"Unknown sort '{sort}'. Sort by one of: {', '.join(SORT_FIELDS)}.")

@@ -94,7 +94,7 @@ async def csm_performance_tool(
     ] = "arr",
     order: Annotated[Literal["desc", "asc"], Field(description="desc (largest first) or asc")] = "desc",
     limit: Annotated[
-        int | None, Field(ge=1, le=50, description="CSMs per page (default: the server's page size)")
+        int | None, Field(ge=1, le=50, description="CSMs per page (default: csm.page_size, 10)")
     ] = None,
     cursor: Cursor = None,
 ) -> Annotated[CallToolResult, CsmPerformance]:
