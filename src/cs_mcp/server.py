@@ -27,12 +27,14 @@ log = logging.getLogger("cs_mcp")
 INSTRUCTIONS = """\
 Customer Success analytics computed from the team's own data (accounts, usage, tickets, NPS, \
 touchpoints, invoices, subscriptions). Every figure comes from the server: call a tool rather than \
-computing numbers yourself.
-Start with find-accounts to turn a customer name into an account id, then health-score for one \
-account's health (dimensions, trend, alerts, actions). Portfolio questions have their own tools \
-(churn-risk-list, renewal-forecast, retention-metrics where enabled). Methodology is in the \
-resources cs://skills/* and cs://templates/*, the settings in force in cs://config/active, data \
-problems in cs://data/quality; the prompts are ready-made playbooks."""
+computing numbers yourself, and quote the figures it returns.
+Start with find-accounts to turn a customer name into an account id. One account: health-score, \
+engagement-report, renewal-strategy, account-review-prep, onboarding-plan. Portfolio: churn-risk-list \
+(who may churn, and why), renewal-forecast, retention-metrics (GRR/NRR), expansion-opportunities, \
+customer-segments, nps-analysis, escalation-analysis, csm-performance. List answers are paginated: \
+pass next_cursor for more. Methodology is in the resources cs://skills/* and cs://templates/*, the \
+settings in force in cs://config/active, the churn model card in cs://models/churn, data problems in \
+cs://data/quality; the prompts are ready-made playbooks (weekly-at-risk-review, qbr-preparation, ...)."""
 
 WARMUP_DELAY_SECONDS = 0.5
 RECHECK_SECONDS = 2.0
