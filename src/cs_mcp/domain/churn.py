@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -126,10 +127,6 @@ def indicator_drivers(
 # ------------------------------------------------------------------------------------ driver words
 
 
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%"
-
-
 def _money(v: float) -> str:
     if abs(v) >= 1_000_000:
         return f"${v / 1_000_000:.1f}M"
@@ -181,19 +178,19 @@ def describe(feature: str, value: Any, typical: Any = None) -> str:
         case "nps_responses":
             return f"{v:.0f} NPS respondents in 12 months"
         case "seat_utilization":
-            return f"{_pct(v)} of seats active"
+            return f"{pct(v)} of seats active"
         case "logins_per_user_week":
             return f"{v:.1f} logins per user per week"
         case "feature_adoption":
-            return f"uses {_pct(v)} of the features"
+            return f"uses {pct(v)} of the features"
         case "features_used":
             return f"{v:.0f} features used in 30 days"
         case "active_users":
             return f"{v:.0f} active users"
         case "outreach_response_rate":
-            return f"answers {_pct(v)} of CSM outreach"
+            return f"answers {pct(v)} of CSM outreach"
         case "meeting_attendance_rate":
-            return f"{_pct(v)} of meetings held"
+            return f"{pct(v)} of meetings held"
         case "touches_90d":
             return f"{v:.0f} CSM touches in 90 days"
         case "tickets_30d":
@@ -207,9 +204,9 @@ def describe(feature: str, value: Any, typical: Any = None) -> str:
         case "escalations_90d":
             return f"{v:.0f} escalation{'s' if v != 1 else ''} in 90 days"
         case "support_csat":
-            return f"support CSAT {_pct(v)} satisfied"
+            return f"support CSAT {pct(v)} satisfied"
         case "csat":
-            return f"CSAT {_pct(v)} satisfied"
+            return f"CSAT {pct(v)} satisfied"
         case "days_overdue":
             return "invoices paid on time" if v <= 0 else f"invoice {v:.0f} days overdue"
         case "arr_growth_12m":

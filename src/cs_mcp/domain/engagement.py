@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.accounts import require_known_value, resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
 from cs_mcp.workspace.features import MEETING_TYPES, NO_ANSWER_OUTCOMES, OUTREACH_TYPES
@@ -483,10 +484,6 @@ def _int(v: Any) -> int | None:
     return None if v is None or v != v else int(round(float(v)))
 
 
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%"
-
-
 def _display(metric: str, facts: EngagementFacts, i: int, segment: str | None, s: EngagementSettings) -> str:
     c = {k: v[i] for k, v in facts.counts.items()}
     v = facts.metrics[metric][i]
@@ -500,13 +497,13 @@ def _display(metric: str, facts: EngagementFacts, i: int, segment: str | None, s
             d = c["days_since_last_touch"]
             return "never touched" if d != d else f"last touch {d:.0f} days ago"
         case "outreach_response_rate":
-            return f"answered {c['outreach_answered']:.0f} of {c['outreach_n']:.0f} calls/emails ({_pct(v)})"
+            return f"answered {c['outreach_answered']:.0f} of {c['outreach_n']:.0f} calls/emails ({pct(v)})"
         case "meeting_attendance_rate":
-            return f"{c['meetings_held']:.0f} of {c['meetings_n']:.0f} meetings held ({_pct(v)})"
+            return f"{c['meetings_held']:.0f} of {c['meetings_n']:.0f} meetings held ({pct(v)})"
         case "strategic_touches":
             return f"{v:.0f} {'/'.join(t.upper() for t in s.strategic_types)} held in {s.strategic_days} days"
         case "positive_outcome_rate":
-            return f"{c['positive_n']:.0f} of {c['outcomes_n']:.0f} touches with a positive outcome ({_pct(v)})"
+            return f"{c['positive_n']:.0f} of {c['outcomes_n']:.0f} touches with a positive outcome ({pct(v)})"
         case "active_contacts":
             return f"{v:.0f} active contact{'s' if v != 1 else ''}"
         case "departments":
@@ -518,7 +515,7 @@ def _display(metric: str, facts: EngagementFacts, i: int, segment: str | None, s
         case "logins_per_user_week":
             return f"{v:.1f} logins per active user per week"
         case "feature_adoption":
-            return f"uses {_pct(v)} of the features"
+            return f"uses {pct(v)} of the features"
     return f"{v:g}"
 
 

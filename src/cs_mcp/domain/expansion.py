@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.formatting import money, pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -123,18 +124,6 @@ class ExpansionOpportunities(Page):
 
 
 # ------------------------------------------------------------------------ inputs
-
-
-def _money(v: float) -> str:
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
-        return f"${v / 1_000:.0f}K"
-    return f"${v:,.0f}"
-
-
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%"
 
 
 def _open_clause(ws: Workspace) -> tuple[str, dict[str, Any]]:
@@ -488,7 +477,7 @@ def _covering(kind: str, product: str | None, opps: list[tuple]) -> list[str]:
             continue
         bits = [f"{opp_id} {typ}"]
         if amount is not None:
-            bits.append(_money(float(amount)))
+            bits.append(money(float(amount)))
         if stage:
             bits.append(str(stage))
         if close:
@@ -504,27 +493,27 @@ def _evidence(
     out = []
     if kind == "seat_upsell":
         out.append(
-            f"{_pct(row['seat_utilization'])} of {row['seats_purchased']:,.0f} seats active "
+            f"{pct(row['seat_utilization'])} of {row['seats_purchased']:,.0f} seats active "
             f"({row['active_users']:,.0f} users)"
         )
         out.append(
-            f"+{info['extra']:,} seats to get to {_pct(cfg.seat_target_utilization)} use at "
-            f"{_money(info['per_seat'])}/seat"
+            f"+{info['extra']:,} seats to get to {pct(cfg.seat_target_utilization)} use at "
+            f"{money(info['per_seat'])}/seat"
         )
         if growth == growth:
             out.append(f"active users {growth * 100:+.0f}% in {cfg.user_growth_days} days")
     elif kind == "tier_upgrade":
         used = row["features_used"]
         used_text = f"uses {used:.0f} of {catalogue} features" if used == used and catalogue else "uses"
-        out.append(f"{used_text} ({_pct(row['feature_adoption'])}) on the {row['plan']} plan")
-        out.append(f"next plan {info['target']}: +{_pct(cfg.tier_upgrade_uplift)} of ARR")
+        out.append(f"{used_text} ({pct(row['feature_adoption'])}) on the {row['plan']} plan")
+        out.append(f"next plan {info['target']}: +{pct(cfg.tier_upgrade_uplift)} of ARR")
     else:
         out.append(f"no entitlement to {info['product_name']}")
-        out.append(f"owned by {_pct(info['peer_share'])} of {info['segment']} peers")
+        out.append(f"owned by {pct(info['peer_share'])} of {info['segment']} peers")
         if info["list_price"] and info["seats"]:
-            out.append(f"list price {_money(float(info['list_price']))} x {info['seats']:,} seats")
+            out.append(f"list price {money(float(info['list_price']))} x {info['seats']:,} seats")
         else:
-            out.append(f"no list price or seat count: {_pct(cfg.cross_sell_default_share)} of ARR")
+            out.append(f"no list price or seat count: {pct(cfg.cross_sell_default_share)} of ARR")
         others = info["whitespace"] - 1
         if others:
             out.append(f"{others} other product{'s' if others > 1 else ''} in whitespace")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.scoring import ScoredFrame, band_of, score_frame
 
 if TYPE_CHECKING:
@@ -141,10 +142,6 @@ class AdHocMetrics(BaseModel):
     previous_score: float | None = Field(None, ge=0, le=100, description="health score 30 days ago, for the trend")
 
 
-def _pct(v: float) -> str:
-    return f"{v * 100:.0f}%"
-
-
 def _display(metric: str, row: dict[str, Any]) -> tuple[str, str]:
     """(label, the value in words) for a metric of a feature row."""
     v = row.get(metric)
@@ -154,17 +151,17 @@ def _display(metric: str, row: dict[str, Any]) -> tuple[str, str]:
         case "seat_utilization":
             au, seats = row.get("active_users"), row.get("seats_purchased")
             extra = f" ({au:.0f} of {seats:.0f} seats active)" if au == au and au is not None and seats else ""
-            return METRIC_LABELS[metric], f"seat utilization {_pct(v)}{extra}"
+            return METRIC_LABELS[metric], f"seat utilization {pct(v)}{extra}"
         case "logins_per_user_week":
             return METRIC_LABELS[metric], f"{v:.1f} logins per active user per week"
         case "feature_adoption":
             used = row.get("features_used")
             extra = f" ({used:.0f} features)" if used is not None and used == used else ""
-            return METRIC_LABELS[metric], f"uses {_pct(v)} of the product's features{extra}"
+            return METRIC_LABELS[metric], f"uses {pct(v)} of the product's features{extra}"
         case "outreach_response_rate":
-            return METRIC_LABELS[metric], f"answered {_pct(v)} of CSM outreach"
+            return METRIC_LABELS[metric], f"answered {pct(v)} of CSM outreach"
         case "meeting_attendance_rate":
-            return METRIC_LABELS[metric], f"{_pct(v)} of scheduled meetings held"
+            return METRIC_LABELS[metric], f"{pct(v)} of scheduled meetings held"
         case "days_since_last_touch":
             return METRIC_LABELS[metric], f"last CSM touch {v:.0f} days ago"
         case "ticket_volume_ratio":
@@ -174,13 +171,13 @@ def _display(metric: str, row: dict[str, Any]) -> tuple[str, str]:
         case "open_critical_tickets":
             return METRIC_LABELS[metric], f"{v:.0f} critical ticket{'s' if v != 1 else ''} open"
         case "support_csat":
-            return METRIC_LABELS[metric], f"support CSAT {_pct(v)} satisfied"
+            return METRIC_LABELS[metric], f"support CSAT {pct(v)} satisfied"
         case "nps":
             n = row.get("nps_responses")
             extra = f" ({n:.0f} respondents)" if n is not None and n == n and n else ""
             return METRIC_LABELS[metric], f"NPS {v:+.0f}{extra}"
         case "csat":
-            return METRIC_LABELS[metric], f"CSAT {_pct(v)} satisfied"
+            return METRIC_LABELS[metric], f"CSAT {pct(v)} satisfied"
         case "days_overdue":
             text = "invoices paid on time" if v <= 0 else f"oldest unpaid invoice {v:.0f} days overdue"
             return METRIC_LABELS[metric], text

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -170,14 +171,6 @@ class CustomerSegments(BaseModel):
 
 
 # ------------------------------------------------------------------------ helpers
-
-
-def _money(v: float) -> str:
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
-        return f"${v / 1_000:.0f}K"
-    return f"${v:,.0f}"
 
 
 def _key(name: str) -> str:
@@ -329,11 +322,11 @@ def _tier_descriptions(cfg: SegmentSettings) -> dict[str, str]:
     for i, (name, lo) in enumerate(order):
         hi = order[i - 1][1] if i > 0 else None
         if lo is None:
-            out[name] = f"ARR up to {_money(order[i - 1][1] or 0)}"
+            out[name] = f"ARR up to {money(order[i - 1][1] or 0)}"
         elif hi is None:
-            out[name] = f"ARR above {_money(lo)}"
+            out[name] = f"ARR above {money(lo)}"
         else:
-            out[name] = f"ARR above {_money(lo)} up to {_money(hi)}"
+            out[name] = f"ARR above {money(lo)} up to {money(hi)}"
     return out
 
 
@@ -512,7 +505,7 @@ def _fmt_feature(f: str, v: float) -> str:
     if v != v:
         return "n/a"
     if f == "arr":
-        return _money(v)
+        return money(v)
     if f in PERCENT_FEATURES:
         return f"{v * 100:.0f}%"
     return f"{v:.1f}" if abs(v) < 10 else f"{v:.0f}"

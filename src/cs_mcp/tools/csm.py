@@ -9,11 +9,8 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.csm import CsmBook, CsmPerformance, SortKey, csm_performance
+from cs_mcp.domain.formatting import pct1
 from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
-
-
-def _pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
 
 
 def _book_line(b: CsmBook) -> str:
@@ -28,7 +25,7 @@ def _book_line(b: CsmBook) -> str:
     avg = "n/a" if b.average_health is None else f"{b.average_health:.0f}"
     bits.append(f"health G{h.green}/Y{h.yellow}/R{h.red}" + (f"/?{h.unknown}" if h.unknown else "") + f" avg {avg}")
     if b.retention:
-        bits.append(f"GRR {_pct(b.retention.grr)} NRR {_pct(b.retention.nrr)}")
+        bits.append(f"GRR {pct1(b.retention.grr)} NRR {pct1(b.retention.nrr)}")
     if b.activity and b.activity.per_account_window is not None:
         bits.append(f"{b.activity.per_account_window:g} touches/acct {b.activity.window_days}d")
     if b.coverage and b.coverage.overdue_accounts:
@@ -42,7 +39,7 @@ def render_csm(r: CsmPerformance) -> str:
     t = r.team
     cap = ""
     if t.capacity:
-        cap = f"; capacity {t.capacity} ({_pct(t.utilization)} used), {t.over_capacity} over, {t.near_capacity} near"
+        cap = f"; capacity {t.capacity} ({pct1(t.utilization)} used), {t.over_capacity} over, {t.near_capacity} near"
     lines = [
         f"CSM performance as of {r.as_of}: {t.csms} CSMs, {t.accounts} active accounts, {money(t.arr)} ARR{cap}"
         + (f"; {t.unassigned_accounts} unassigned ({money(t.unassigned_arr)})" if t.unassigned_accounts else "")
@@ -51,7 +48,7 @@ def render_csm(r: CsmPerformance) -> str:
     team = [f"health G{h.green}/Y{h.yellow}/R{h.red}/?{h.unknown}, avg "
             + ("n/a" if t.average_health is None else f"{t.average_health:.1f}")]
     if t.retention:
-        team.append(f"GRR {_pct(t.retention.grr)}, NRR {_pct(t.retention.nrr)} ({t.retention.period})")
+        team.append(f"GRR {pct1(t.retention.grr)}, NRR {pct1(t.retention.nrr)} ({t.retention.period})")
     if t.activity:
         a = t.activity
         team.append(f"{a.touches_window} touches in {a.window_days}d ({a.per_account_window or 0:g} per account), "

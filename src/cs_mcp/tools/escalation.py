@@ -9,6 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.escalation import ChurnComparison, EscalationReport, ResolutionTimes, escalation_analysis
+from cs_mcp.domain.formatting import pct1
 from cs_mcp.tools.registry import (
     Period,
     PeriodEnd,
@@ -27,10 +28,6 @@ MAX_CAUSES_SHOWN = 8
 MAX_GROUPS_SHOWN = 15
 
 
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
-
-
 def hours(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.0f}h"
 
@@ -42,8 +39,8 @@ def times(t: ResolutionTimes) -> str:
 def churn_line(c: ChurnComparison) -> str:
     risk = "" if c.relative_risk is None else f" ({c.relative_risk:.2f}x)"
     return (
-        f"churn {pct(c.escalated_churn_rate)} of {c.escalated_accounts} escalated accounts (after their first "
-        f"escalation) vs {pct(c.other_churn_rate)} of {c.other_accounts} others{risk}"
+        f"churn {pct1(c.escalated_churn_rate)} of {c.escalated_accounts} escalated accounts (after their first "
+        f"escalation) vs {pct1(c.other_churn_rate)} of {c.other_accounts} others{risk}"
     )
 
 
@@ -53,10 +50,10 @@ def render_escalations(r: EscalationReport) -> str:
     per100 = "n/a" if r.per_100_customers is None else f"{r.per_100_customers:.1f}"
     lines = [
         f"Escalations {p.label} ({p.first_day} to {p.last_day}){scope}, as of {r.as_of}: {r.escalations} "
-        f"escalations = {per100} per 100 customers ({r.active_customers} active); {pct(r.escalation_rate)} of "
+        f"escalations = {per100} per 100 customers ({r.active_customers} active); {pct1(r.escalation_rate)} of "
         f"{r.tickets} tickets; {r.escalated_accounts} accounts escalated",
         f"Repeat escalators (>= {r.repeat_threshold}): {r.repeat_escalators} accounts, "
-        f"{money(r.repeat_escalator_arr)} ARR, {pct(r.repeat_escalations_share)} of escalations",
+        f"{money(r.repeat_escalator_arr)} ARR, {pct1(r.repeat_escalations_share)} of escalations",
         f"Time to resolve: escalated {times(r.resolution['escalated'])}; all tickets {times(r.resolution['all'])}",
     ]
     o = r.open_now
@@ -73,7 +70,7 @@ def render_escalations(r: EscalationReport) -> str:
         lines.append("Root causes (category: escalations, share, rate of its tickets, median time to resolve):")
         for c in r.root_causes[:MAX_CAUSES_SHOWN]:
             lines.append(
-                f"- {c.category}: {c.escalations} ({pct(c.share)}), {pct(c.escalation_rate)} of {c.tickets} "
+                f"- {c.category}: {c.escalations} ({pct1(c.share)}), {pct1(c.escalation_rate)} of {c.tickets} "
                 f"tickets, {hours(c.median_hours_to_resolve)}" + (f", {c.open} open" if c.open else "")
             )
         if len(r.root_causes) > MAX_CAUSES_SHOWN:

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.nps import Granularity, NpsFigures, NpsReport, nps_analysis
 from cs_mcp.tools.registry import (
     Period,
@@ -34,10 +35,6 @@ def clip(text: str) -> str:
 
 def signed(v: float | None) -> str:
     return "n/a" if v is None else f"{v:+.0f}"
-
-
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.0f}%"
 
 
 def mix(f: NpsFigures) -> str:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.config import ToolFamily
 from cs_mcp.domain.errors import CSError
+from cs_mcp.domain.formatting import money  # noqa: F401  (re-exported for the tool modules)
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -72,16 +73,6 @@ def respond(model: BaseModel, text: str, max_chars: int = 20_000) -> CallToolRes
         content=[TextContent(type="text", text=text)],
         structured_content=model.model_dump(mode="json"),
     )
-
-
-def money(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
-        return f"${v / 1_000:.0f}K"
-    return f"${v:,.0f}"
 
 
 def caveat_lines(not_computed: list[str], note: str | None) -> list[str]:

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.retention import MetricVsTarget, RetentionReport, retention_metrics
 from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
@@ -25,13 +26,9 @@ LABELS = {
 }
 
 
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
-
-
 def metric_line(name: str, m: MetricVsTarget) -> str:
     points = name == "average_health"
-    fmt = (lambda v: f"{v:.1f}") if points else pct
+    fmt = (lambda v: f"{v:.1f}") if points else pct1
     text = f"{LABELS.get(name, name)} {fmt(m.value)}"
     if m.target is not None and m.value is not None:
         gap = f"{abs(m.gap):.1f}" if points else f"{abs(m.gap) * 100:.1f} pts"
@@ -79,10 +76,10 @@ def render_retention(r: RetentionReport) -> str:
         for grp in r.groups:
             lines.append(
                 f"- {grp.key}: start {money(grp.start_arr)} ({grp.customers_at_start} customers), "
-                f"GRR {pct(grp.grr)}, NRR {pct(grp.nrr)}, logos {pct(grp.logo_retention)}, "
-                f"expansion {pct(grp.expansion_rate)}; health "
+                f"GRR {pct1(grp.grr)}, NRR {pct1(grp.nrr)}, logos {pct1(grp.logo_retention)}, "
+                f"expansion {pct1(grp.expansion_rate)}; health "
                 + ("n/a" if grp.average_health is None else f"{grp.average_health:.0f}")
-                + f", {pct(grp.green_accounts_share)} green of {grp.active_accounts} active"
+                + f", {pct1(grp.green_accounts_share)} green of {grp.active_accounts} active"
             )
         if g.next_cursor:
             lines.append(f"More groups: pass cursor={g.next_cursor}")

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.segments import CustomerSegments, Scheme, customer_segments
 from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
@@ -20,22 +21,18 @@ SCHEME_LABELS = {
 }
 
 
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.1f}%"
-
-
 def render_segments(r: CustomerSegments) -> str:
     scope = f" (segment {r.filters['segment']})" if r.filters.get("segment") else ""
     lines = [
         f"Segments by {SCHEME_LABELS[r.scheme]} as of {r.as_of}{scope}: {r.active_accounts} active accounts, "
-        f"{money(r.active_arr)} ARR; churn {pct(r.portfolio_churn_rate)} ({r.portfolio_churned} of "
+        f"{money(r.active_arr)} ARR; churn {pct1(r.portfolio_churn_rate)} ({r.portfolio_churned} of "
         f"{r.portfolio_churn_base} since {r.churn_window_start})",
         f"Rule: {r.rule}",
     ]
     for s in r.segments:
-        churn = f"churn {pct(s.churn_rate)} ({s.churned} of {s.churn_base})" if s.churn_base else "churn n/a (no base)"
+        churn = f"churn {pct1(s.churn_rate)} ({s.churned} of {s.churn_base})" if s.churn_base else "churn n/a (no base)"
         health = "n/a" if s.average_health is None else f"{s.average_health:.0f}"
-        share = "" if s.arr_share is None else f" ({pct(s.arr_share)})"
+        share = "" if s.arr_share is None else f" ({pct1(s.arr_share)})"
         lines.append(
             f"- {s.name.replace('_', ' ')}: {s.accounts} account{'' if s.accounts == 1 else 's'}, "
             f"{money(s.arr)} ARR{share}, avg "

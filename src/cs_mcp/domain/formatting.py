@@ -1,0 +1,24 @@
+"""Numbers in words for the text answers: money and shares, formatted the same way everywhere."""
+
+from __future__ import annotations
+
+
+def money(v: float | None) -> str:
+    """$1.23M, $45K, $9,870; n/a when unknown."""
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1_000_000:
+        return f"${v / 1_000_000:.2f}M"
+    if abs(v) >= 10_000:
+        return f"${v / 1_000:.0f}K"
+    return f"${v:,.0f}"
+
+
+def pct(v: float | None) -> str:
+    """A share as a whole percentage: 0.456 -> 46%."""
+    return "n/a" if v is None else f"{v * 100:.0f}%"
+
+
+def pct1(v: float | None) -> str:
+    """A share with one decimal: 0.456 -> 45.6%."""
+    return "n/a" if v is None else f"{v * 100:.1f}%"
