@@ -504,3 +504,74 @@ async def test_model_card_resource_describes_the_model(churn_client):
     assert card["method"] == "model"
     assert card["metrics"]["roc_auc"] > 0.7 and card["metrics"]["leading_indicator_roc_auc"]
     assert card["training"]["positives"] > 0 and card["calibration"] and card["fitted_at"]
+
+
+# ------------------------------------------------------------------------------- churn.label
+
+
+@pytest.fixture
+def label_case(tmp_path):
+    """Three accounts seen at the 2026-01-01 cut-off, data as of 2026-09-01:
+    A-1 churns at its renewal on 2026-06-01 (151 days later: not within 90 days, but at its next renewal);
+    A-2 renews on 2026-12-01, after the as-of date (under next_renewal its outcome is not observed yet);
+    A-3 has no renewal date nor contract start and churns on 2026-02-15 (horizon rule under both labels)."""
+    _write_csv(
+        tmp_path / "accounts.csv",
+        "account_id,name,segment,plan,arr,seats_purchased,contract_start,renewal_date,status,churned_on",
+        [
+            "A-1,Alpha,smb,starter,0,0,2025-06-01,2026-06-01,churned,2026-06-01",
+            "A-2,Beta,smb,starter,100,10,2024-12-01,2026-12-01,active,",
+            "A-3,Gamma,smb,starter,0,0,,,churned,2026-02-15",
+        ],
+    )
+    return tmp_path
+
+
+def test_next_renewal_label_differs_from_the_horizon_label_for_a_known_account(label_case):
+    cutoff = dt.date(2026, 1, 1)
+    labels = {}
+    for label in ("horizon", "next_renewal"):
+        ws = _open(label_case, data={"as_of": "2026-09-01"}, churn={"label": label, "disk_cache": False})
+        ex = examples_as_of(ws, [cutoff])
+        got = churn_model.example_labels(ws, ex.facts)
+        labels[label] = {
+            aid: (int(y), bool(o), bool(u))
+            for aid, y, o, u in zip(ex.facts["account_id"], got.y, got.observed, got.renewal_unknown, strict=True)
+        }
+        ws.close()
+    # (label, outcome observed by as_of, renewal unknown -> horizon rule)
+    assert labels["horizon"] == {
+        "A-1": (0, True, False),  # churned 151 days after the cut-off: outside 90 days
+        "A-2": (0, True, False),
+        "A-3": (1, True, False),  # 45 days after the cut-off
+    }
+    assert labels["next_renewal"] == {
+        "A-1": (1, True, False),  # churned on its next renewal (2026-06-01) after the cut-off
+        "A-2": (0, False, False),  # next renewal 2026-12-01 is after as_of: dropped from training
+        "A-3": (1, True, True),  # no renewal date: falls back to 90 days
+    }
+
+
+def test_model_card_and_churn_risk_list_state_the_label_in_force(demo_ws):
+    from cs_mcp.tools.churn import render_churn_list
+
+    default_text = render_churn_list(churn_risk_list(demo_ws, limit=5))
+    assert "P(churn within 90 days)" in default_text
+    assert churn_model_card(demo_ws).training.label == "horizon"
+
+    ws = _open(demo_ws.path, churn={"label": "next_renewal", "disk_cache": False})
+    try:
+        card = churn_model_card(ws)
+        assert card.method == "model" and card.mode == "history"
+        t = card.training
+        assert t.label == "next_renewal" and t.dropped_unobserved > 0 and t.renewal_unknown_accounts == 0
+        assert "at or before the account's next renewal" in card.caveat
+        assert "within 90 days, learned" not in card.caveat
+        result = churn_risk_list(ws, limit=5)
+        assert result.model.horizon_days is None
+        text = render_churn_list(result)
+        assert "within 90 days)" not in text.splitlines()[0]
+        assert "P(churn at or before the account's next renewal)" in text
+        assert "churn.label = next_renewal" in text
+    finally:
+        ws.close()

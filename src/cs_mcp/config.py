@@ -289,6 +289,13 @@ def _default_indicators() -> list[ChurnIndicator]:
 
 class ChurnSettings(_Model):
     horizon_days: int = Field(90, ge=7, description="label: churned within this many days of a cut-off")
+    label: Literal["horizon", "next_renewal"] = Field(
+        "horizon",
+        description="what the model learns and its probability means: 'horizon' = churned within horizon_days "
+        "after a cut-off; 'next_renewal' = churned at or before the account's next renewal after the cut-off "
+        "(horizon_days where no renewal date is known; cut-offs whose renewal falls after the as-of date are "
+        "dropped, the outcome not being observed yet)",
+    )
     candidates: list[Literal["logistic", "gradient_boosting"]] = Field(
         default_factory=lambda: ["logistic", "gradient_boosting"]
     )

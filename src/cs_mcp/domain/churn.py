@@ -282,7 +282,12 @@ class ModelSummary(BaseModel):
     leading_indicator_roc_auc: float | None = Field(
         None, description="ROC-AUC of the leading-indicator score on the same examples"
     )
-    horizon_days: int | None = Field(None, description="probability of churning within this many days")
+    horizon_days: int | None = Field(
+        None,
+        description="probability of churning within this many days (churn.label 'horizon'); null when the "
+        "probability is of churning at or before the account's next renewal (label 'next_renewal', stated "
+        "in the note and the model card)",
+    )
     model_card: str = Field("cs://models/churn", description="resource with the full model card")
 
 
@@ -467,7 +472,9 @@ def churn_risk_list(
         estimator=card.estimator,
         cv_roc_auc=card.metrics.roc_auc if card.metrics else None,
         leading_indicator_roc_auc=card.metrics.leading_indicator_roc_auc if card.metrics else None,
-        horizon_days=card.training.horizon_days if card.training else None,
+        horizon_days=card.training.horizon_days
+        if card.training and card.training.label != "next_renewal"
+        else None,
     )
     return ChurnRiskList(
         as_of=ws.as_of,

@@ -3,7 +3,9 @@ per-account drivers, and the scores of the current portfolio (`churn_scores`), c
 
 Modes, chosen from the data:
   history   churned accounts carry churned_on: examples are (account, cut-off) pairs with features computed
-            as of the cut-off by the feature SQL; label = churned within horizon_days after the cut-off.
+            as of the cut-off by the feature SQL; label (churn.label) = churned within horizon_days after the
+            cut-off ("horizon"), or churned at or before the account's next renewal after it ("next_renewal";
+            examples whose renewal falls after as_of are dropped, the outcome not being observed yet).
   snapshot  outcomes without dates (a flat export): one example per account, features = account attributes,
             label = current churn status; active accounts get out-of-fold probabilities.
   none      fewer than churn.min_outcomes outcomes: the leading-indicator score ranks instead.
@@ -124,12 +126,31 @@ class ModelMetrics(BaseModel):
 
 class TrainingWindow(BaseModel):
     mode: Literal["history", "snapshot"]
-    horizon_days: int | None = Field(description="label: churned within this many days after the cut-off")
+    label: Literal["horizon", "next_renewal"] | None = Field(
+        None,
+        description="history mode: what an example's label means: 'horizon' = churned within horizon_days "
+        "after the cut-off; 'next_renewal' = churned after the cut-off and at or before the account's next "
+        "renewal date after it",
+    )
+    horizon_days: int | None = Field(
+        description="label 'horizon': churned within this many days after the cut-off; label 'next_renewal': "
+        "the window used instead for accounts with no known renewal date"
+    )
     cutoffs: list[dt.date] = Field(description="dates the training features were computed as of")
     examples: int
     positives: int
     accounts: int
     sampled: str | None = Field(None, description="how examples were subsampled to bound the fit time")
+    renewal_unknown_accounts: int | None = Field(
+        None,
+        description="label 'next_renewal': accounts with no known renewal date (renewal_date nor "
+        "contract_start), labelled by the horizon_days rule instead",
+    )
+    dropped_unobserved: int | None = Field(
+        None,
+        description="label 'next_renewal': examples dropped because the account's next renewal after the "
+        "cut-off falls after the as-of date (outcome not observed yet)",
+    )
 
 
 class ExcludedFeature(BaseModel):
@@ -261,6 +282,76 @@ def _active_at(facts: dict[str, Any], day: np.ndarray | float) -> np.ndarray:
     return started & not_gone
 
 
+def _renewal_anchor(facts: dict[str, Any]) -> np.ndarray:
+    """A date (epoch days) on the account's renewal cycle: renewal_date, else contract_start (NaN if neither).
+    The renewal due as of a date is the anchor's next anniversary after it."""
+    import numpy as np
+
+    return np.where(np.isnan(facts["renewal_d"]), facts["contract_start_d"], facts["renewal_d"])
+
+
+# ------------------------------------------------------------------------------------- labels
+
+
+@dataclass
+class Labels:
+    """Outcome of each example (account, cut-off), under the label in force (churn.label)."""
+
+    y: np.ndarray
+    """1 = churned within the label's window after the cut-off"""
+    observed: np.ndarray
+    """the window ends on or before ws.as_of, so the outcome is known (examples without it are dropped)"""
+    renewal_unknown: np.ndarray
+    """next_renewal: no renewal date known, the horizon rule was used instead"""
+    window_end: np.ndarray
+    """last day (epoch days) of each example's window"""
+
+
+def _labels(
+    churned: np.ndarray,
+    anchor: np.ndarray,
+    day: np.ndarray,
+    label: str,
+    horizon_days: int,
+    as_of_d: float,
+) -> Labels:
+    """Labels of examples at `day` (arrays broadcast together): churned in (day, window end]. Window end:
+    day + horizon_days ('horizon'), or the anchor's next anniversary after day ('next_renewal': the renewal
+    due as of the cut-off, the days_to_renewal feature's date, rounded up to a whole day; an anniversary
+    falling on the cut-off itself is the one a year later), else day + horizon_days when no anchor is known."""
+    import numpy as np
+
+    churned, anchor, day = np.broadcast_arrays(churned, anchor, day)
+    horizon_end = day + horizon_days
+    if label == "next_renewal":
+        with np.errstate(invalid="ignore"):
+            ahead = np.mod(anchor - day, YEAR_DAYS)
+            ahead = np.ceil(np.where(ahead == 0, YEAR_DAYS, ahead))
+        unknown = np.isnan(anchor)
+        end = np.where(unknown, horizon_end, day + ahead)
+    else:
+        unknown = np.zeros(churned.shape, dtype=bool)
+        end = horizon_end
+    with np.errstate(invalid="ignore"):
+        y = (churned > day) & (churned <= end)
+    return Labels(y.astype(int), end <= as_of_d, unknown, end)
+
+
+def example_labels(ws: Workspace, facts: dict[str, Any]) -> Labels:
+    """Labels of the examples of `examples_as_of(...).facts` under ws.settings.churn.label."""
+    c = ws.settings.churn
+    return _labels(
+        facts["churned_d"], _renewal_anchor(facts), facts["as_of_d"], c.label, c.horizon_days,
+        float(_epoch_days(ws.as_of)),
+    )
+
+
+def _label_words(label: str, horizon_days: int) -> str:
+    if label == "next_renewal":
+        return "churning at or before its next renewal"
+    return f"churning within {horizon_days} days"
+
+
 # ------------------------------------------------------------------------------------ raw columns
 
 
@@ -287,8 +378,7 @@ def _raw_columns(
     if mode == "history":
         # Days to the next anniversary of the renewal date: the renewal that was due as of the cut-off, not
         # the renewal_date stored today (which has moved on for renewed accounts).
-        renewal = np.where(np.isnan(facts["renewal_d"]), facts["contract_start_d"], facts["renewal_d"])
-        numeric["days_to_renewal"] = np.mod(renewal - day, YEAR_DAYS)
+        numeric["days_to_renewal"] = np.mod(_renewal_anchor(facts) - day, YEAR_DAYS)
         for m in HISTORY_METRICS:
             numeric[m] = np.asarray(frame[m], dtype=float)
         numeric["health_score"] = np.asarray(health.score, dtype=float)
@@ -629,6 +719,8 @@ class TrainingSet:
     cutoffs: list[dt.date]
     sampled: str | None
     use_subscriptions: bool
+    renewal_unknown_accounts: int | None = None
+    dropped_unobserved: int | None = None
 
 
 def _cutoffs(ws: Workspace) -> list[dt.date]:
@@ -692,13 +784,17 @@ def training_set(ws: Workspace) -> tuple[TrainingSet | None, str]:
     ids = now["account_id"]
     cutoffs = [d for d in _cutoffs(ws)]
     cut_d = np.array([_epoch_days(d) for d in cutoffs], dtype=float)
-    # accounts x cut-offs: customer at the cut-off, and churned within the horizon after it
+    # accounts x cut-offs: customer at the cut-off, and churned within the label's window after it
     active = (
         np.stack([_active_at(now, d) for d in cut_d], axis=1) if len(cut_d) else np.zeros((len(ids), 0), bool)
     )
-    churned = now["churned_d"][:, None]
-    with np.errstate(invalid="ignore"):
-        label = active & (churned > cut_d[None, :]) & (churned <= cut_d[None, :] + c.horizon_days)
+    grid = _labels(
+        now["churned_d"][:, None], _renewal_anchor(now)[:, None], cut_d[None, :], c.label, c.horizon_days,
+        float(_epoch_days(ws.as_of)),
+    )
+    if c.label == "next_renewal":
+        active = active & grid.observed  # the outcome must be known by as_of
+    label = active & grid.y.astype(bool)
     positives = int(label.sum())
     examples = int(active.sum())
     if positives >= c.min_outcomes and examples - positives >= c.min_outcomes:
@@ -717,16 +813,21 @@ def training_set(ws: Workspace) -> tuple[TrainingSet | None, str]:
             )
         ex = examples_as_of(ws, cutoffs, account_ids)
         facts = ex.facts
-        with np.errstate(invalid="ignore"):
-            y = (
-                (facts["churned_d"] > facts["as_of_d"])
-                & (facts["churned_d"] <= facts["as_of_d"] + c.horizon_days)
-            ).astype(int)
+        labels = example_labels(ws, facts)
+        y = labels.y
         score, _ = leading_indicator_score(_indicator_columns(ex.frame, ex.health), c)
+        numeric, categorical = ex.numeric, ex.categorical
+        unknown_accounts = dropped = None
+        if c.label == "next_renewal":
+            keep = labels.observed
+            dropped = int((~keep).sum())
+            numeric, categorical = _subset(numeric, keep), _subset(categorical, keep)
+            facts, y, score = _subset(facts, keep), y[keep], score[keep]
+            unknown_accounts = len(np.unique(facts["account_id"][labels.renewal_unknown[keep]]))
         return TrainingSet(
             "history",
-            ex.numeric,
-            ex.categorical,
+            numeric,
+            categorical,
             y,
             facts["account_id"],
             np.ones(len(y), dtype=bool),
@@ -734,6 +835,8 @@ def training_set(ws: Workspace) -> tuple[TrainingSet | None, str]:
             cutoffs,
             sampled,
             use_subs,
+            unknown_accounts,
+            dropped,
         ), ""
     status = now["status"]
     n_churned = int((status == "churned").sum())
@@ -773,8 +876,13 @@ def training_set(ws: Workspace) -> tuple[TrainingSet | None, str]:
             False,
         ), ""
     why = (
-        f"only {positives} training example(s) churned within {c.horizon_days} days after one of the "
-        f"{len(cutoffs)} cut-offs"
+        (
+            f"only {positives} training example(s) churned at or before their next renewal after one of the "
+            f"{len(cutoffs)} cut-offs (renewal on or before {ws.as_of})"
+            if c.label == "next_renewal"
+            else f"only {positives} training example(s) churned within {c.horizon_days} days after one of the "
+            f"{len(cutoffs)} cut-offs"
+        )
         if dated
         else "no churn dates (churned_on)"
     )
@@ -880,12 +988,15 @@ def _fit_model(ws: Workspace, progress: Progress | None) -> tuple[FittedModel | 
         excluded_features=excluded,
         training=TrainingWindow(
             mode=ts.mode,
+            label=c.label if ts.mode == "history" else None,
             horizon_days=c.horizon_days if ts.mode == "history" else None,
             cutoffs=ts.cutoffs,
             examples=len(y),
             positives=int(y.sum()),
             accounts=len(np.unique(ts.groups)),
             sampled=ts.sampled,
+            renewal_unknown_accounts=ts.renewal_unknown_accounts,
+            dropped_unobserved=ts.dropped_unobserved,
         ),
         data_used=_data_used(ws, ts.mode),
         leakage_controls=_leakage_controls(ts.mode, ts.use_subscriptions),
@@ -893,7 +1004,7 @@ def _fit_model(ws: Workspace, progress: Progress | None) -> tuple[FittedModel | 
         workspace_version=ws.version,
         fitted_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         fit_seconds=round(time.perf_counter() - t0, 2),
-        caveat=_caveat(ts.mode, c.horizon_days),
+        caveat=_caveat(ts.mode, c.horizon_days, c.label),
     )
     model = FittedModel(
         ts.mode, spec, best.estimator, estimator, calibrator, card, ts.use_subscriptions, oof_active
@@ -944,7 +1055,7 @@ def _leakage_controls(mode: str, use_subs: bool) -> list[str]:
     return out
 
 
-def _caveat(mode: str, horizon: int) -> str:
+def _caveat(mode: str, horizon: int, label: str = "horizon") -> str:
     if mode == "snapshot":
         return (
             "This workspace has churn status but no churn dates or history, so the model learned from a "
@@ -953,9 +1064,21 @@ def _caveat(mode: str, horizon: int) -> str:
             "given period; "
             "attributes may have changed since those customers left. Drivers are associations, not causes."
         )
+    if label == "next_renewal":
+        meaning = (
+            "Probability of churning at or before the account's next renewal (churn.label = next_renewal; "
+            f"within {horizon} days for accounts with no known renewal date), learned from past cut-offs of "
+            "this workspace whose renewal had come by the as-of date, and calibrated on out-of-fold "
+            "predictions. The window differs per account: an account renewing next month and one renewing "
+            "in eleven months are not exposed for the same time."
+        )
+    else:
+        meaning = (
+            f"Probability of churning within {horizon} days, learned from past cut-offs of this workspace and "
+            "calibrated on out-of-fold predictions."
+        )
     return (
-        f"Probability of churning within {horizon} days, learned from past cut-offs of this workspace and "
-        "calibrated on out-of-fold predictions. Drivers show what sets an account apart from the portfolio's "
+        meaning + " Drivers show what sets an account apart from the portfolio's "
         "typical account in the model: associations, not causes. Account attributes (segment, plan, custom "
         "columns) are today's values, assumed stable over the training window."
     )
@@ -1195,6 +1318,12 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
             oof = np.array([model.oof_probability.get(a, np.nan) for a in ids], dtype=float)
             probability = np.where(np.isnan(oof), probability, oof)
             note = "Snapshot model (no churn dates in the data): see the model card's caveat."
+        elif model.card.training is not None and model.card.training.label == "next_renewal":
+            note = (
+                "Probability = P(churn at or before the account's next renewal) (churn.label = next_renewal; "
+                f"within {model.card.training.horizon_days} days where no renewal date is known): see the "
+                "model card's caveat."
+            )
         explain = _explainer(model, X, raw, probability, numeric, categorical)
         method = "model"
     probability = np.clip(np.asarray(probability, dtype=float), 0.0, 1.0)

@@ -680,7 +680,8 @@ def renewal_forecast(
             f"{int(base.derived_date[sel].sum())} renewal dates come from the end of the current "
             "subscription (accounts.renewal_date is empty)."
         )
-    if len(sel) and window.end > ws.as_of + dt.timedelta(days=ws.settings.churn.horizon_days):
+    if (len(sel) and ws.settings.churn.label == "horizon"
+            and window.end > ws.as_of + dt.timedelta(days=ws.settings.churn.horizon_days)):
         notes.append(
             f"Churn probabilities cover {ws.settings.churn.horizon_days} days; renewals further out are "
             "scored on today's signals."

@@ -26,7 +26,8 @@ def render_churn_list(r: ChurnRiskList) -> str:
                 if m.leading_indicator_roc_auc
                 else ""
             )
-            + (f"; P(churn within {m.horizon_days} days)" if m.horizon_days else "")
+            + (f"; P(churn within {m.horizon_days} days)" if m.horizon_days
+               else "; P(churn at or before the next renewal)")
             + ")"
         )
     else:
