@@ -56,7 +56,8 @@ class TableMapping(_Model):
 class DataSettings(_Model):
     path: Path | None = Field(None, description="workspace folder; the bundled demo when empty")
     url: str | None = Field(
-        None, description="warehouse URL (postgresql://..., duckdb:///file.db); files when empty"
+        None,
+        description="warehouse URL: reserved; this version reads workspace files only (an error if set)",
     )
     as_of: Literal["latest", "today"] | dt.date = Field(
         "latest",
@@ -65,6 +66,16 @@ class DataSettings(_Model):
     )
     tables: dict[str, TableMapping] = Field(default_factory=dict)
     max_reported_problems: int = Field(200, ge=1, description="problems listed per table in the report")
+
+    @field_validator("url")
+    @classmethod
+    def _no_warehouse_yet(cls, v: str | None) -> str | None:
+        if v:
+            raise ValueError(
+                "data.url: warehouse connections are not supported in this version; export the tables to "
+                "CSV or Parquet files in a workspace folder and point data.path (or --data) at it"
+            )
+        return v
 
 
 # ------------------------------------------------------------------------- health
