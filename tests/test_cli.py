@@ -57,3 +57,19 @@ def test_serving_http_beyond_loopback_without_a_token_is_refused():
     )
     assert proc.returncode == 2
     assert "bearer token" in proc.stderr
+
+
+def test_check_reports_a_document_the_settings_cannot_fill(tmp_path, capsys, monkeypatch):
+    from cs_mcp import content
+
+    (tmp_path / "accounts.csv").write_text("account_id,name,arr\nA-1,Acme,10\n")
+    assert run_cli("check", "--data", str(tmp_path)) == 0  # every shipped document renders
+    broken = content.Document(
+        name="broken", kind="template", title="Broken", description="", body="Weight {{ health.nope }}",
+        arguments=(), tools=(),
+    )
+    real = content.load_documents
+    monkeypatch.setattr(content, "load_documents", lambda kind: [*real(kind), broken] if kind == "template"
+                        else real(kind))
+    assert run_cli("check", "--data", str(tmp_path)) == 1
+    assert "health.nope" in capsys.readouterr().err

@@ -98,6 +98,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _content_problems(settings: Any) -> list[str]:
+    """Skills, templates and prompts that cannot be rendered with these settings."""
+    from cs_mcp import content
+
+    problems = []
+    for kind in ("skill", "template", "prompt"):
+        for doc in content.load_documents(kind):
+            try:
+                content.render(doc, settings)
+            except content.ContentError as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def _check(args: argparse.Namespace) -> int:
     from cs_mcp.workspace.loader import open_workspace
 
@@ -106,7 +120,10 @@ def _check(args: argparse.Namespace) -> int:
     report = ws.quality
     sys.stdout.write((report.model_dump_json(indent=2) if args.json else report.render_text()) + "\n")
     ws.close()
-    return 1 if report.has_errors else 0
+    problems = _content_problems(settings)
+    for problem in problems:
+        sys.stderr.write(f"cs-mcp: configuration breaks a document: {problem}\n")
+    return 1 if report.has_errors or problems else 0
 
 
 def main(argv: list[str] | None = None) -> None:
