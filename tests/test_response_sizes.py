@@ -40,3 +40,16 @@ async def test_default_answers_fit_the_context_budget():
             assert not result.is_error, (name, result.content)
             assert len(result.content[0].text) <= MAX_TEXT, name
             assert len(json.dumps(result.structured_content)) <= MAX_STRUCTURED, name
+
+
+async def test_every_tool_answers_nonsense_arguments_with_an_error_naming_the_field():
+    async with Client(create_server(load_settings(), warm_up=False)) as c:
+        tools = (await c.list_tools()).tools
+        for tool in tools:
+            props = tool.input_schema.get("properties", {})
+            field = next(iter(props))
+            result = await c.call_tool(tool.name, {field: {"not": "valid"}})
+            assert result.is_error, tool.name
+            assert field in result.content[0].text, (tool.name, result.content[0].text)
+        after = await c.call_tool("find-accounts", {"query": "summit"})
+        assert not after.is_error
