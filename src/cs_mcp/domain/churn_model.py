@@ -38,6 +38,7 @@ from cs_mcp.domain.churn import (
 )
 from cs_mcp.domain.portfolio import portfolio_snapshot
 from cs_mcp.workspace.cache import cached
+from cs_mcp.workspace.features import METRIC_COLUMNS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,34 +64,10 @@ CATEGORICALS = ("segment", "plan", "industry", "region")
 # Per-account metrics of the feature SQL used as model inputs. Left out: is_active (selects the examples),
 # arr / seats_purchased / tenure_days / days_to_renewal (recomputed here as of each cut-off),
 # active_users_prev and arr_12m_ago (redundant with the changes computed from them).
-HISTORY_METRICS = (
-    "active_users",
-    "usage_change_pct",
-    "seat_utilization",
-    "logins_per_user_week",
-    "days_since_last_login",
-    "feature_adoption",
-    "features_used",
-    "outreach_response_rate",
-    "meeting_attendance_rate",
-    "days_since_last_touch",
-    "touches_90d",
-    "tickets_30d",
-    "ticket_volume_ratio",
-    "open_critical_tickets",
-    "oldest_open_critical_hours",
-    "escalations_90d",
-    "support_csat",
-    "csat",
-    "nps",
-    "nps_responses",
-    "min_nps_score_90d",
-    "days_overdue",
-    "arr_growth_12m",
-    "active_contacts",
-    "has_exec_sponsor",
-    "exec_sponsor_left_90d",
+_NOT_MODEL_INPUTS = frozenset(
+    {"arr", "seats_purchased", "is_active", "tenure_days", "days_to_renewal", "active_users_prev", "arr_12m_ago"}
 )
+HISTORY_METRICS = tuple(c for c in METRIC_COLUMNS if c not in _NOT_MODEL_INPUTS)
 STATIC_NUMERIC = ("arr", "seats", "employees", "tenure_days")
 
 
