@@ -32,7 +32,7 @@ async def test_health_score_by_name_fragment_returns_the_hand_computed_score(cli
     assert data["score"] == pytest.approx(65.0, abs=0.05)
     assert data["band"] == "yellow"
     text = result.content[0].text
-    assert text.startswith("Acme Corp (A-1): health 68/100, YELLOW")
+    assert text.startswith("Acme Corp (A-1): health 65/100, YELLOW")
     assert "renewal in 46 days" in text
     assert len(text) < 4000
 

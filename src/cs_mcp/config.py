@@ -249,6 +249,16 @@ class CoverageSettings(_Model):
         return {k.lower(): v for k, v in self.by_segment.items()}.get(key, "high_touch")
 
 
+class HealthValidationSettings(_Model):
+    """The evidence resource cs://models/health: churn after past cut-offs by the band scored then."""
+
+    cutoffs_days_ago: list[int] = Field(
+        default_factory=lambda: [365, 455, 545],
+        description="cut-offs this many days before the as-of date (those with window_days observed after)",
+    )
+    window_days: int = Field(365, ge=30, description="churn counted within this many days after a cut-off")
+
+
 class HealthSettings(_Model):
     model: str = Field("default", description="which of `models` scores accounts")
     models: dict[str, HealthModel] = Field(default_factory=_default_models)
@@ -258,6 +268,7 @@ class HealthSettings(_Model):
     windows: WindowSettings = Field(default_factory=WindowSettings)
     small_samples: SmallSampleSettings = Field(default_factory=SmallSampleSettings)
     coverage: CoverageSettings = Field(default_factory=CoverageSettings)
+    validation: HealthValidationSettings = Field(default_factory=HealthValidationSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> HealthSettings:
@@ -292,9 +303,17 @@ class HealthSettings(_Model):
 
 
 class ChurnTiers(_Model):
+    """Tiers of the churn probability shown (rounded to a whole percent, so label and number agree)."""
+
     critical: float = Field(0.75, description="probability at or above which the tier is critical")
-    high: float = Field(0.55)
-    medium: float = Field(0.35)
+    high: float = Field(0.55, description="at or above: high")
+    medium: float = Field(0.35, description="at or above: medium; below: low")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChurnTiers:
+        if not 0 < self.medium < self.high < self.critical <= 1:
+            raise ValueError("churn.tiers needs 0 < medium < high < critical <= 1")
+        return self
 
 
 class LeadingIndicatorPoints(_Model):
@@ -343,17 +362,39 @@ def _default_indicators() -> list[ChurnIndicator]:
     return [ChurnIndicator(name=n, tier=t, metric=m, op=o, value=v, label=lbl) for n, t, m, o, v, lbl in rows]
 
 
-class ChurnSettings(_Model):
-    horizon_days: int = Field(90, ge=7, description="label: churned within this many days of a cut-off")
-    label: Literal["horizon", "next_renewal"] = Field(
-        "horizon",
-        description="what the model learns and its probability means: 'horizon' = churned within horizon_days "
-        "after a cut-off; 'next_renewal' = churned at or before the account's next renewal after the cut-off "
-        "(horizon_days where no renewal date is known; cut-offs whose renewal falls after the as-of date are "
-        "dropped, the outcome not being observed yet)",
+class ChurnActions(_Model):
+    """How churn-risk-list turns an account's tier, ARR at risk, renewal and drivers into an action."""
+
+    executive_arr_at_risk: float = Field(
+        25_000, ge=0, description="ARR at risk (ARR x probability) at or above which the CS lead and the "
+        "executive sponsor own the play, below it the CSM"
     )
-    candidates: list[Literal["logistic", "gradient_boosting"]] = Field(
-        default_factory=lambda: ["logistic", "gradient_boosting"]
+    renewal_soon_days: int = Field(45, ge=0, description="renewal this close: agree the renewal path now")
+    renewal_planning_days: int = Field(
+        120, ge=0, description="renewal this close: start the renewal plan (T-120 of the renewal timeline)"
+    )
+    plays: int = Field(2, ge=1, le=3, description="driver plays named in one recommended action")
+
+
+class ChurnSettings(_Model):
+    rank_by: Literal["next_renewal", "horizon"] = Field(
+        "next_renewal",
+        description="which probability ranks churn-risk-list and drives renewal probabilities: 'next_renewal' "
+        "= P(lost at or before the account's next renewal), 'horizon' = P(churn within horizon_days); both "
+        "are learned and shown",
+    )
+    horizon_days: int = Field(
+        90, ge=7, description="the short-horizon probability: churned within this many days after a cut-off; "
+        "also the window of accounts with no known renewal date"
+    )
+    renewal_grace_days: int = Field(
+        30, ge=0, description="a churn recorded up to this many days after the renewal date counts as lost at "
+        "that renewal"
+    )
+    candidates: list[Literal["logistic", "gradient_boosting", "health_logistic"]] = Field(
+        default_factory=lambda: ["logistic", "gradient_boosting", "health_logistic"],
+        description="model families compared by grouped cross-validation; the best ROC-AUC is used. "
+        "health_logistic uses only the health score, its dimensions and days to renewal",
     )
     cv_folds: int = Field(5, ge=2, le=20)
     cv_folds_large: int = Field(
@@ -361,11 +402,20 @@ class ChurnSettings(_Model):
         description="folds when there are over 10,000 training examples (bounds the fit time; "
         "metrics are stable at that size)"
     )
-    cutoffs: int = Field(6, ge=1, description="past cut-off dates sampled for training examples")
-    cutoff_spacing_days: int = Field(60, ge=7)
+    cutoffs: int = Field(
+        24, ge=1, description="past cut-off dates the training examples are computed as of (fewer when the "
+        "data does not reach back that far)"
+    )
+    cutoff_spacing_days: int = Field(30, ge=7, description="days between cut-offs, the newest this long ago")
+    warmup_days: int = Field(
+        60, ge=0, description="cut-offs start this long after the first activity in the data, so features have "
+        "history behind them"
+    )
+    driver_change_days: int = Field(90, ge=7, description="drivers show how their signal moved over this long")
     min_outcomes: int = Field(20, ge=2, description="churned examples needed before a model is fitted")
     random_state: int = 7
     tiers: ChurnTiers = Field(default_factory=ChurnTiers)
+    actions: ChurnActions = Field(default_factory=ChurnActions)
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
     indicators: list[ChurnIndicator] = Field(
         default_factory=_default_indicators,
@@ -427,7 +477,6 @@ class RenewalSettings(_Model):
         default_factory=lambda: [120, 90, 60, 30, 0],
         description="the five renewal milestones, days before the renewal date, largest first",
     )
-    seat_upsell_utilization: float = Field(0.85, description="seat upsell trigger")
     multi_year_discount_pct: float = Field(10, description="discount offered for a multi-year renewal")
     default_window_days: int = Field(90, ge=1)
     probability: RenewalProbability = Field(default_factory=RenewalProbability)
@@ -517,6 +566,11 @@ class ExpansionSettings(_Model):
     )
     tier_upgrade_uplift: float = Field(0.30, ge=0, description="tier upgrade potential as a share of ARR")
     exclude_red_health: bool = Field(True, description="leave out accounts whose health band is red")
+    exclude_churn_tiers: list[Literal["critical", "high", "medium", "low"]] = Field(
+        default_factory=lambda: ["critical", "high"],
+        description="leave out accounts in these churn tiers (churn-risk-list's): save the account before "
+        "selling to it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ExpansionSettings:
@@ -773,12 +827,6 @@ class CsmSettings(_Model):
         default_factory=lambda: [30, 90], description="the two look-backs of touch activity, shorter first"
     )
     renewal_window_days: int = Field(90, ge=1, description="renewals due within this many days")
-    at_risk_health_bands: list[str] = Field(
-        default_factory=lambda: ["red", "yellow"], description="a renewal is at risk in these health bands ..."
-    )
-    at_risk_churn_tiers: list[str] = Field(
-        default_factory=lambda: ["critical", "high"], description="... or in these churn tiers"
-    )
     retention_period: str = Field("last-12-months", description="period of the book's GRR/NRR")
     top_overdue: int = Field(3, ge=0, le=10, description="overdue accounts listed per CSM, largest ARR first")
     page_size: int = Field(
@@ -996,7 +1044,7 @@ class Targets(_Model):
     average_health: float = Field(75)
 
 
-ProposalOption = Literal["renewal_only", "renewal_expansion", "multi_year"]
+ProposalOption = Literal["renewal_only", "right_size", "renewal_expansion", "multi_year"]
 
 
 class PlanningSettings(_Model):
@@ -1021,6 +1069,13 @@ class PlanningSettings(_Model):
         "offer falls back to multi_year",
     )
     whitespace_shown: int = Field(5, ge=0, le=20, description="whitespace products listed per account")
+    right_size_below: float = Field(
+        0.5, ge=0, le=1, description="seat utilization under which renewal-strategy offers a right-sized renewal "
+        "(and leads with it when the renewal is at risk)"
+    )
+    right_size_target_utilization: float = Field(
+        0.8, gt=0, le=1, description="a right-sized renewal keeps the seats the active users fill at this use"
+    )
     review_days: int = Field(90, ge=7, le=366, description="account-review-prep's default period: the last N days")
     trend_months: int = Field(6, ge=2, le=24, description="months in account-review-prep's usage trend")
     usage_change_flag_pct: float = Field(
