@@ -811,7 +811,7 @@ class FeedbackSettings(_Model):
     theme_k_min: int = Field(2, ge=2, le=30, description="fewest themes discovery may choose")
     theme_k_max: int = Field(15, ge=2, le=30, description="most themes discovery may choose")
     theme_k_tolerance: float = Field(
-        0.05, ge=0, le=0.5, description="number of themes: the smallest k in [theme_k_min, theme_k_max] whose "
+        0.1, ge=0, le=0.5, description="number of themes: the smallest k in [theme_k_min, theme_k_max] whose "
         "coverage is within this of the best coverage any k in that range reaches"
     )
     theme_min_similarity: float = Field(

@@ -82,7 +82,7 @@ class Analyzer:
 def theme_name(ranked_terms: list[str], taken: set[str], max_terms: int = 2) -> tuple[str, list[str]]:
     """A short name from a theme's top terms, and the terms used: a word pair replaces the words it contains.
 
-    A name already in `taken` gets one more term until it is unique.
+    A name already in `taken` gets one more term until it is unique (a number when the terms run out).
     """
     chosen: list[str] = []
     limit = max_terms
@@ -108,7 +108,11 @@ def theme_name(ranked_terms: list[str], taken: set[str], max_terms: int = 2) -> 
         merged = [pair if c == both[0] else c for c in chosen if c != both[1]]
         if ", ".join(merged) not in taken:
             chosen = merged
-    return ", ".join(chosen) or "(no terms)", chosen
+    base = name = ", ".join(chosen) or "(no terms)"
+    copy = 2
+    while name in taken:
+        name, copy = f"{base} ({copy})", copy + 1
+    return name, chosen
 
 
 def keyword_pattern(keywords: list[str]) -> str | None:

@@ -6,8 +6,8 @@ Method (every number is a `feedback.theme_*` setting):
   2. Latent semantic analysis (truncated SVD to theme_dimensions) maps the vectors to a space where comments
      that use related words ("slow", "sluggish", "crawls") come close; rows are scaled to unit length.
   3. Spherical k-means (k-means on unit vectors, fixed seed) groups them. A comment belongs to every theme whose
-     centre it is within cosine theme_min_similarity of; a comment close to none is 'other'. Coverage is the
-     share of comments in at least one theme.
+     centre it is within cosine theme_min_similarity of and one of whose 30 most distinctive terms it uses; a
+     comment in no theme is 'other'. Coverage is the share of comments in at least one theme.
   4. The number of themes k is the smallest in [theme_k_min, theme_k_max] whose coverage comes within
      theme_k_tolerance of the best coverage any k in the range reaches (measured on a fixed-seed sample): the
      fewest themes that explain nearly as many comments as the most allowed.
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 Side = Literal["promoter", "passive", "detractor"]
 SEED = 0
 TOP_TERMS = 8
+THEME_VOCABULARY = 30  # a theme's own words: its most distinctive terms
 SEED_CHECK = 200  # closest comments of a theme checked against the seed keywords
 SELECT_RESTARTS, FIT_RESTARTS = 2, 4
 MAX_ITERATIONS = 50
@@ -179,13 +180,17 @@ def _discover(texts: list[str], fb: FeedbackSettings) -> tuple[_Membership, dict
     centres = _fit_centres(z[rows], k, fb.theme_fit_sample, FIT_RESTARTS)
     closeness = z @ centres.T
     closeness[~has_terms] = 0.0
-    member = closeness >= fb.theme_min_similarity
+    near = closeness >= fb.theme_min_similarity
+    nearest = np.where(near.any(axis=1), closeness.argmax(axis=1), -1)
+    ranked = _top_terms(x, nearest, k, terms, THEME_VOCABULARY)
+    # a comment joins a theme only when it also uses one of the theme's own words: near in the semantic space
+    # alone can be an accident of a two-word comment
+    uses = np.column_stack([_uses_any(x, vectorizer.vocabulary_, words) for words in ranked]) if k else near
+    member = near & uses
     keep = member.sum(axis=0) >= fb.theme_min_size
     closeness, member = closeness[:, keep], member[:, keep]
-    primary = np.where(member.any(axis=1), closeness.argmax(axis=1), -1) if member.shape[1] else np.full(
-        len(texts), -1
-    )
-    ranked = _top_terms(x, primary, member.shape[1], terms)
+    ranked = [r[:TOP_TERMS] for r, kept in zip(ranked, keep, strict=True) if kept]
+    primary = np.where(member.any(axis=1), np.where(member, closeness, -np.inf).argmax(axis=1), -1)
     names: list[str] = []
     readable_terms = []
     for top in ranked:
@@ -290,7 +295,15 @@ def _choose_k(z: np.ndarray, fb: FeedbackSettings) -> tuple[int, list[KCandidate
     return chosen, [KCandidate(k=k, coverage=round(c, 4)) for k, c in coverage.items()]
 
 
-def _top_terms(x: Any, primary: np.ndarray, k: int, terms: np.ndarray) -> list[list[str]]:
+def _uses_any(x: Any, vocabulary: dict[str, int], words: list[str]) -> np.ndarray:
+    """Whether each comment's vector has weight on any of these terms."""
+    import numpy as np
+
+    columns = [vocabulary[w] for w in words if w in vocabulary]
+    return np.asarray(x[:, columns].getnnz(axis=1)).ravel() > 0 if columns else np.zeros(x.shape[0], bool)
+
+
+def _top_terms(x: Any, primary: np.ndarray, k: int, terms: np.ndarray, n: int = 8) -> list[list[str]]:
     """Each theme's most distinctive terms: mean TF-IDF in the comments nearest to it minus the mean elsewhere."""
     import numpy as np
 
@@ -301,7 +314,7 @@ def _top_terms(x: Any, primary: np.ndarray, k: int, terms: np.ndarray) -> list[l
         inside = np.asarray(x[rows].sum(axis=0)).ravel()
         rest = max(x.shape[0] - len(rows), 1)
         weight = inside / max(len(rows), 1) - (total - inside) / rest
-        order = np.lexsort((terms, -weight))[:TOP_TERMS]
+        order = np.lexsort((terms, -weight))[:n]
         out.append([str(terms[i]) for i in order if weight[i] > 0])
     return out
 

@@ -334,7 +334,7 @@ def main() -> None:
             "plan": rng.choice(plans), "arr": rng.randint(seg[2], seg[3]) // 100 * 100,
             "contract_start": start.isoformat(), "status": "active",
         })
-    contacts = {a["account_id"]: [f"{a['account_id']}-C{j}" for j in range(1, rng.randint(2, 6))] for a in accounts}
+    contacts = {a["account_id"]: [f"{a['account_id']}-C{j}" for j in range(1, rng.randint(5, 13))] for a in accounts}
 
     answers, truth = [], []
     for i in range(1, ANSWERS + 1):
