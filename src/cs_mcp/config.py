@@ -818,6 +818,10 @@ class FeedbackSettings(_Model):
         0.3, gt=0, lt=1, description="a comment belongs to a theme when its cosine similarity to the theme's "
         "centre (in the comments' latent semantic space) is at least this; below it for every theme it is 'other'"
     )
+    theme_select_similarity: float = Field(
+        0.4, gt=0, lt=1, description="closeness at which coverage is measured when choosing the number of themes: "
+        "stricter than theme_min_similarity, so that two topics merged into one theme lose coverage"
+    )
     theme_min_size: int = Field(5, ge=1, description="a discovered theme with fewer comments joins 'other'")
     theme_dimensions: int = Field(
         50, ge=2, le=300, description="latent semantic dimensions the TF-IDF vectors are reduced to before clustering"

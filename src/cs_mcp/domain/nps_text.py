@@ -42,9 +42,12 @@ def fold_plural(word: str) -> str:
 
 def plain(text: str) -> str:
     """Lower case ASCII with contractions spelled out."""
-    t = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace("\u2019", "'")
-    for pattern, spelled in _CONTRACTIONS:
-        t = pattern.sub(spelled, t)
+    t = text.lower()
+    if not t.isascii():
+        t = unicodedata.normalize("NFKD", t.replace("\u2019", "'")).encode("ascii", "ignore").decode()
+    if "'" in t:
+        for pattern, spelled in _CONTRACTIONS:
+            t = pattern.sub(spelled, t)
     return t
 
 

@@ -2,17 +2,19 @@
 
 Method (every number is a `feedback.theme_*` setting):
   1. Each comment becomes a TF-IDF vector over its words and consecutive word pairs (nps_text: light
-     normalisation, English stop words, plurals folded; a term must occur in 2 comments and in at most half).
+     normalisation, English stop words, plurals folded; a term must occur in 2 distinct comments and in at
+     most half of them).
   2. Latent semantic analysis (truncated SVD to theme_dimensions) maps the vectors to a space where comments
      that use related words ("slow", "sluggish", "crawls") come close; rows are scaled to unit length.
   3. Spherical k-means (k-means on unit vectors, fixed seed) groups them. A comment belongs to every theme whose
      centre it is within cosine theme_min_similarity of and one of whose 30 most distinctive terms it uses; a
      comment in no theme is 'other'. Coverage is the share of comments in at least one theme.
   4. The number of themes k is the smallest in [theme_k_min, theme_k_max] whose coverage comes within
-     theme_k_tolerance of the best coverage any k in the range reaches (measured on a fixed-seed sample): the
-     fewest themes that explain nearly as many comments as the most allowed.
-  5. A theme is named by its most distinctive terms (mean TF-IDF weight in the comments nearest to it minus the
-     mean in the others); when at least theme_seed_match of its closest comments match a configured seed
+     theme_k_tolerance of the best coverage any k in the range reaches (measured on a fixed-seed sample, at the
+     stricter closeness theme_select_similarity, which two topics merged into one theme lose): the fewest themes
+     that explain nearly as many comments as the most allowed.
+  5. A theme is named by its most distinctive terms (class-based TF-IDF: weight in the comments nearest to it,
+     discounted by the term's weight in all themes); when at least theme_seed_match of its closest comments match a configured seed
      theme's keywords, it takes the seed's name.
   6. Contrast: the share of detractor comments in the theme against the share of promoter comments, with a
      two-proportion z-test; p-values are Holm-adjusted over the answer's themes. A theme drives detractors when
@@ -93,7 +95,7 @@ class ThemeStat(BaseModel):
 
 class KCandidate(BaseModel):
     k: int
-    coverage: float = Field(description="share of the selection sample within reach of a theme")
+    coverage: float = Field(description="share of the selection sample within theme_select_similarity of a theme")
 
 
 class ThemeCoverage(BaseModel):
@@ -159,23 +161,25 @@ def comment_themes(comments: list[Comment], fb: FeedbackSettings) -> ThemeResult
 
 def _discover(texts: list[str], fb: FeedbackSettings) -> tuple[_Membership, dict[str, Any]] | None:
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
     analyzer = Analyzer(fb.theme_stop_words)
-    vectorizer = TfidfVectorizer(
-        analyzer=analyzer, min_df=2, max_df=0.5, sublinear_tf=True, max_features=fb.theme_max_terms,
-        dtype=np.float32,
+    # identical comments ('ok', 'great service') are read once; the vocabulary is that of the distinct texts
+    distinct, inverse = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    vectorizer = CountVectorizer(
+        analyzer=analyzer, min_df=2, max_df=0.5, max_features=fb.theme_max_terms, dtype=np.float32
     )
     try:
-        x = vectorizer.fit_transform(texts)
+        counts = vectorizer.fit_transform(list(distinct))
     except ValueError:  # every comment is stop words or a one-off word
         return None
+    x = TfidfTransformer(sublinear_tf=True).fit_transform(counts[inverse]).astype(np.float32)
     terms = vectorizer.get_feature_names_out()
     has_terms = np.asarray(x.getnnz(axis=1)).ravel() > 0
     rows = np.flatnonzero(has_terms)
     if len(rows) < max(fb.theme_k_min * 2, 4) or len(terms) < 3:
         return None
-    z = _semantic_space(x, rows, fb.theme_dimensions)
+    z = _semantic_space(x, rows[_sample(len(rows), fb.theme_fit_sample)], fb.theme_dimensions)
     k, candidates = _choose_k(z[rows], fb)
     centres = _fit_centres(z[rows], k, fb.theme_fit_sample, FIT_RESTARTS)
     closeness = z @ centres.T
@@ -289,7 +293,7 @@ def _choose_k(z: np.ndarray, fb: FeedbackSettings) -> tuple[int, list[KCandidate
     coverage: dict[int, float] = {}
     for k in range(fb.theme_k_min, hi + 1):
         centres = _fit_centres(sample, k, len(sample), SELECT_RESTARTS)
-        coverage[k] = float(((sample @ centres.T).max(axis=1) >= fb.theme_min_similarity).mean())
+        coverage[k] = float(((sample @ centres.T).max(axis=1) >= fb.theme_select_similarity).mean())
     best = max(coverage.values())
     chosen = min(k for k, c in coverage.items() if c >= best - fb.theme_k_tolerance)
     return chosen, [KCandidate(k=k, coverage=round(c, 4)) for k, c in coverage.items()]
@@ -304,18 +308,23 @@ def _uses_any(x: Any, vocabulary: dict[str, int], words: list[str]) -> np.ndarra
 
 
 def _top_terms(x: Any, primary: np.ndarray, k: int, terms: np.ndarray, n: int = 8) -> list[list[str]]:
-    """Each theme's most distinctive terms: mean TF-IDF in the comments nearest to it minus the mean elsewhere."""
-    import numpy as np
+    """Each theme's most distinctive terms: class-based TF-IDF over the comments nearest to each theme.
 
-    total = np.asarray(x.sum(axis=0)).ravel()
+    A term's weight in a theme is its TF-IDF mass there times log(1 + average theme mass / the term's mass in all
+    themes): frequent in the theme and rare elsewhere ranks first, so 'keeps' and 'day' rarely name a theme.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    assigned = np.flatnonzero(primary >= 0)
+    onehot = csr_matrix((np.ones(len(assigned)), (primary[assigned], assigned)), shape=(k, x.shape[0]))
+    mass = np.asarray((onehot @ x).todense())
+    overall = mass.sum(axis=0)
+    weight = mass * np.log1p(mass.sum(axis=1, keepdims=True).mean() / np.maximum(overall, 1e-9))
     out = []
     for j in range(k):
-        rows = np.flatnonzero(primary == j)
-        inside = np.asarray(x[rows].sum(axis=0)).ravel()
-        rest = max(x.shape[0] - len(rows), 1)
-        weight = inside / max(len(rows), 1) - (total - inside) / rest
-        order = np.lexsort((terms, -weight))[:n]
-        out.append([str(terms[i]) for i in order if weight[i] > 0])
+        order = np.lexsort((terms, -weight[j]))[:n]
+        out.append([str(terms[i]) for i in order if weight[j, i] > 0])
     return out
 
 
