@@ -889,18 +889,67 @@ class FeedbackSettings(_Model):
     trend_quarters: int = Field(4, ge=1, le=12, description="quarterly NPS trend: quarters shown")
     themes: dict[str, list[str]] = Field(
         default_factory=_default_themes,
-        description="comment theme -> keywords or phrases, matched case-insensitively on word boundaries; "
-        "a trailing * matches any word ending ('slow*': slow, slower, slowness); an empty list drops the theme",
+        description="named seed themes: theme -> keywords or phrases, matched case-insensitively on word boundaries "
+        "(a trailing * matches any word ending: 'slow*' is slow, slower, slowness); a discovered theme whose "
+        "closest comments match a seed's keywords takes its name, and with theme_method 'keywords' (or too few "
+        "comments to learn from) these are the themes; an empty list drops the theme",
+    )
+    theme_method: Literal["discover", "keywords"] = Field(
+        "discover", description="discover: themes learned from the comments (TF-IDF, LSA, spherical k-means), "
+        "named by their top terms or a matching seed; keywords: only the seed themes' keyword lists"
+    )
+    theme_min_comments: int = Field(
+        40, ge=2, description="fewer comments than this in the period and cut: the seed keywords make the themes"
+    )
+    theme_k_min: int = Field(2, ge=2, le=30, description="fewest themes discovery may choose")
+    theme_k_max: int = Field(15, ge=2, le=30, description="most themes discovery may choose")
+    theme_k_tolerance: float = Field(
+        0.1, ge=0, le=0.5, description="number of themes: the smallest k in [theme_k_min, theme_k_max] whose "
+        "coverage is within this of the best coverage any k in that range reaches"
+    )
+    theme_min_similarity: float = Field(
+        0.3, gt=0, lt=1, description="a comment belongs to a theme when its cosine similarity to the theme's "
+        "centre (in the comments' latent semantic space) is at least this; below it for every theme it is 'other'"
+    )
+    theme_select_similarity: float = Field(
+        0.4, gt=0, lt=1, description="closeness at which coverage is measured when choosing the number of themes: "
+        "stricter than theme_min_similarity, so that two topics merged into one theme lose coverage"
+    )
+    theme_min_size: int = Field(5, ge=1, description="a discovered theme with fewer comments joins 'other'")
+    theme_dimensions: int = Field(
+        50, ge=2, le=300, description="latent semantic dimensions the TF-IDF vectors are reduced to before clustering"
+    )
+    theme_max_terms: int = Field(
+        20_000, ge=100, description="vocabulary cap: the most frequent words and word pairs kept"
+    )
+    theme_stop_words: list[str] = Field(
+        default_factory=list, description="words left out of themes besides the English stop words, e.g. the "
+        "product's and the company's own names"
+    )
+    theme_fit_sample: int = Field(
+        20_000, ge=1_000, description="comments the clustering is fitted on (a fixed-seed sample when there are "
+        "more; every comment is then assigned to its nearest theme)"
+    )
+    theme_select_sample: int = Field(
+        4_000, ge=500, description="comments the number of themes is chosen on (a fixed-seed sample when more)"
+    )
+    theme_seed_match: float = Field(
+        0.5, gt=0, le=1, description="a discovered theme takes a seed's name when at least this share of its "
+        "closest comments match the seed's keywords"
     )
     theme_min_mentions: int = Field(
-        2, ge=1, description="mentions a theme needs among promoters (detractors) to be called their driver"
+        2, ge=1, description="comments a theme needs among promoters (detractors) to be called their driver"
     )
     theme_driver_lift: float = Field(
         1.5, ge=1, description="a theme drives detractors when its share of detractor comments is at least this "
         "multiple of its share of promoter comments (and the other way round for promoters)"
     )
-    theme_examples: int = Field(2, ge=0, le=5, description="example comments shown per theme")
-    example_chars: int = Field(120, ge=20, le=500, description="example comments are cut to this length")
+    theme_significance: float = Field(
+        0.05, gt=0, le=1, description="a driver's detractor-vs-promoter difference must also be significant: "
+        "two-proportion z-test, p-value Holm-adjusted over the answer's themes, at most this"
+    )
+    theme_examples: int = Field(3, ge=0, le=5, description="quotes per theme: the comments closest to the theme")
+    example_chars: int = Field(120, ge=20, le=500, description="quotes and comments are cut to this length")
     followup_days: int = Field(
         30, ge=1, description="detractor answers this recent with no touchpoint since are due for follow-up"
     )
@@ -919,6 +968,8 @@ class FeedbackSettings(_Model):
                 "feedback.tenure_bands needs distinct labels and start months, the lowest 0, "
                 "e.g. [['<1y', 0], ['1-2y', 12], ['2y+', 24]]"
             )
+        if self.theme_k_min > self.theme_k_max:
+            raise ValueError("feedback.theme_k_min must not be above feedback.theme_k_max")
         return self
 
 
