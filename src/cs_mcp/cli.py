@@ -270,10 +270,11 @@ def _serve(args: argparse.Namespace) -> int:
         serve_http(server, settings.server)
         exit_now(0)
 
-    if sys.stdin.isatty():
+    def tell_the_person_at_the_terminal() -> None:
         sys.stderr.write(connect_hint(args))
         sys.stderr.flush()
-    run_stdio(server)
+
+    run_stdio(server, on_ready=tell_the_person_at_the_terminal if sys.stdin.isatty() else lambda: None)
     exit_now(0)  # serving has ended: the process ends with it
     return 0
 
@@ -341,6 +342,8 @@ def run(argv: list[str] | None = None) -> int:
     except ValueError as exc:  # WorkspaceError and the HTTP bind refusal carry the fix in their message
         sys.stderr.write(f"cs-mcp: {exc}\n")
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before serving began (once serving, it stops the server cleanly)
+        return 130
 
 
 def main(argv: list[str] | None = None) -> None:

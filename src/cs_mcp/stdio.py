@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -83,17 +84,20 @@ class WireLines:
             raise StopAsyncIteration from None
 
 
-def run_stdio(server: MCPServer) -> str | None:
-    """Serve until the client closes stdin (returns None) or a stop signal arrives (returns its name)."""
+def run_stdio(server: MCPServer, on_ready: Callable[[], None] = lambda: None) -> str | None:
+    """Serve until the client closes stdin (returns None) or a stop signal arrives (returns its name).
+
+    `on_ready` runs once a stop signal would be handled.
+    """
     stopped_by: list[str] = []
     try:
-        anyio.run(_serve, server, stopped_by)
+        anyio.run(_serve, server, stopped_by, on_ready)
     except KeyboardInterrupt:  # Windows, where there are no signal receivers: Ctrl-C arrives as this
         exit_now(0)
     return stopped_by[0] if stopped_by else None
 
 
-async def _serve(server: MCPServer, stopped_by: list[str]) -> None:
+async def _serve(server: MCPServer, stopped_by: list[str], on_ready: Callable[[], None]) -> None:
     from mcp.server.stdio import stdio_server
 
     wire = os.dup(0)
@@ -105,7 +109,7 @@ async def _serve(server: MCPServer, stopped_by: list[str]) -> None:
     lines.start()
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_stop_on_signal, tg.cancel_scope, stopped_by)
+            tg.start_soon(_stop_on_signal, tg.cancel_scope, stopped_by, on_ready)
             async with stdio_server(stdin=lines) as (read_stream, write_stream):  # type: ignore[arg-type]
                 lowlevel = server._lowlevel_server  # noqa: SLF001  (MCPServer.run_stdio_async, with our stdin)
                 await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
@@ -114,10 +118,12 @@ async def _serve(server: MCPServer, stopped_by: list[str]) -> None:
         os.dup2(wire, 0)
 
 
-async def _stop_on_signal(scope: anyio.CancelScope, stopped_by: list[str]) -> None:
+async def _stop_on_signal(scope: anyio.CancelScope, stopped_by: list[str], on_ready: Callable[[], None]) -> None:
     if sys.platform == "win32":
+        on_ready()
         return
     with anyio.open_signal_receiver(*STOP_SIGNALS) as signals:
+        on_ready()
         async for signum in signals:
             stopped_by.append(signal.Signals(signum).name)
             log.info("stopping on %s", stopped_by[-1])
