@@ -64,7 +64,7 @@ def is_modern(ctx: ServerRequestContext[Any, Any]) -> bool:
 
 def connection_of(ctx: ServerRequestContext[Any, Any]) -> Connection:
     # mcp 2.3 gives handlers no public handle on their connection (its state and exit stack are public).
-    return ctx.session._connection  # noqa: SLF001
+    return ctx.session._connection
 
 
 class Outbox:
@@ -89,7 +89,7 @@ class Outbox:
             async for item in self._receive:
                 try:
                     await self._deliver(item)
-                except Exception:  # noqa: BLE001  (a peer that went away must not stop the others)
+                except Exception:  # a peer that went away must not stop the others
                     pass
 
     async def close(self) -> None:
@@ -190,7 +190,7 @@ class ClientLogHandler(logging.Handler):
                 for peer in self.peers:
                     if level in peer.levels:
                         self.background.put((peer.connection, params))
-        except Exception:  # noqa: BLE001  (logging must never raise into the work)
+        except Exception:  # logging must never raise into the work
             pass
         finally:
             self._busy.on = False

@@ -293,7 +293,7 @@ def _serve_logging_and_subscriptions(server: MCPServer, peers: Peers) -> None:
             peer.subscriptions.discard(str(params.uri))
         return EmptyResult()
 
-    lowlevel = server._lowlevel_server  # noqa: SLF001
+    lowlevel = server._lowlevel_server  # no public way to add request handlers (mcp 2.3)
     lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
     lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)

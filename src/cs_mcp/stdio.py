@@ -65,13 +65,13 @@ class WireLines:
         try:
             for raw in iter(self._file.readline, b""):
                 anyio.from_thread.run(self._send.send, raw.decode("utf-8", errors="replace"), token=token)
-        except Exception:  # noqa: BLE001  (the loop has ended, or the stream broke: either way, end of input)
+        except Exception:  # the loop has ended, or the stream broke: either way, end of input
             pass
         finally:
             exit_after_grace()  # the client has gone: no answer is wanted any more
             try:
                 anyio.from_thread.run_sync(self._send.close, token=token)
-            except Exception:  # noqa: BLE001
+            except Exception:  # the loop has ended: nobody reads any more
                 pass
 
     def __aiter__(self) -> WireLines:
@@ -111,7 +111,7 @@ async def _serve(server: MCPServer, stopped_by: list[str], on_ready: Callable[[]
         async with anyio.create_task_group() as tg:
             tg.start_soon(_stop_on_signal, tg.cancel_scope, stopped_by, on_ready)
             async with stdio_server(stdin=lines) as (read_stream, write_stream):  # type: ignore[arg-type]
-                lowlevel = server._lowlevel_server  # noqa: SLF001  (MCPServer.run_stdio_async, with our stdin)
+                lowlevel = server._lowlevel_server  # MCPServer.run_stdio_async, with our stdin
                 await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
             tg.cancel_scope.cancel()
     finally:
