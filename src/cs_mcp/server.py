@@ -352,6 +352,9 @@ async def _warm_up(state: AppState) -> None:
 
 async def _fit_churn_model(state: AppState) -> None:
     """Fit the churn model now, so the first portfolio question is answered warm."""
+    from cs_mcp.notify import current_request_log
+
+    current_request_log.set(None)  # started from a request (after a reload), it is nobody's request now
     ws = state.loaded
     if ws is None or not _uses_churn_model(state.settings):
         return

@@ -101,10 +101,11 @@ async def _serve(server: MCPServer, stopped_by: list[str], on_ready: Callable[[]
     from mcp.server.stdio import stdio_server
 
     wire = os.dup(0)
-    # Like the SDK: while serving, fd 0 reads as empty, so nothing else in the process eats protocol bytes.
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    if sys.platform != "win32":  # on Windows the SDK would also rebind the OS handle: fd 0 stays as it is
+        # Like the SDK: while serving, fd 0 reads as empty, so nothing else in the process eats protocol bytes.
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
     lines = WireLines(wire)
     lines.start()
     try:
@@ -115,7 +116,8 @@ async def _serve(server: MCPServer, stopped_by: list[str], on_ready: Callable[[]
                 await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
             tg.cancel_scope.cancel()
     finally:
-        os.dup2(wire, 0)
+        if sys.platform != "win32":
+            os.dup2(wire, 0)
 
 
 async def _stop_on_signal(scope: anyio.CancelScope, stopped_by: list[str], on_ready: Callable[[], None]) -> None:
