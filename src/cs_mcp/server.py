@@ -43,6 +43,8 @@ settings in force in cs://config/active, the churn model card in cs://models/chu
 cs://data/quality; the prompts are ready-made playbooks (weekly-at-risk-review, qbr-preparation, ...)."""
 
 WARMUP_DELAY_SECONDS = 0.5
+WARMUP_WAITS_FOR_LISTS_SECONDS = 10.0
+"""The warm-up lets the first listing (which registers the tools) go first, so as not to slow it down."""
 RECHECK_SECONDS = 2.0
 """How often a request may stat the workspace's files to notice changed data."""
 
@@ -58,6 +60,7 @@ class AppState:
         self._checked = 0.0
         self.board = ProgressBoard()
         self.on_reload: Callable[[], Awaitable[None]] | None = None
+        self.listed: anyio.Event | None = None
 
     @property
     def loaded(self) -> Workspace | None:
@@ -179,6 +182,9 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
                     tg.start_soon(_fit_churn_model, state)
 
             state.on_reload = reloaded
+            state.listed = anyio.Event()
+            if registered:
+                state.listed.set()
             if warm_up and state.loaded is None:
                 tg.start_soon(_warm_up, state)
             try:
@@ -210,6 +216,11 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
     async def register_on_first_use(ctx: Any, call_next: Any) -> Any:
         if not registered and ctx.method not in HANDSHAKE_METHODS and not ctx.method.startswith("notifications/"):
             register_all()
+            try:
+                return await call_next(ctx)
+            finally:
+                if state.listed is not None:
+                    state.listed.set()
         return await call_next(ctx)
 
     async def progress_and_logs(ctx: ServerRequestContext[Any, Any], call_next: Any) -> Any:
@@ -341,6 +352,9 @@ def _uses_churn_model(settings: Settings) -> bool:
 async def _warm_up(state: AppState) -> None:
     """Load the data in the background once the client has had its first answers."""
     await anyio.sleep(WARMUP_DELAY_SECONDS)
+    if state.listed is not None:
+        with anyio.move_on_after(WARMUP_WAITS_FOR_LISTS_SECONDS):
+            await state.listed.wait()
     try:
         await anyio.to_thread.run_sync(state.open_workspace, state.board.reporter(), abandon_on_cancel=True)
     except Exception:
