@@ -163,7 +163,7 @@ def _tool_selection(args: argparse.Namespace) -> dict[str, Any]:
 
     toolsets, tools = list(args.toolsets or []), list(args.tools or [])
     families = [t for t in tools if t in TOOLSETS]
-    if families:  # `--tools` named families until 0.2: still honoured, as toolsets
+    if families:  # `--tools` used to take families: still honoured (until 0.3), as toolsets
         sys.stderr.write(
             f"cs-mcp: --tools {','.join(families)}: toolset names belong in --toolsets (--toolsets "
             f"{','.join(families)}); --tools now takes single tools such as health-score. Toolset names in "

@@ -1,7 +1,8 @@
 """Settings: every weight, band and threshold of the methodology, with defaults in code.
 
 Precedence: defaults here < the workspace's `cs-mcp.yaml` (or `--config FILE`) < environment
-(`CS_MCP_TOKEN`) < command-line flags. The active values are served as `cs://config/active`.
+variables (`CS_MCP_*`, one per flag, read by the CLI) < command-line flags. The active values are
+served as `cs://config/active`.
 
 Scoring curves: a health metric earns a fraction of its points from a piecewise-linear curve of
 `[input, fraction]` breakpoints (linear between breakpoints, flat beyond the ends). A band such as
@@ -1052,7 +1053,7 @@ class ServerSettings(_Model):
     @model_validator(mode="before")
     @classmethod
     def _families_in_tools(cls, data: Any) -> Any:
-        # Until 0.2 `tools` named families: those names still work, as toolsets, with a warning.
+        # `tools` used to name families: those names still work, as toolsets, with a warning (until 0.3).
         from cs_mcp.toolsets import TOOLSETS
 
         if not isinstance(data, dict) or not data.get("tools"):
