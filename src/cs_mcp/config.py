@@ -1,7 +1,8 @@
 """Settings: every weight, band and threshold of the methodology, with defaults in code.
 
 Precedence: defaults here < the workspace's `cs-mcp.yaml` (or `--config FILE`) < environment
-(`CS_MCP_TOKEN`) < command-line flags. The active values are served as `cs://config/active`.
+variables (`CS_MCP_*`, one per flag, read by the CLI) < command-line flags. The active values are
+served as `cs://config/active`.
 
 Scoring curves: a health metric earns a fraction of its points from a piecewise-linear curve of
 `[input, fraction]` breakpoints (linear between breakpoints, flat beyond the ends). A band such as
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -1160,6 +1162,8 @@ class PlanningSettings(_Model):
 # ------------------------------------------------------------------------- server
 
 
+WEBSITE_URL = "https://pypi.org/project/customer-success-mcp/"
+
 ToolFamily = Literal[
     "accounts", "health", "churn", "renewal", "retention", "expansion", "nps", "segments",
     "engagement", "csm", "review", "escalation", "onboarding",
@@ -1174,8 +1178,16 @@ class ServerSettings(_Model):
     token: str | None = Field(None, description="bearer token for HTTP (env CS_MCP_TOKEN)", repr=False)
     allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values for HTTP")
     allowed_origins: list[str] = Field(default_factory=list, description="extra Origin values for HTTP")
-    tools: list[ToolFamily] | None = Field(None, description="enable only these tool families")
+    toolsets: list[ToolFamily | Literal["all", "default"]] | None = Field(
+        None, description="enable only these toolsets (tool families); none: the default toolsets (every one)"
+    )
+    tools: list[str] | None = Field(None, description="enable these single tools (added to the toolsets)")
+    exclude_tools: list[str] = Field(default_factory=list, description="leave out these tools")
     read_only: bool = Field(False, description="leave out every tool that writes")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="stderr log level, and the level sent to clients that set none"
+    )
+    website_url: str = Field(WEBSITE_URL, description="the project page clients show for this server")
     max_text_chars: int = Field(20_000, ge=1_000, description="cap on a tool's text rendering")
     page_size: int = Field(25, ge=1, le=500, description="default rows per page of list tools")
 
@@ -1183,6 +1195,37 @@ class ServerSettings(_Model):
     @classmethod
     def _slash(cls, v: str) -> str:
         return v if v.startswith("/") else "/" + v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _families_in_tools(cls, data: Any) -> Any:
+        # `tools` used to name families: those names still work, as toolsets, with a warning (until 0.3).
+        from cs_mcp.toolsets import TOOLSETS
+
+        if not isinstance(data, dict) or not data.get("tools"):
+            return data
+        families = [t for t in data["tools"] if t in TOOLSETS]
+        if not families:
+            return data
+        logging.getLogger("cs_mcp").warning(
+            "tools: %s names a toolset; use toolsets (--toolsets %s). Toolset names in tools stop working "
+            "in 0.3.", ", ".join(families), ",".join(families),
+        )
+        single = [t for t in data["tools"] if t not in TOOLSETS]
+        return {**data, "toolsets": [*(data.get("toolsets") or []), *families], "tools": single or None}
+
+    @model_validator(mode="after")
+    def _known_tools(self) -> ServerSettings:
+        from cs_mcp.toolsets import check_tool_names
+
+        check_tool_names(self.tools or [])
+        check_tool_names(self.exclude_tools, "tool to exclude")
+        return self
 
 
 class Settings(_Model):
