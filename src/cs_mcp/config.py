@@ -418,6 +418,10 @@ class ChurnSettings(_Model):
     random_state: int = 7
     tiers: ChurnTiers = Field(default_factory=ChurnTiers)
     actions: ChurnActions = Field(default_factory=ChurnActions)
+    page_size: int = Field(
+        15, ge=1, le=50, description="churn-risk-list rows per page by default (each row carries drivers, context "
+        "and an action)"
+    )
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
     indicators: list[ChurnIndicator] = Field(
         default_factory=_default_indicators,
