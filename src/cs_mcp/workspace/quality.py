@@ -68,6 +68,11 @@ class DataQualityReport(BaseModel):
     tables: list[TableQuality] = Field(default_factory=list)
     tables_absent: list[str] = Field(default_factory=list, description="canonical tables with no source")
     notes: list[str] = Field(default_factory=list)
+    reload_problem: str | None = Field(
+        None,
+        description="why changed data files were not loaded: the server still answers from this version (the "
+        "last good one) until the files are fixed",
+    )
 
     @computed_field
     @property
