@@ -87,7 +87,8 @@ def test_serve_exits_2_with_a_message_for_a_broken_config(tmp_path, case, yaml_t
 def test_zero_weights_on_some_dimensions_still_load(tmp_path):
     ws = workspace_with_config(
         tmp_path / "ws",
-        "health:\n  models:\n    default:\n      dimensions:\n        usage: {weight: 0}\n        support: {weight: 0}\n",
+        "health:\n  models:\n    default:\n      dimensions:\n"
+        "        usage: {weight: 0}\n        support: {weight: 0}\n",
     )
     settings = load_settings(ws)
     dims = settings.health.models["default"].dimensions
