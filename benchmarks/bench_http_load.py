@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import secrets
 import socket
 import statistics
@@ -63,6 +64,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
@@ -94,6 +100,7 @@ def client(url: str, token: str, mode: str) -> Client:
 class Tally:
     def __init__(self) -> None:
         self.latency: dict[str, list[float]] = {"churn-risk-list": [], "health-score": []}
+        self.connect: list[float] = []
         self.errors: list[str] = []
 
     def record(self, tool: str, seconds: float, error: str | None) -> None:
@@ -105,8 +112,10 @@ class Tally:
 async def session(url: str, token: str, mode: str, accounts: list[str], stop_at: float, seed: int,
                   tally: Tally) -> None:
     rng = random.Random(seed)
+    t = time.perf_counter()
     try:
         async with client(url, token, mode) as c:
+            tally.connect.append(time.perf_counter() - t)
             turn = 0
             while time.monotonic() < stop_at:
                 if turn % 2 == 0:
@@ -154,6 +163,7 @@ async def run(args: argparse.Namespace) -> int:
               f"after warm-up {warm_rss:.0f} MB")
         tally = Tally()
         cpu_before = cpu_seconds(proc.pid)
+        own_before = own_cpu_seconds()
         started = time.monotonic()
         stop_at = started + args.seconds
         async with anyio.create_task_group() as tg:
@@ -161,6 +171,7 @@ async def run(args: argparse.Namespace) -> int:
                 tg.start_soon(session, url, token, args.mode, accounts, stop_at, i, tally)
         elapsed = time.monotonic() - started
         cpu = cpu_seconds(proc.pid) - cpu_before
+        own_cpu = own_cpu_seconds() - own_before
         rss, peak = rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -179,6 +190,11 @@ async def run(args: argparse.Namespace) -> int:
         print(f"  {tool:<16} n={len(ordered):>6,}  p50 {1000 * statistics.median(ordered):7.1f} ms  "
               f"p95 {1000 * percentile(ordered, 0.95):7.1f} ms  p99 {1000 * percentile(ordered, 0.99):7.1f} ms  "
               f"max {1000 * ordered[-1]:7.1f} ms")
+    if tally.connect:
+        ordered = sorted(tally.connect)
+        print(f"  session start (connect + initialize) p50 {1000 * statistics.median(ordered):.0f} ms, "
+              f"max {1000 * ordered[-1]:.0f} ms")
+    print(f"client CPU {own_cpu:.1f} s ({100 * own_cpu / elapsed:.0f}% of one core): the clients share this machine")
     print(f"server CPU {cpu:.1f} s ({1000 * cpu / max(len(every), 1):.0f} ms a request, "
           f"{100 * cpu / elapsed:.0f}% of one core); machine load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
