@@ -81,7 +81,7 @@ async def test_http_client_with_the_token_calls_tools(http_server, mode):
     async with authorized_client(url, mode) as c:
         result = await c.call_tool("health-score", {"account": "A-1"})
         assert not result.is_error, result.content
-        assert result.structured_content["score"] == pytest.approx(68.5, abs=0.05)
+        assert result.structured_content["score"] == pytest.approx(65.0, abs=0.05)
         risk = await c.call_tool("churn-risk-list", {})
         assert not risk.is_error, risk.content
         assert {a["account_id"] for a in risk.structured_content["accounts"]} == {"A-1", "A-2"}  # A-3 churned
