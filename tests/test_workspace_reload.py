@@ -23,6 +23,9 @@ def ws_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(server_module, "RECHECK_SECONDS", 0.0)
     monkeypatch.setattr(server_module, "SETTLE_SECONDS", 0.0)
     shutil.copytree(TINY, tmp_path / "ws")
+    settled = time.time() - 600  # copytree keeps the fixture's mtimes: a fixture edited a moment ago looks mid-write
+    for f in (tmp_path / "ws").iterdir():
+        os.utime(f, (settled, settled))
     return tmp_path / "ws"
 
 
