@@ -2,8 +2,9 @@
 
 The clients here are built with the SDK's `create_mcp_http_client`: its 300 s read timeout is what an MCP
 response stream needs. A bare `httpx2.AsyncClient` reads with a 5 s timeout, and a first call that is silent
-for longer (tool registration and the data load on a busy machine) then ends as "SSE stream ended without
-a response": that was the flake of the first test below.
+for longer (tool registration and the data load on a busy machine) then ended as "SSE stream ended without
+a response": that was the flake of the first test below. The server now also sends a keep-alive comment on
+open streams every 4 s, so such a client keeps reading too.
 """
 
 import hashlib
@@ -191,6 +192,16 @@ def test_binding_beyond_loopback_requires_a_token():
         build_http_app(create_server(warm_up=False), ServerSettings(host="0.0.0.0"))
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("localhost.evil.example")
+
+
+def test_open_response_streams_get_a_keep_alive_more_often_than_a_plain_client_times_out():
+    from sse_starlette.sse import EventSourceResponse
+
+    from cs_mcp.server import create_server
+
+    build_http_app(create_server(warm_up=False), ServerSettings())
+    # httpx reads with a 5 s timeout by default; a first call silent for longer would end the stream
+    assert EventSourceResponse.DEFAULT_PING_INTERVAL == cs_http.SSE_PING_SECONDS < 5
 
 
 # ------------------------------------------------------------------------------- the verifier itself

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("cs_mcp.http")
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+SSE_PING_SECONDS = 4
+"""Keep-alive comment on open response streams. A first call can be silent for longer than a plain HTTP
+client's read timeout (httpx: 5 s) while tools register and the data loads; the comment keeps it reading."""
 
 
 def is_loopback(host: str) -> bool:
@@ -96,10 +99,19 @@ def build_http_app(server: MCPServer, cfg: ServerSettings) -> Any:
         allowed_hosts=hosts + list(cfg.allowed_hosts),
         allowed_origins=origins + list(cfg.allowed_origins),
     )
+    _keep_streams_alive()
     app = server.streamable_http_app(streamable_http_path=cfg.path, transport_security=security, host=cfg.host)
     if cfg.token:
         return BearerTokenMiddleware(app, cfg.token)
     return app
+
+
+def _keep_streams_alive() -> None:
+    # The SDK builds its SSE responses without a ping interval, so sse-starlette's class default (15 s) applies.
+    from sse_starlette.sse import EventSourceResponse
+
+    if getattr(EventSourceResponse, "DEFAULT_PING_INTERVAL", 0) > SSE_PING_SECONDS:
+        EventSourceResponse.DEFAULT_PING_INTERVAL = SSE_PING_SECONDS
 
 
 def serve_http(server: MCPServer, cfg: ServerSettings) -> None:
