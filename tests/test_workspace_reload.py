@@ -122,3 +122,10 @@ async def test_tools_keep_answering_and_data_quality_reports_a_broken_reload(ws_
         assert report["rows_loaded"] > 0
         assert "the new version was not loaded" in report["reload_problem"]
         assert "Answers still come from the last good version" in report["reload_problem"]
+
+
+def test_a_table_whose_file_was_deleted_is_a_change_like_any_other(state, ws_dir):
+    assert "tickets" in state.loaded.tables
+    (ws_dir / "tickets.csv").unlink()
+    assert state.reload_if_changed() is True
+    assert "tickets" not in state.loaded.tables and state.loaded.quality.reload_problem is None

@@ -101,9 +101,9 @@ class AppState:
             try:
                 fresh = open_workspace(self.settings)
             except Exception as exc:  # any failure keeps the last good version
-                self._keep_serving(current, fingerprint, _first_line(exc))
+                self._keep_serving(current, fingerprint, (str(exc).strip() or type(exc).__name__).splitlines()[0])
                 return False
-            problem = _unusable_change(current.quality, fresh.quality)
+            problem = fresh.quality.lost_tables(current.quality)
             if problem:
                 fresh.close()
                 self._keep_serving(current, fingerprint, problem)
@@ -259,24 +259,3 @@ async def _warm_up(state: AppState) -> None:
             await anyio.to_thread.run_sync(churn_scores, ws, abandon_on_cancel=True)
         except Exception:
             log.warning("background churn model fit failed; churn-risk-list will report why", exc_info=True)
-
-
-def _unusable_change(old: Any, new: Any) -> str | None:
-    """Why a freshly loaded version is worse than serving the old one: a table that loaded rows before and now
-    is unusable or loads none (a file truncated, emptied or cut mid-row). None when it can replace it."""
-    problems = []
-    for before in old.tables:
-        after = new.table(before.table)
-        if before.status != "loaded" or before.rows_loaded == 0 or after is None:
-            continue  # a table removed on purpose (its file deleted) is a change like any other
-        if after.status == "unusable":
-            reason = "; ".join(p.reason for p in after.problems[:1]) or "cannot be read"
-            problems.append(f"{after.source} is unusable ({reason})")
-        elif after.rows_loaded == 0:
-            problems.append(f"{after.source} now loads no rows ({after.rows_read:,} read, "
-                            f"{after.rows_rejected:,} rejected; {before.rows_loaded:,} loaded before)")
-    return "; ".join(problems) or None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
