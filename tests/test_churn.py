@@ -483,7 +483,7 @@ def test_a_restart_loads_the_fitted_model_from_the_disk_cache(flat_path, tmp_pat
     monkeypatch.setenv("CS_MCP_CACHE_DIR", str(tmp_path))
     ws = open_workspace(load_settings(flat_path))
     fitted = churn_model_card(ws).fitted_at
-    assert list(tmp_path.glob("churn/*.pkl"))
+    assert list(tmp_path.glob("churn/*.model"))
     ws.close()
     monkeypatch.setattr(churn_model, "_fit_model", lambda *a: pytest.fail("refitted after a restart"))
     again = open_workspace(load_settings(flat_path))
