@@ -6,7 +6,8 @@ Comments are drawn with the seeded generator of tests/data/feedback_large (parap
 chatter). 'themes' times `comment_themes` on the comments alone (TF-IDF, latent semantic space, choosing k,
 clustering, names, seeds, contrast, quotes), wall clock and the process's CPU time (the CPU figure is what the
 wall time would be on an idle machine, as discovery runs on one thread); 'first' is nps-analysis on a workspace
-of that many answers (one comment per respondent) after loading it, 'cached' the same call again (themes come from the per-version cache).
+of that many answers (one comment per respondent) after loading it, 'cached' the same call again (themes come
+from the per-version cache).
 """
 
 from __future__ import annotations
