@@ -695,9 +695,11 @@ def test_health_validation_counts_churn_after_a_past_cutoff(tiny_workspace):
     from cs_mcp.domain.model_cards import health_validation
 
     v = health_validation(tiny_workspace)
-    # as of 2026-06-30 only the cut-off 365 days back (2025-06-30) has a full year observed after it:
-    # were customers then, and only A-3 (churned 2026-05-01) was lost within the year
-    assert [c.cutoff for c in v.cutoffs] == [dt.date(2025, 6, 30)]
-    bands = v.cutoffs[0].bands
-    assert sum(b.accounts for b in bands) == 3 and sum(b.churned for b in bands) == 1
+    # as of 2026-06-30 the cut-offs 365, 455 and 545 days back all have a full year observed after them
+    assert [c.cutoff for c in v.cutoffs] == [dt.date(2025, 6, 30), dt.date(2025, 4, 1), dt.date(2025, 1, 1)]
+    # on 2025-06-30 A-1, A-2 (from 2025-03-01) and A-3 were customers; only A-3 (churned 2026-05-01) was lost
+    # within the year, and none of the three was lost within a year of the two earlier cut-offs
+    assert [(sum(b.accounts for b in c.bands), sum(b.churned for b in c.bands)) for c in v.cutoffs][:2] == [
+        (3, 1), (3, 0)]
+    assert sum(b.churned for b in v.pooled) == 1
     assert v.window_days == 365
