@@ -1,0 +1,1 @@
+"""The workspace's queries, one module per family: functions taking the workspace, returning records."""
