@@ -17,6 +17,7 @@ from mcp.types import ToolAnnotations
 from cs_mcp import __version__
 from cs_mcp.config import Settings
 from cs_mcp.progress import thread_progress
+from cs_mcp.tool_errors import CSServer
 
 if TYPE_CHECKING:
     from cs_mcp.tools.registry import ToolSpec
@@ -137,7 +138,7 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
             finally:
                 tg.cancel_scope.cancel()
 
-    server = MCPServer(
+    server = CSServer(
         "customer-success-mcp",
         title="Customer Success analytics",
         version=__version__,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
@@ -11,7 +10,19 @@ from pydantic import Field
 
 from cs_mcp.domain.churn import ChurnRiskList, Tier, churn_risk_list
 from cs_mcp.progress import thread_progress
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    CsmId,
+    Cursor,
+    Day,
+    RenewalQuarter,
+    Segment,
+    ToolSpec,
+    app_state,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 MAX_DRIVER_CHARS = 60
 
@@ -79,8 +90,8 @@ def render_churn_list(r: ChurnRiskList) -> str:
 
 async def churn_risk_list_tool(
     ctx: Context,
-    segment: Annotated[str | None, Field(description="only this segment, e.g. enterprise")] = None,
-    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
+    segment: Segment = None,
+    csm_id: CsmId = None,
     min_tier: Annotated[
         Tier | None, Field(description="only this tier and riskier: critical, high, medium or low (= all)")
     ] = None,
@@ -88,16 +99,9 @@ async def churn_risk_list_tool(
         int | None,
         Field(ge=0, le=3650, description="only accounts renewing within this many days from the as-of date"),
     ] = None,
-    quarter: Annotated[
-        str | None,
-        Field(
-            pattern=r"^\s*\d{4}\s*-?\s*[Qq][1-4]\s*$",
-            description="only accounts renewing in this calendar quarter, e.g. '2026-Q4' (with segment, the "
-            "'Q4 enterprise' request)",
-        ),
-    ] = None,
-    renewal_from: Annotated[dt.date | None, Field(description="only renewals on or after this date")] = None,
-    renewal_to: Annotated[dt.date | None, Field(description="only renewals on or before this date")] = None,
+    quarter: RenewalQuarter = None,
+    renewal_from: Annotated[Day | None, Field(description="only renewals on or after this date, YYYY-MM-DD")] = None,
+    renewal_to: Annotated[Day | None, Field(description="only renewals on or before this date, YYYY-MM-DD")] = None,
     sort: Annotated[
         Literal["probability", "arr_at_risk"],
         Field(description="rank by churn probability, or by ARR at risk (ARR x probability)"),
@@ -141,7 +145,7 @@ TOOLS = [
             "workspace's churn outcomes (or the leading-indicator score when there are too few; the answer "
             "says which), tier, ARR at risk, days to renewal, days since the last CSM touch, health, top 3 "
             "drivers in words and a recommended action. Filters: segment, CSM, minimum tier, renewal window "
-            "(days, quarter or dates). "
+            "(days, quarter or dates; a bare 'Q4' is the current Q4 while in it, else the next one). "
             "Totals by tier cover all filtered accounts; pages with a cursor. The model card is cs://models/churn."
         ),
     )
