@@ -178,3 +178,20 @@ async def test_a_crash_inside_a_tool_becomes_an_error_with_a_next_step_and_a_log
     assert "The server log has the details" in text
     logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is ZeroDivisionError]
     assert logged, "the traceback goes to the server log"
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "coverage"),
+    [
+        ("nps-analysis", {"period": "2019"}, "answers in the data run from 2025-08-01 to 2026-06-01"),
+        ("escalation-analysis", {"period": "2019"}, "escalations in the data run from 2026-06-20"),
+        ("retention-metrics", {"period": "2019"}, "subscriptions start between 2023-05-01 and 2026-01-15"),
+        ("account-review-prep", {"account": "A-1", "period": "2019"},
+         "the data covers 2025-08-01 to 2026-06-30"),
+        ("renewal-forecast", {"quarter": "2019-Q1"}, "renewal dates in the data run from 2026-08-15"),
+    ],
+)
+async def test_an_empty_period_says_which_dates_the_data_covers(client, tool, args, coverage):
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content[0].text
+    assert coverage in result.structured_content["note"]
