@@ -9,7 +9,6 @@ errors, unknown argument names and unexpected crashes into sentences, for every 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import logging
 from typing import Any
@@ -17,8 +16,6 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from pydantic import ValidationError
-
-from cs_mcp.domain.periods import MAX_DATE, MIN_DATE
 
 log = logging.getLogger("cs_mcp")
 
@@ -150,6 +147,8 @@ def describe(path: str, err: dict[str, Any], schema: dict[str, Any], parent: dic
 
 def closest_name(name: str, known: list[str]) -> str | None:
     """The known name `name` most likely meant: one containing the other first, else the most similar."""
+    import difflib
+
     low = name.lower()
     inside = [k for k in known if k in low or low in k]
     if inside:
@@ -206,6 +205,8 @@ def send_hint(schema: dict[str, Any], root: dict[str, Any], described: bool = Tr
         return "one of " + ", ".join(str(v) for v in schema["enum"])
     kind = schema.get("type")
     if kind == "string" and schema.get("format") == "date":
+        from cs_mcp.domain.periods import MAX_DATE, MIN_DATE
+
         return f"YYYY-MM-DD, e.g. {DATE_EXAMPLE} (from {MIN_DATE} to {MAX_DATE})"
     if kind == "string":
         limit = f"at most {schema['maxLength']} characters" if "maxLength" in schema else ""
