@@ -150,7 +150,7 @@ def closest_name(name: str, known: list[str]) -> str | None:
     import difflib
 
     low = name.lower()
-    inside = [k for k in known if k in low or low in k]
+    inside = [k for k in known if len(low) >= 3 and (k in low or low in k)]
     if inside:
         return max(inside, key=len)
     close = difflib.get_close_matches(low, known, n=1)
@@ -165,6 +165,8 @@ def bound_problem(kind: str, ctx: dict[str, Any], schema: dict[str, Any]) -> str
         return f"is before {bound}"
     if schema.get("format") == "date" and kind in ("less_than_equal", "less_than"):
         return f"is after {bound}"
+    if kind == "string_too_short" and bound == 1:
+        return "is empty"
     if isinstance(bound, int | float):
         bound = number(bound)
     return {
@@ -211,7 +213,7 @@ def send_hint(schema: dict[str, Any], root: dict[str, Any], described: bool = Tr
     if kind == "string":
         limit = f"at most {schema['maxLength']} characters" if "maxLength" in schema else ""
         if about:
-            return about + (f" ({limit})" if limit else "")
+            return about + (f", {limit}" if limit else "")
         return "text" + (f" of {limit}" if limit else "")
     suffix = f" ({about})" if about else ""
     if kind in ("integer", "number"):

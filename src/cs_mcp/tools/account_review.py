@@ -10,7 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, money, pct
-from cs_mcp.tools.registry import AccountRef, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
+from cs_mcp.tools.registry import AccountArg, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_review(r: AccountReview) -> str:
@@ -69,7 +69,7 @@ def render_review(r: AccountReview) -> str:
 
 async def account_review_prep(
     ctx: Context,
-    account: AccountRef,
+    account: AccountArg,
     days: Annotated[
         int | None, Field(ge=7, le=366, description="review the last N days (default from config, 90)")
     ] = None,

@@ -31,7 +31,7 @@ T = TypeVar("T")
 NAME_CHARS = 200
 """Longest account reference, CSM id or label an argument takes."""
 
-AccountRef = Annotated[
+AccountArg = Annotated[
     str, Field(min_length=1, max_length=NAME_CHARS, description="account id or name (a unique name fragment works)")
 ]
 Cursor = Annotated[str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page")]

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, money, renewal_strategy
-from cs_mcp.tools.registry import AccountRef, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
+from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_strategy(s: RenewalStrategy) -> str:
@@ -67,7 +67,7 @@ def render_strategy(s: RenewalStrategy) -> str:
 
 async def renewal_strategy_tool(
     ctx: Context,
-    account: AccountRef,
+    account: AccountArg,
 ) -> Annotated[CallToolResult, RenewalStrategy]:
     """Renewal plan for one account: risk, value delivered, expansion options, dated T-120/90/60/30/0 timeline,
     conversation guide and three proposals (renewal only, renewal + expansion, multi-year)."""
