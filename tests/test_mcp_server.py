@@ -29,7 +29,7 @@ async def test_health_score_by_name_fragment_returns_the_hand_computed_score(cli
     assert not result.is_error
     data = result.structured_content
     assert data["account_id"] == "A-1"
-    assert data["score"] == pytest.approx(68.5, abs=0.05)
+    assert data["score"] == pytest.approx(65.0, abs=0.05)
     assert data["band"] == "yellow"
     text = result.content[0].text
     assert text.startswith("Acme Corp (A-1): health 68/100, YELLOW")

@@ -22,7 +22,7 @@ async def test_stdio_server_scores_an_account_of_the_given_workspace(mode):
         assert {"health-score", "find-accounts"} <= tools
         result = await c.call_tool("health-score", {"account": "Acme Corp"})
         assert not result.is_error, result.content
-        assert result.structured_content["score"] == pytest.approx(68.5, abs=0.05)
+        assert result.structured_content["score"] == pytest.approx(65.0, abs=0.05)
 
 
 async def test_stdio_server_without_arguments_serves_the_bundled_demo():

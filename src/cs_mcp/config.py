@@ -212,6 +212,43 @@ class WindowSettings(_Model):
     growth_days: int = Field(365, ge=30)
 
 
+class SmallSampleSettings(_Model):
+    """Rates from few answers lean toward a neutral prior: (n x rate + k x prior) / (n + k)."""
+
+    pseudo_count: float = Field(
+        4, ge=0, description="k: answers' worth of prior mixed into a rate (0 = no damping)"
+    )
+    priors: dict[str, float] = Field(
+        default_factory=lambda: {
+            "support_csat": 0.7,
+            "csat": 0.7,
+            "outreach_response_rate": 0.5,
+            "meeting_attendance_rate": 0.5,
+            "nps": 0.0,
+        },
+        description="metric -> the neutral value a small sample is pulled toward (about half the points)",
+    )
+
+
+class CoverageSettings(_Model):
+    """Engagement expected of an account depends on how it is covered: tech-touch accounts get no CSM meetings."""
+
+    by_segment: dict[str, str] = Field(
+        default_factory=lambda: {"smb": "tech_touch"},
+        description="segment -> coverage model (segments not listed are high touch: every input expected)",
+    )
+    not_expected: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "tech_touch": ["outreach_response_rate", "meeting_attendance_rate", "days_since_last_touch"]
+        },
+        description="coverage model -> health inputs not expected of it: left out, their points re-spread",
+    )
+
+    def coverage_of(self, segment: str | None) -> str:
+        key = "" if segment is None else str(segment).strip().lower()
+        return {k.lower(): v for k, v in self.by_segment.items()}.get(key, "high_touch")
+
+
 class HealthSettings(_Model):
     model: str = Field("default", description="which of `models` scores accounts")
     models: dict[str, HealthModel] = Field(default_factory=_default_models)
@@ -219,6 +256,8 @@ class HealthSettings(_Model):
     trend: TrendSettings = Field(default_factory=TrendSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
+    small_samples: SmallSampleSettings = Field(default_factory=SmallSampleSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> HealthSettings:
@@ -236,6 +275,12 @@ class HealthSettings(_Model):
             xs = [x for x, _ in curve]
             if not curve or xs != sorted(xs):
                 raise ValueError(f"health.curves.{metric} needs breakpoints in increasing input order")
+        for where, names in (("small_samples.priors", list(self.small_samples.priors)),
+                             *((f"coverage.not_expected.{k}", v) for k, v in self.coverage.not_expected.items())):
+            unknown = set(names) - set(self.curves)
+            if unknown:
+                raise ValueError(f"health.{where} names metrics with no curve: {sorted(unknown)}; "
+                                 f"known: {sorted(self.curves)}")
         return self
 
     @property

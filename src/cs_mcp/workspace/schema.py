@@ -138,6 +138,8 @@ TABLES: dict[str, Table] = {
                 _c("account_id", "string", True),
                 _c("responded_at", "date", True),
                 _c("score", "integer", True, "0-10", min_value=0, max_value=10),
+                _c("csat", "integer", description="1-5 satisfaction answer of the same survey, if asked",
+                   min_value=1, max_value=5),
                 _c("contact_id", "string"),
                 _c("comment", "string"),
             ),
