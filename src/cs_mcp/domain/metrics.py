@@ -17,12 +17,15 @@ from typing import Any, Literal
 from cs_mcp.domain.formatting import money, pct
 
 Family = Literal[
-    "usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder",
-    "timing", "firmographic", "commercial", "health",
+    "usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom",
+    "coverage", "timing", "firmographic", "commercial",
 ]
 BEHAVIOUR: frozenset[str] = frozenset(
-    {"usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder"}
+    {"usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom"}
 )
+"""Families that can be churn drivers. 'custom' is a team's own account column (a contract type, a support
+plan): the team's signal, so it may drive; 'coverage' (how often the CSM reached out) describes the CSM, not
+the customer, and is context like timing and firmographics."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ METRICS: dict[str, Metric] = {
            "no meetings scheduled in 90 days", sample="meetings_n", window="engagement_days"),
         _m("days_since_last_touch", "days since the last CSM touch", "engagement", "touchpoints",
            "no CSM touch on record"),
-        _m("touches_90d", "CSM touches in 90 days", "engagement", "touchpoints", "no touchpoints data"),
+        _m("touches_90d", "CSM touches in 90 days", "coverage", "touchpoints", "no touchpoints data"),
         _m("tickets_30d", "tickets opened in 30 days", "support", "tickets", "no tickets data"),
         _m("ticket_volume_ratio", "tickets in 30 days vs the account's usual monthly volume", "support",
            "tickets", "no tickets data", window="ticket_recent_days"),
@@ -75,7 +78,7 @@ METRICS: dict[str, Metric] = {
            "no support CSAT answers in 90 days", sample="support_csat_n", window="support_csat_days"),
         _m("nps", "account NPS (latest answer per respondent)", "sentiment", "nps",
            "no NPS answers in 12 months", sample="nps_responses", window="satisfaction_days"),
-        _m("nps_responses", "NPS respondents", "sentiment", "nps", "no NPS answers in 12 months"),
+        _m("nps_responses", "NPS respondents", "coverage", "nps", "no NPS answers in 12 months"),
         _m("min_nps_score_90d", "lowest NPS answer in 90 days", "sentiment", "nps", "no NPS answer in 90 days"),
         _m("csat", "survey CSAT: share of satisfied answers", "sentiment", "nps",
            "no survey CSAT answers in 12 months", sample="csat_n", window="satisfaction_days"),
@@ -102,12 +105,13 @@ CATEGORICAL_FAMILIES: dict[str, Family] = {
 
 
 def family_of(feature: str) -> Family:
-    """The family of a model feature: registry metrics, health dimensions, categoricals; others are context."""
+    """The family of a model feature: registry metrics, health dimensions, standard categoricals; any other
+    feature is a custom account attribute."""
     if feature in METRICS:
         return METRICS[feature].family
     if feature.startswith("health_"):
         return "health"
-    return CATEGORICAL_FAMILIES.get(feature, "firmographic")
+    return CATEGORICAL_FAMILIES.get(feature, "custom")
 
 
 def is_behaviour(feature: str) -> bool:
@@ -229,27 +233,32 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
 
 
 def describe_change(metric: str, now: Any, before: Any, days: int) -> str | None:
-    """How a metric moved over `days`, in words; None when either end is unknown or nothing moved."""
-    if not (_known(now) and _known(before)):
+    """How a metric moved over `days`, in words ('down from 45% over 90 days'); None when unknown or unchanged
+    at the precision shown."""
+    if metric in _NO_CHANGE or not (_known(now) and _known(before)):
         return None
     a, b = float(now), float(before)
-    if a == b:
+    shown = _change_format(metric)
+    if shown(a) == shown(b):
         return None
-    match metric:
-        case "seat_utilization" | "feature_adoption" | "outreach_response_rate" | "meeting_attendance_rate" \
-                | "support_csat" | "csat":
-            return f"{pct(b)} {days} days ago"
-        case "logins_per_user_week" | "ticket_volume_ratio":
-            return f"{b:.1f} {days} days ago"
-        case "nps":
-            return f"{b:+.0f} {days} days ago"
-        case "days_since_last_touch" | "days_since_last_login" | "days_overdue" | "oldest_open_critical_hours":
-            return None  # these count days themselves: their change is the passing of time
-        case "has_exec_sponsor":
-            return "had one" if b >= 1 > a else ("had none" if a >= 1 > b else None)
-    if metric.startswith("health_") or metric == "health_score":
-        return f"{b:.0f} {days} days ago"
-    return f"{b:,.0f} {days} days ago" if abs(b) >= 100 else f"{b:.3g} {days} days ago"
+    return f"{'up' if a > b else 'down'} from {shown(b)} over {days} days"
+
+
+_NO_CHANGE = frozenset({  # these count days themselves (their change is the passing of time), or are flags
+    "days_since_last_touch", "days_since_last_login", "days_overdue", "oldest_open_critical_hours",
+    "has_exec_sponsor", "exec_sponsor_left_90d",
+})
+
+
+def _change_format(metric: str) -> Any:
+    if metric in ("seat_utilization", "feature_adoption", "outreach_response_rate", "meeting_attendance_rate",
+                  "support_csat", "csat"):
+        return pct
+    if metric in ("logins_per_user_week", "ticket_volume_ratio"):
+        return lambda x: f"{x:.1f}"
+    if metric == "nps":
+        return lambda x: f"{x:+.0f}"
+    return lambda x: f"{x:,.0f}" if abs(x) >= 10 or metric.startswith("health") else f"{x:.2g}"
 
 
 def _known(v: Any) -> bool:

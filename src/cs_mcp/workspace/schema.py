@@ -34,7 +34,7 @@ class Table:
     """Rows carry an account_id that must exist in accounts."""
     description: str = ""
     extra_columns_kept: bool = False
-    """Columns not in the schema are kept as custom attributes (accounts only)."""
+    """Columns not in the schema are kept: custom attributes of accounts, cuts of nps answers."""
 
     @property
     def required(self) -> list[str]:
@@ -144,6 +144,8 @@ TABLES: dict[str, Table] = {
                 _c("comment", "string"),
             ),
             key=("response_id",),
+            extra_columns_kept=True,
+            description="NPS answers; extra columns (survey type, channel ...) are kept and can be cuts",
         ),
         Table(
             "touchpoints",

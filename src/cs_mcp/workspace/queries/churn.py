@@ -1,0 +1,71 @@
+"""Account-level facts the churn model needs at past dates, and how far back the activity reaches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cs_mcp.workspace.queries.columns import fetch_columns
+
+if TYPE_CHECKING:
+    from cs_mcp.workspace.loader import Workspace
+
+ACTIVITY = (("usage", "date"), ("touchpoints", "date"), ("tickets", "opened_at"), ("nps", "responded_at"))
+
+
+def account_facts(ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None) -> dict[str, Any]:
+    """Per (as_of, account), ordered like compute_features: dates as epoch days, ARR / seats / plan of the
+    subscriptions running at each date, first subscription start, and the custom attributes."""
+    from cs_mcp.workspace.engine import ident
+
+    custom = custom_column_types(ws)
+    custom_sql = "".join(f", a.{ident(c)} AS {ident('c__' + c)}" for c in custom)
+    where = "WHERE a.account_id IN (SELECT unnest($ids))" if account_ids is not None else ""
+    sql = f"""
+WITH dates AS (SELECT CAST(unnest($dates) AS DATE) AS as_of),
+x AS (SELECT a.account_id, d.as_of FROM accounts a CROSS JOIN dates d {where}),
+s AS (
+  SELECT x.account_id, x.as_of, SUM(s.arr) AS sub_arr, SUM(s.seats) AS sub_seats,
+    arg_max(s.plan, s.arr) AS sub_plan
+  FROM x JOIN subscriptions s ON s.account_id = x.account_id AND s.start_date <= x.as_of
+   AND (s.end_date IS NULL OR s.end_date > x.as_of)
+  GROUP BY x.account_id, x.as_of
+),
+fs AS (SELECT account_id, MIN(start_date) AS first_start FROM subscriptions GROUP BY account_id)
+SELECT x.account_id,
+  CAST(date_diff('day', DATE '1970-01-01', x.as_of) AS DOUBLE) AS as_of_d,
+  CAST(s.sub_arr AS DOUBLE) AS sub_arr, CAST(s.sub_seats AS DOUBLE) AS sub_seats, s.sub_plan,
+  CAST(date_diff('day', DATE '1970-01-01', fs.first_start) AS DOUBLE) AS first_start_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.contract_start) AS DOUBLE) AS contract_start_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.renewal_date) AS DOUBLE) AS renewal_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.churned_on) AS DOUBLE) AS churned_d,
+  lower(a.status) AS status,
+  CAST(a.arr AS DOUBLE) AS account_arr, CAST(a.seats_purchased AS DOUBLE) AS account_seats,
+  CAST(a.employees AS DOUBLE) AS employees{custom_sql}
+FROM x JOIN accounts a ON a.account_id = x.account_id
+LEFT JOIN s ON s.account_id = x.account_id AND s.as_of = x.as_of
+LEFT JOIN fs ON fs.account_id = x.account_id
+ORDER BY x.as_of, a.account_id
+"""
+    params: dict[str, Any] = {"dates": [d.isoformat() for d in dates]}
+    if account_ids is not None:
+        params["ids"] = list(account_ids)
+    return fetch_columns(ws.cursor(), sql, params)
+
+
+def custom_column_types(ws: Workspace) -> dict[str, str]:
+    """Custom account attribute -> 'DOUBLE' or 'VARCHAR'."""
+    types = getattr(ws, "custom_column_types", None)
+    if types:
+        return dict(types)
+    return {c: "VARCHAR" for c in getattr(ws, "custom_columns", [])}
+
+
+def first_activity_date(ws: Workspace) -> dt.date | None:
+    """The earliest activity date in the event tables (None when they are empty)."""
+    parts = [f"SELECT MIN(CAST({col} AS DATE)) AS d FROM {table}" for table, col in ACTIVITY if table in ws.tables]
+    if not parts:
+        return None
+    row = ws.cursor().execute(f"SELECT MIN(d) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    return row[0] if row else None
