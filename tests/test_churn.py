@@ -17,12 +17,10 @@ from cs_mcp.domain import churn_model
 from cs_mcp.domain.churn import (
     churn_risk_list,
     leading_indicator_score,
-    quarter_bounds,
     tier_codes,
     tier_of,
 )
 from cs_mcp.domain.churn_model import churn_model_card, churn_scores, examples_as_of
-from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.resources.models import register_model_resources
 from cs_mcp.server import create_server
 from cs_mcp.workspace.loader import open_workspace
@@ -80,13 +78,6 @@ def test_tiers_follow_the_configured_thresholds():
     ]
     assert [tier_of(p, tiers) for p, _ in cases] == [t for _, t in cases]
     assert tier_codes(np.array([p for p, _ in cases]), tiers).tolist() == [0, 1, 1, 2, 2, 3, 3, 0]
-
-
-def test_quarter_shorthand_is_a_calendar_quarter():
-    assert quarter_bounds("2026-Q4") == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-    assert quarter_bounds("2027q1") == (dt.date(2027, 1, 1), dt.date(2027, 3, 31))
-    with pytest.raises(InvalidArgument):
-        quarter_bounds("Q4")
 
 
 def test_without_enough_outcomes_the_leading_indicator_score_ranks_and_says_so(tiny_workspace):
