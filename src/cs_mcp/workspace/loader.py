@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
 from cs_mcp.workspace import engine as sql
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
-from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table
+from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table, query_schema
+from cs_mcp.workspace.sql import QueryMethods
 
 if TYPE_CHECKING:
     import duckdb
+
+    from cs_mcp.workspace.backends import Backend
 
 Progress = Callable[[float, str], None]
 
@@ -63,18 +66,23 @@ class WorkspaceError(ValueError):
     """A workspace that cannot be served at all; the message says what to fix."""
 
 
-class Workspace:
-    """A loaded workspace: every canonical table as a typed DuckDB table on one in-memory connection."""
+class Workspace(QueryMethods):
+    """A loaded workspace: every canonical table, typed and validated, on one engine (embedded DuckDB by default).
+
+    Readers run queries through `columns` / `rows` / `records` / `scalar` (`cs_mcp.workspace.sql`), which
+    work on every engine; `cursor()` is the raw DuckDB cursor of code not yet moved to the query layer.
+    """
 
     def __init__(
         self,
         *,
         path: Path | None,
         settings: Settings,
-        con: duckdb.DuckDBPyConnection,
+        con: duckdb.DuckDBPyConnection | None = None,
         tables: frozenset[str],
         custom: list[CustomColumn],
         quality: DataQualityReport,
+        backend: Backend | None = None,
     ) -> None:
         self.path = path
         self.settings = settings
@@ -85,14 +93,25 @@ class Workspace:
         self.quality = quality
         self.version = quality.version
         self.as_of = quality.as_of
-        self._con = con
+        if backend is None:
+            from cs_mcp.workspace.backends.duckdb import DuckDBBackend
+
+            backend = DuckDBBackend(con, label=str(path))
+        self.backend = backend
+        self.query_schema = query_schema(self.custom_column_types)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor on the shared connection, for use from the calling thread."""
-        return self._con.cursor()
+        """A new DuckDB cursor on the shared connection, for use from the calling thread."""
+        cursor = getattr(self.backend, "cursor", None)
+        if cursor is None:
+            raise WorkspaceError(
+                f"this answer still reads DuckDB directly and cannot run on {self.backend.dialect} yet "
+                f"({self.backend.label}); the queries moved to cs_mcp.workspace.queries run everywhere"
+            )
+        return cursor()
 
     def close(self) -> None:
-        self._con.close()
+        self.backend.close()
 
     def __enter__(self) -> Workspace:
         return self
