@@ -135,7 +135,21 @@ def workspace_root(settings: Settings) -> Path:
 
 
 def open_workspace(settings: Settings, progress: Progress | None = None) -> Workspace:
-    """Load the workspace of `settings.data` into DuckDB; bad rows are reported, never raised."""
+    """Open the workspace of `settings.data`: a folder loaded into DuckDB, or a warehouse by `data.url`."""
+    from cs_mcp.workspace.backends import parse_url
+
+    target = parse_url(settings.data.url)
+    if target.kind != "folder":
+        from cs_mcp.workspace.warehouse import open_warehouse
+
+        return open_warehouse(settings, progress)
+    if target.path is not None:
+        settings = settings.model_copy(update={"data": settings.data.model_copy(update={"path": target.path})})
+    return _open_folder(settings, progress)
+
+
+def _open_folder(settings: Settings, progress: Progress | None = None) -> Workspace:
+    """Load a workspace folder into DuckDB; bad rows are reported, never raised."""
     root = workspace_root(settings)
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"

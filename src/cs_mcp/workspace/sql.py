@@ -78,7 +78,8 @@ def _compile(text: str, dialect: str, schema: Schema) -> str:
     lacking = sorted({n.key for n in tree.walk() if n.key in DUCKDB_ONLY_FUNCTIONS})
     if lacking:
         raise EngineLacksFunction(f"{dialect} has no {', '.join(lacking)}: rank in Python instead")
-    tree = _typed(tree, schema)
+    if schema:
+        tree = _typed(tree, schema)
     for transform in _COMMON + _TRANSFORMS.get(dialect, ()):
         tree = tree.transform(transform, copy=False)
     return tree.sql(dialect=dialect)

@@ -67,7 +67,7 @@ class PostgresBackend:
     def describe(self, relation: str) -> list[tuple[str, str]]:
         with self._lock:
             cur = self._raw().cursor()
-            cur.execute(f"SELECT * FROM {relation} AS s LIMIT 0")
+            cur.execute(f"SELECT * FROM {relation} LIMIT 0")
             types = self._raw().adapters.types
             out = []
             for col in cur.description:

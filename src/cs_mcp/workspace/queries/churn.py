@@ -1,0 +1,53 @@
+"""Account-level facts behind the churn model: dates as epoch days, running subscription ARR, custom attributes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from cs_mcp.workspace.engine import ident
+
+if TYPE_CHECKING:
+    from cs_mcp.workspace.loader import Workspace
+    from cs_mcp.workspace.sql import Columns
+
+
+def account_facts_sql(custom: Sequence[str], filtered: bool) -> str:
+    custom_sql = "".join(f", a.{ident(c)} AS {ident('c__' + c)}" for c in custom)
+    where = "WHERE a.account_id IN (SELECT unnest(CAST($ids AS VARCHAR[])))" if filtered else ""
+    return f"""
+WITH dates AS (SELECT unnest(CAST($dates AS DATE[])) AS as_of),
+x AS (SELECT a.account_id, d.as_of FROM accounts a CROSS JOIN dates d {where}),
+s AS (
+  SELECT x.account_id, x.as_of, SUM(s.arr) AS sub_arr, SUM(s.seats) AS sub_seats,
+    arg_max(s.plan, s.arr) AS sub_plan
+  FROM x JOIN subscriptions s ON s.account_id = x.account_id AND s.start_date <= x.as_of
+   AND (s.end_date IS NULL OR s.end_date > x.as_of)
+  GROUP BY x.account_id, x.as_of
+),
+fs AS (SELECT account_id, MIN(start_date) AS first_start FROM subscriptions GROUP BY account_id)
+SELECT x.account_id,
+  CAST(date_diff('day', DATE '1970-01-01', x.as_of) AS DOUBLE) AS as_of_d,
+  CAST(s.sub_arr AS DOUBLE) AS sub_arr, CAST(s.sub_seats AS DOUBLE) AS sub_seats, s.sub_plan,
+  CAST(date_diff('day', DATE '1970-01-01', fs.first_start) AS DOUBLE) AS first_start_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.contract_start) AS DOUBLE) AS contract_start_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.renewal_date) AS DOUBLE) AS renewal_d,
+  CAST(date_diff('day', DATE '1970-01-01', a.churned_on) AS DOUBLE) AS churned_d,
+  lower(a.status) AS status,
+  CAST(a.arr AS DOUBLE) AS account_arr, CAST(a.seats_purchased AS DOUBLE) AS account_seats,
+  CAST(a.employees AS DOUBLE) AS employees{custom_sql}
+FROM x JOIN accounts a ON a.account_id = x.account_id
+LEFT JOIN s ON s.account_id = x.account_id AND s.as_of = x.as_of
+LEFT JOIN fs ON fs.account_id = x.account_id
+ORDER BY x.as_of, a.account_id
+"""
+
+
+def account_facts(ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None = None) -> Columns:
+    """Per (as_of, account), in compute_features' order: epoch-day dates, the ARR, seats and main plan of the
+    subscriptions running at each date, the first subscription start, and the custom attributes."""
+    params: dict[str, Any] = {"dates": list(dates)}
+    if account_ids is not None:
+        params["ids"] = list(account_ids)
+    return ws.columns(account_facts_sql(ws.custom_columns, account_ids is not None), **params)
