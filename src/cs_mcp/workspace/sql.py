@@ -162,7 +162,8 @@ def _pg_arg_max(node: exp.Expression) -> exp.Expression:
     ordered = exp.Ordered(this=key.copy(), desc=isinstance(node, exp.ArgMax))
     agg = exp.ArrayAgg(this=exp.Order(this=value, expressions=[ordered]))
     filtered = exp.Filter(this=agg, expression=exp.Where(this=exp.Not(this=exp.Is(this=key, expression=exp.Null()))))
-    return exp.Bracket(this=exp.Paren(this=filtered), expressions=[exp.Literal.number(1)])
+    # sqlglot writes DuckDB-parsed brackets 1-based: index 0 here is PostgreSQL's [1]
+    return exp.Bracket(this=exp.Paren(this=filtered), expressions=[exp.Literal.number(0)])
 
 
 def _pg_contains(node: exp.Expression) -> exp.Expression:

@@ -272,7 +272,8 @@ class _TableValidator:
                 if bad:
                     conds.append(bad)
         if self.table.account_child:
-            conds.append(f"{self._p('account_id')} NOT IN (SELECT account_id FROM accounts)")
+            # NOT EXISTS, not NOT IN: engines plan NOT IN as a null-aware anti join (Spark: a nested loop)
+            conds.append(f"NOT EXISTS (SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {self._p('account_id')})")
         return " OR ".join(f"({c})" for c in conds) or "FALSE"
 
     def _key(self) -> list[str]:
@@ -345,9 +346,10 @@ class _TableValidator:
                 add(col, p, "'unknown_value'", "FALSE", f"FROM {self.stage} WHERE {p} IS NOT NULL AND {p} NOT IN ({allowed})")
         if self.table.account_child:
             a = self._p("account_id")
-            add("'account_id'", a, f"CASE WHEN {a} IN (SELECT p0 FROM cs_stage_accounts) THEN 'rejected_account' "
-                "ELSE 'unknown_account' END", "TRUE",
-                f"FROM {self.stage} WHERE {a} IS NOT NULL AND {a} NOT IN (SELECT account_id FROM accounts)")
+            add("'account_id'", a, f"CASE WHEN EXISTS (SELECT 1 FROM cs_stage_accounts cs_r WHERE cs_r.p0 = {a}) "
+                "THEN 'rejected_account' ELSE 'unknown_account' END", "TRUE",
+                f"FROM {self.stage} WHERE {a} IS NOT NULL AND NOT EXISTS "
+                f"(SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {a})")
         if self._key():
             add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE", f"FROM ({self._ranked()}) d WHERE cs_rn > 1")
         return " UNION ALL ".join(selects) if selects else (
@@ -360,9 +362,11 @@ class _TableValidator:
                  ignored: list[str]) -> TableQuality:
         from cs_mcp.workspace.loader import _TableLoader
 
-        problems_sql = self._problems_sql()
-        read = int(self._run_rows(f"SELECT COUNT(*) FROM {self.stage}")[0][0])
-        loaded = int(self._run_rows(f"SELECT COUNT(*) FROM {_ident(self.t)}")[0][0])
+        # one pass over the problems, kept for the two reads below (Spark caches it)
+        self._view(f"cs_problems_{self.t}", self._problems_sql())
+        problems_sql = f"SELECT * FROM cs_problems_{self.t}"
+        read, loaded = (int(n) for n in self._run_rows(
+            f"SELECT (SELECT COUNT(*) FROM {self.stage}), (SELECT COUNT(*) FROM {_ident(self.t)})")[0])
         summary_rows = self._run_rows(
             f"SELECT col, kind, rej, COUNT(*) AS n FROM ({problems_sql}) pr GROUP BY col, kind, rej "
             "ORDER BY n DESC, col, kind")

@@ -8,6 +8,7 @@ and ANSI mode off (x / 0 is NULL, as in DuckDB).
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,7 +20,7 @@ SESSION_CONF = {
     "spark.sql.ansi.enabled": "false",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.shuffle.partitions": "2",
     "spark.sql.adaptive.enabled": "true",
 }
 _session_lock = threading.Lock()
@@ -49,13 +50,24 @@ class SparkBackend:
     def relation(self, table: str, schema: str | None = None) -> str | None:
         name = f"{schema}.{table}" if schema else table
         try:
-            exists = self.spark.catalog.tableExists(name)
-        except Exception:  # an unknown database: no such table
+            if self.spark.catalog.tableExists(name):
+                return qualified([schema or self.spark.catalog.currentDatabase(), table])
+        except Exception:  # an unknown database: look for files below
+            pass
+        # local mode keeps no catalog between processes: a table saved earlier is a Parquet folder
+        folder = self.warehouse_folder(table, schema)
+        if folder is not None and folder.is_dir():
+            return "parquet." + qualified([str(folder)])
+        return None
+
+    def warehouse_folder(self, table: str, schema: str | None = None) -> Path | None:
+        from urllib.parse import urlsplit
+
+        root = self.spark.conf.get("spark.sql.warehouse.dir", None)
+        if not root:
             return None
-        if not exists:
-            return None
-        database = schema or self.spark.catalog.currentDatabase()
-        return qualified([database, table])
+        base = Path(urlsplit(root).path if root.startswith("file:") else root)
+        return base / f"{schema}.db" / table if schema else base / table
 
     def qualify(self, name: str) -> str:
         return qualified(name.split("."))
@@ -65,7 +77,9 @@ class SparkBackend:
         return [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
 
     def create_view(self, name: str, sql: str) -> None:
-        self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {qualified([name])} AS {sql}")
+        # cached: each view reads the one before (stage -> valid rows -> children), and Spark would
+        # otherwise re-plan and re-run the whole chain for every query
+        self.spark.sql(f"CACHE TABLE {qualified([name])} AS {sql}")
         self._views.append(name)
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
@@ -78,6 +92,7 @@ class SparkBackend:
         # the session is shared by the process (one JVM): drop this workspace's views, keep the session
         for name in self._views:
             try:
+                self.spark.sql(f"UNCACHE TABLE IF EXISTS {qualified([name])}")
                 self.spark.catalog.dropTempView(name)
             except Exception:  # already gone with a stopped session
                 pass
