@@ -12,7 +12,7 @@ Per-dialect replacements (each tested in tests/backends/test_sql_layer.py):
   generator inside an expression).
 - PostgreSQL: `TRY_CAST(text AS T)` becomes a CASE that casts only text matching the type's pattern (there
   is no TRY_CAST); `arg_max(a, b)` becomes `(ARRAY_AGG(a ORDER BY b DESC) FILTER (WHERE b IS NOT NULL))[1]`;
-  `contains(a, b)` becomes `STRPOS(a, b) > 0`; `GROUP BY ALL` lists the non-aggregate select items; `%` in
+  `contains(a, b)` becomes `POSITION(b IN a) > 0`; `GROUP BY ALL` lists the non-aggregate select items; `%` in
   string literals and the modulo operator are escaped for psycopg's `%(name)s` paramstyle.
 - Spark: `date - date` (typed from the schema) becomes `DATEDIFF(a, b)` (Spark gives an interval);
   `date_diff('minute', a, b)` truncates both sides to the minute first (DuckDB counts boundaries crossed);
@@ -112,10 +112,19 @@ def _unnest_cast(node: exp.Expression) -> exp.Expression:
     """CAST(unnest(x) AS T) -> unnest(CAST(x AS T[]))."""
     from sqlglot import exp
 
-    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest) and len(node.this.expressions) == 1:
-        array_type = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[node.to.copy()], nested=True)
-        return exp.Unnest(expressions=[exp.Cast(this=node.this.expressions[0].copy(), to=array_type)])
-    return node
+    if not isinstance(node, exp.Cast):
+        return node
+    inner = node.this
+    if isinstance(inner, exp.Unnest) and len(inner.expressions) == 1:
+        values = inner.expressions[0]
+    elif isinstance(inner, exp.Explode):  # how sqlglot reads DuckDB's unnest() in a select list
+        values = inner.this
+    else:
+        return node
+    array_type = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[node.to.copy()], nested=True)
+    return inner.__class__(**{**inner.args, ("expressions" if isinstance(inner, exp.Unnest) else "this"):
+                              [exp.Cast(this=values.copy(), to=array_type)] if isinstance(inner, exp.Unnest)
+                              else exp.Cast(this=values.copy(), to=array_type)})
 
 
 _TRY_CAST_PATTERNS = {
@@ -200,7 +209,7 @@ def _pg_percent_escapes(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Literal) and node.is_string and "%" in node.this:
         return exp.Var(this="'" + node.this.replace("'", "''").replace("%", "%%") + "'")
     if isinstance(node, exp.Mod):
-        return exp.func("MOD", node.this.copy(), node.expression.copy())
+        return exp.Anonymous(this="MOD", expressions=[node.this.copy(), node.expression.copy()])
     return node
 
 

@@ -62,10 +62,11 @@ def parse_url(url: str | None) -> Target:
     """Which engine a `data.url` names (a bare path is a workspace folder)."""
     if not url:
         return Target("folder", "")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    # urlsplit is not used here: it refuses spark://local[4] (brackets read as an IPv6 address)
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower() if sep else ""
     if scheme in ("", "file"):
-        return Target("folder", url, Path(parts.path if scheme else url).expanduser())
+        return Target("folder", url, Path(rest if scheme else url).expanduser())
     if scheme == "duckdb":
         # duckdb:///abs/path.db is absolute, duckdb://rel.db relative to the working directory
         return Target("duckdb", url, Path(url.split("://", 1)[1]).expanduser())
@@ -83,8 +84,12 @@ def parse_url(url: str | None) -> Target:
 
 def redact(url: str) -> str:
     """The URL without its password, for reports and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # spark://local[4]: no credentials to hide
+        return url
+    if password is None:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return parts._replace(netloc=netloc).geturl()
