@@ -151,15 +151,19 @@ def _pg_try_cast(node: exp.Expression) -> exp.Expression:
         return cast
     as_text = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TEXT"))
     guard = exp.RegexpLike(this=as_text, expression=exp.Literal.string(pattern))
-    if target.upper() == "DATE":
-        # the pattern admits 2024-02-30: a date is valid when it prints back as written
-        iso = exp.func("TRIM", as_text.copy())
-        guard = exp.and_(guard, exp.EQ(
-            this=exp.func("TO_CHAR", exp.func("TO_DATE", iso.copy(), exp.Literal.string("YYYY-MM-DD")),
-                          exp.Literal.string("YYYY-MM-DD")),
-            expression=iso,
-        ))
+    if target.upper() in ("DATE", "TIMESTAMP"):
+        # the pattern admits 2024-02-30, which PostgreSQL refuses to cast: check the day against the month
+        cast = exp.Case(ifs=[exp.If(this=_pg_day_exists(as_text), true=cast)])
     return exp.Case(ifs=[exp.If(this=guard, true=cast)])
+
+
+def _pg_day_exists(text: exp.Expression) -> exp.Expression:
+    import sqlglot
+
+    check = sqlglot.parse_one(
+        "CAST(SUBSTRING(TRIM(__t) FROM 9 FOR 2) AS INT) <= EXTRACT(DAY FROM CAST(SUBSTRING(TRIM(__t) FROM 1 FOR 7) "
+        "|| '-01' AS DATE) + INTERVAL '1 month' - INTERVAL '1 day')", read="postgres")
+    return check.transform(lambda n: text.copy() if n.name == "__t" and n.key == "column" else n)
 
 
 def _pg_arg_max(node: exp.Expression) -> exp.Expression:
