@@ -1,4 +1,4 @@
-"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check`."""
+"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check`, `cs-mcp load`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="workspace folder (default: the bundled demo workspace)")
     p.add_argument("--config", type=Path, help="YAML settings file (default: <data>/cs-mcp.yaml)")
     p.add_argument("--as-of", type=dt.date.fromisoformat, help="analyse as of this date (YYYY-MM-DD)")
+    p.add_argument("--url", help="read the tables from an engine: duckdb:///path.db, postgresql://..., spark://local")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +45,40 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a workspace and print what the load found")
     _add_data_args(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_load_parser(sub)
     return parser
+
+
+def _add_load_parser(sub: Any) -> None:
+    load = sub.add_parser("load", help="copy a workspace folder (its valid rows) into a warehouse")
+    load.add_argument("--from", dest="source", type=Path, required=True, help="workspace folder to copy")
+    load.add_argument("--url", required=True, help="postgresql://..., spark://local?warehouse=DIR or duckdb:///x.db")
+    load.add_argument("--schema", help="schema (PostgreSQL) or database (Spark) to write the tables into")
+    load.add_argument("--config", type=Path, help="YAML settings file (default: <from>/cs-mcp.yaml)")
+
+
+def _load(args: argparse.Namespace) -> int:
+    """Validate the folder, then replace the warehouse's canonical tables with its valid rows."""
+    from cs_mcp.config import load_settings
+    from cs_mcp.workspace.loader import open_workspace
+    from cs_mcp.workspace.transfer import load_into
+
+    settings = load_settings(args.source, args.config, {"data": {"url": None}})
+    ws = open_workspace(settings)
+    try:
+        if ws.quality.has_errors:
+            sys.stderr.write(f"cs-mcp: {ws.quality.rows_rejected:,} rows rejected (see cs-mcp check); "
+                             "copying the valid rows\n")
+        counts = load_into(ws, args.url, args.schema, lambda m: sys.stderr.write(m + "\n"))
+    finally:
+        ws.close()
+    from cs_mcp.workspace.backends import redact
+
+    where = f"{redact(args.url)}" + (f" (schema {args.schema})" if args.schema else "")
+    sys.stdout.write(f"Loaded {sum(counts.values()):,} rows in {len(counts)} tables into {where}\n"
+                     f"Serve it with: cs-mcp serve --url '{redact(args.url)}'"
+                     + (f" (data.database_schema: {args.schema})" if args.schema else "") + "\n")
+    return 0
 
 
 def _settings(args: argparse.Namespace, server_overrides: dict[str, Any] | None = None):
@@ -53,6 +87,8 @@ def _settings(args: argparse.Namespace, server_overrides: dict[str, Any] | None 
     overrides: dict[str, Any] = {}
     if getattr(args, "as_of", None):
         overrides["data"] = {"as_of": args.as_of.isoformat()}
+    if getattr(args, "url", None):
+        overrides.setdefault("data", {})["url"] = args.url
     if server_overrides:
         overrides["server"] = server_overrides
     return load_settings(args.data, args.config, overrides)
@@ -134,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     from cs_mcp.config import ConfigError
 
     try:
-        code = {"serve": _serve, "demo": _demo, "check": _check}[args.command or "serve"](args)
+        code = {"serve": _serve, "demo": _demo, "check": _check, "load": _load}[args.command or "serve"](args)
     except ConfigError as exc:
         sys.stderr.write(f"cs-mcp: {exc}\n")
         code = 2

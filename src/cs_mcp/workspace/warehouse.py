@@ -256,7 +256,7 @@ class _TableValidator:
             value = _text(_src(cc.source))
             exprs.append(f"{'TRY_CAST(' + value + ' AS DOUBLE)' if cc.type == 'DOUBLE' else value} AS "
                          f"{_ident('x_' + cc.name)}")
-        self._view(self.stage, f"SELECT {', '.join(exprs)} FROM {SOURCE} AS s", relation)
+        self._view(self.stage, f"SELECT {', '.join(exprs)} FROM {SOURCE} AS s", relation, materialize=True)
         self.present = set(mapped)
 
     def _p(self, name: str) -> str:
@@ -306,7 +306,7 @@ class _TableValidator:
                 p = f"CASE WHEN {bad} THEN NULL ELSE {p} END"
             exprs.append(f"CAST({p} AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}")
         exprs += [_ident("x_" + cc.name) + " AS " + _ident(cc.name) for cc in custom]
-        self._view(self.t, f"SELECT {', '.join(exprs)} FROM ({self._ranked()}) v WHERE cs_rn = 1")
+        self._view(self.t, f"SELECT {', '.join(exprs)} FROM ({self._ranked()}) v WHERE cs_rn = 1", materialize=True)
 
     def _publish_empty(self) -> None:
         cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}" for c in self.table.columns)
@@ -363,7 +363,7 @@ class _TableValidator:
         from cs_mcp.workspace.loader import _TableLoader
 
         # one pass over the problems, kept for the two reads below (Spark caches it)
-        self._view(f"cs_problems_{self.t}", self._problems_sql())
+        self._view(f"cs_problems_{self.t}", self._problems_sql(), materialize=True)
         problems_sql = f"SELECT * FROM cs_problems_{self.t}"
         read, loaded = (int(n) for n in self._run_rows(
             f"SELECT (SELECT COUNT(*) FROM {self.stage}), (SELECT COUNT(*) FROM {_ident(self.t)})")[0])
@@ -406,8 +406,8 @@ class _TableValidator:
         native = compile_sql(text, self.backend.dialect)
         return native.replace(SOURCE, relation) if relation is not None else native
 
-    def _view(self, name: str, text: str, relation: str | None = None) -> None:
-        self.backend.create_view(name, self._native(text, relation))
+    def _view(self, name: str, text: str, relation: str | None = None, materialize: bool = False) -> None:
+        self.backend.create_view(name, self._native(text, relation), materialize)
 
     def _run_rows(self, text: str, relation: str | None = None, **params: Any) -> list[tuple]:
         return self.backend.rows(self._native(text, relation), bind(params))[1]

@@ -10,7 +10,8 @@
 
 Every backend answers the same small contract: `dialect`, `columns(sql, params)`, `rows(sql, params)`,
 `run(sql)` (statements without parameters), `relation(table)`, `describe(relation)`,
-`create_view(name, sql)`, `create_table(name, columns, rows)` (temporary, for small lookup tables),
+`create_view(name, sql, materialize)` (a session-temporary view, or table where the
+engine would otherwise recompute it per query), `create_table(name, columns, rows)` (temporary, for small lookup tables),
 `close()`.
 """
 
@@ -40,7 +41,7 @@ class Backend(Protocol):
 
     def describe(self, relation: str) -> list[tuple[str, str]]: ...
 
-    def create_view(self, name: str, sql: str) -> None: ...
+    def create_view(self, name: str, sql: str, materialize: bool = False) -> None: ...
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None: ...
 

@@ -33,6 +33,10 @@ class PostgresBackend:
         except Exception as exc:  # SQLAlchemy wraps every connection failure in its own error types
             raise BackendUnavailable(f"cannot connect to {self.label}: {_first_line(exc)}") from exc
         self._lock = threading.Lock()
+        # session settings only: sorts for duplicate keys in memory, temporary tables in session buffers
+        # (temp_buffers must be set before the session's first temporary table)
+        self.run("SET work_mem = '64MB'")
+        self.run("SET temp_buffers = '256MB'")
 
     def _raw(self) -> Any:
         return self.conn.connection.driver_connection
@@ -76,8 +80,15 @@ class PostgresBackend:
             cur.close()
             return out
 
-    def create_view(self, name: str, sql: str) -> None:
-        self.run(f"CREATE OR REPLACE TEMPORARY VIEW {qualified([name])} AS {sql}")
+    def create_view(self, name: str, sql: str, materialize: bool = False) -> None:
+        if not materialize:
+            self.run(f"CREATE OR REPLACE TEMPORARY VIEW {qualified([name])} AS {sql}")
+            return
+        # a temporary table, not a view: PostgreSQL would re-run the validation (window functions, anti
+        # joins) inside every query, and cannot push an account filter through ROW_NUMBER
+        self.run(f"DROP TABLE IF EXISTS pg_temp.{qualified([name])}")
+        self.run(f"CREATE TEMPORARY TABLE {qualified([name])} AS {sql}")
+        self.run(f"ANALYZE {qualified([name])}")
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
         pg_types = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION"}
