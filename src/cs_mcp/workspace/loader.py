@@ -13,6 +13,7 @@ import difflib
 import glob
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
 from cs_mcp.workspace import engine as sql
+from cs_mcp.workspace import store
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
 from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table, query_schema
 from cs_mcp.workspace.sql import QueryMethods
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from cs_mcp.workspace.backends import Backend
 
 Progress = Callable[[float, str], None]
+log = logging.getLogger("cs_mcp")
 
 ACTIVITY_DATES = (
     ("usage", "date"),
@@ -177,7 +180,17 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
         raise WorkspaceError(sources["accounts"].error)
     notes += _unused_files_note(root, sources, mappings)
 
-    con = sql.connect(root)
+    version = workspace_version(settings, [f for s in sources.values() for f in s.files])
+    stored = _reopen_stored(root, settings, version, report)
+    if stored is not None:
+        return stored
+    db = store.database_file(settings, root, version) if settings.data.duckdb_on_disk else None
+    building = store.building_file(db) if db is not None else None
+    if building is not None:
+        building.parent.mkdir(parents=True, exist_ok=True)
+        building.unlink(missing_ok=True)
+    con = sql.connect(root, building)
+    store.configure(con, settings)
     try:
         con.execute(
             f"CREATE TABLE {_PROBLEMS} (tbl VARCHAR, rid BIGINT, col VARCHAR, val VARCHAR, "
@@ -213,22 +226,55 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
         con.execute(f"DROP TABLE IF EXISTS {_ACCOUNT_IDS}")
     except BaseException:
         con.close()
+        if building is not None:
+            building.unlink(missing_ok=True)
         raise
     quality = DataQualityReport(
         path=str(root),
-        version=workspace_version(settings, [f for s in sources.values() for f in s.files]),
+        version=version,
         as_of=as_of,
         as_of_rule=rule,
         tables=qualities,
         tables_absent=[n for n in TABLES if n not in sources],
         notes=notes + as_of_notes,
     )
+    if db is not None:
+        # as_of is chosen again at each start (data.as_of: today moves): keep the notes without it
+        store.save_report(con, quality.model_copy(update={"notes": notes}))
+        con = store.publish(con, building, db, settings)
     report(
         1.0,
         f"workspace ready: {len(loaded)} tables, {quality.rows_loaded:,} rows, "
         f"{quality.rows_rejected:,} rejected",
     )
     return Workspace(path=root, settings=settings, con=con, tables=loaded, custom=custom, quality=quality)
+
+
+def _reopen_stored(root: Path, settings: Settings, version: str, report: Progress) -> Workspace | None:
+    """The workspace from its stored database when this version was loaded before (None: load it)."""
+    if not settings.data.duckdb_on_disk:
+        return None
+    path = store.database_file(settings, root, version)
+    if not path.is_file():
+        return None
+    try:
+        con = store.reopen(path, settings)
+    except Exception:  # a damaged or locked file only costs a fresh load
+        log.info("cannot reopen %s; loading the workspace again", path, exc_info=True)
+        return None
+    quality = store.stored_report(con)
+    if quality is None:
+        con.close()
+        return None
+    loaded = frozenset(t.table for t in quality.tables if t.status == "loaded")
+    as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
+    quality = quality.model_copy(update={"as_of": as_of, "as_of_rule": rule, "notes": quality.notes + as_of_notes})
+    accounts = quality.table("accounts")
+    report(1.0, f"workspace ready from its stored database (version {version}): "
+                f"{accounts.rows_loaded if accounts else 0:,} accounts, {len(loaded)} tables, "
+                f"{quality.rows_loaded:,} rows, {quality.rows_rejected:,} rejected")
+    return Workspace(path=root, settings=settings, con=con, tables=loaded,
+                     custom=accounts.custom_columns if accounts else [], quality=quality)
 
 
 def workspace_version(settings: Settings, extra_files: list[Path] | None = None) -> str:
