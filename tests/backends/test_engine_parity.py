@@ -51,8 +51,17 @@ def engine(request):
     return request.param
 
 
+@pytest.fixture(scope="module", params=["tiny", "demo"])
+def name(request):
+    """Module-scoped, so pytest runs every test of one workspace before the next (Spark serves one at a time)."""
+    return request.param
+
+
 def in_engine(engine: str, name: str, reference: dict[str, Workspace], engine_url) -> Workspace:
     """The reference workspace copied into `engine` (schema = workspace name) and reopened there."""
+    if engine == "spark":  # temporary views are per session: one Spark workspace at a time
+        for key in [k for k in _opened if k[0] == "spark" and k[1] != name]:
+            _opened.pop(key).close()
     if (engine, name) not in _opened:
         ref = reference[name]
         url = engine_url(engine, name)
@@ -77,7 +86,6 @@ def assert_same_columns(expected: dict, got: dict) -> None:
             assert list(want) == list(have), name
 
 
-@pytest.mark.parametrize("name", ["tiny", "demo"])
 def test_the_feature_query_gives_the_same_figures_at_several_dates_and_for_an_id_subset(
     engine, name, reference, engine_url
 ):
@@ -93,7 +101,6 @@ def test_the_feature_query_gives_the_same_figures_at_several_dates_and_for_an_id
     assert_same_columns(compute_features(ref, ref.as_of).columns, everyone.columns)
 
 
-@pytest.mark.parametrize("name", ["tiny", "demo"])
 def test_the_churn_account_facts_are_the_same(engine, name, reference, engine_url):
     ref = reference[name]
     ws = in_engine(engine, name, reference, engine_url)
@@ -105,7 +112,6 @@ def test_the_churn_account_facts_are_the_same(engine, name, reference, engine_ur
     assert_same_columns(account_facts(ref, dates, some), account_facts(ws, dates, some))
 
 
-@pytest.mark.parametrize("name", ["tiny", "demo"])
 def test_the_engine_reads_every_loaded_row_as_valid(engine, name, reference, engine_url):
     ref = reference[name]
     ws = in_engine(engine, name, reference, engine_url)
@@ -146,9 +152,9 @@ REPLACED = {
 
 
 @pytest.mark.parametrize("query", sorted(REPLACED))
-def test_queries_using_replaced_functions_give_duckdbs_figures(engine, query, reference, engine_url):
-    ref = reference["demo"]
-    ws = in_engine(engine, "demo", reference, engine_url)
+def test_queries_using_replaced_functions_give_duckdbs_figures(engine, name, query, reference, engine_url):
+    ref = reference[name]
+    ws = in_engine(engine, name, reference, engine_url)
     ids = list(ref.columns("SELECT account_id FROM accounts ORDER BY account_id LIMIT 7")["account_id"])
     params = {"pattern": "^[a-m]", "fragment": "a", "ids": ids}
     needed = {k: v for k, v in params.items() if "$" + k in REPLACED[query]}
@@ -157,9 +163,9 @@ def test_queries_using_replaced_functions_give_duckdbs_figures(engine, query, re
     assert_same_columns(expected, ws.columns(REPLACED[query], **needed))
 
 
-def test_closest_accounts_rank_the_same_without_jaro_winkler_in_sql(engine, reference, engine_url):
-    ref = reference["demo"]
-    ws = in_engine(engine, "demo", reference, engine_url)
+def test_closest_accounts_rank_the_same_without_jaro_winkler_in_sql(engine, name, reference, engine_url):
+    ref = reference[name]
+    ws = in_engine(engine, name, reference, engine_url)
     name = ref.rows("SELECT name FROM accounts ORDER BY account_id LIMIT 1")[0][0]
     typo = name[:-2] + name[-1:]
     expected = closest_accounts(ref, typo, 5)

@@ -361,6 +361,8 @@ def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
                                                 strict=True) if ch != other) // 2
     m = float(matches)
     jaro = (m / len(a) + m / len(b) + (m - transpositions) / m) / 3
+    if jaro <= 0.7:  # Winkler's boost threshold: a common prefix counts only for strings already similar
+        return jaro
     prefix = 0
     for x, y in zip(a[:4], b[:4], strict=False):
         if x != y:

@@ -100,15 +100,21 @@ def _load_spark(ws: Workspace, url: str, tables: list[str], schema: str | None,
 
 def _load_duckdb(ws: Workspace, path: Path | None, tables: list[str], counts: dict[str, int],
                  say: Callable[[str], None]) -> None:
+    import duckdb
+
     if path is None:
         raise BackendUnavailable("cs-mcp load into DuckDB needs duckdb:///path/to.db")
     path.parent.mkdir(parents=True, exist_ok=True)
-    cur = ws.cursor()
-    cur.execute(f"ATTACH {literal(str(path))} AS cs_target")
+    target = duckdb.connect(str(path))
     try:
-        for table in tables:
-            cur.execute(f"CREATE OR REPLACE TABLE cs_target.main.{ident(table)} AS SELECT * FROM {ident(table)}")
-            counts[table] = int(cur.execute(f"SELECT count(*) FROM cs_target.main.{ident(table)}").fetchone()[0])
-            say(f"{table}: {counts[table]:,} rows -> {path}")
+        with tempfile.TemporaryDirectory(prefix="cs-mcp-load-") as tmp:
+            for table in tables:
+                # through Parquet: the workspace's own database may be open read-only
+                part = Path(tmp) / f"{table}.parquet"
+                ws.cursor().execute(f"COPY {ident(table)} TO {literal(str(part))} (FORMAT parquet)")
+                target.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM read_parquet($p)",
+                               {"p": str(part)})
+                counts[table] = int(target.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0])
+                say(f"{table}: {counts[table]:,} rows -> {path}")
     finally:
-        cur.execute("DETACH cs_target")
+        target.close()

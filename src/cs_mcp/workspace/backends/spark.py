@@ -1,7 +1,8 @@
 """Spark through pyspark: local mode (`spark://local`) or a Spark Connect server (`sc://host:port`).
 
-Queries run with named parameter markers (`spark.sql(text, args=...)`, Spark 3.5+). The session is set to
-behave like DuckDB where the two differ by default: UTC session time zone and timestamps without time zone,
+Queries run with named parameter markers (`spark.sql(text, args=...)`, Spark 3.5+). Temporary views are
+per session and the session is per process: one workspace is served at a time (opening another replaces
+the views). The session is set to behave like DuckDB where the two differ by default: UTC session time zone and timestamps without time zone,
 and ANSI mode off (x / 0 is NULL, as in DuckDB).
 """
 
@@ -79,7 +80,9 @@ class SparkBackend:
     def create_view(self, name: str, sql: str, materialize: bool = False) -> None:
         # cached: each view reads the one before (stage -> valid rows -> children), and Spark would
         # otherwise re-plan and re-run the whole chain for every query
-        self.spark.sql(f"CACHE TABLE {qualified([name])} AS {sql}")
+        # LAZY: filled by the first query that reads it, not by a job of its own
+        self.spark.sql(f"UNCACHE TABLE IF EXISTS {qualified([name])}")
+        self.spark.sql(f"CACHE LAZY TABLE {qualified([name])} AS {sql}")
         self._views.append(name)
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
