@@ -3,8 +3,9 @@
 This is the one place that turns event tables into per-account metrics. The query is
 portable SQL (CTEs, FILTER, date - integer, bound parameters) run through the query layer
 (`cs_mcp.workspace.sql`), so the same text runs on DuckDB, PostgreSQL and Spark; nothing here
-loops over event rows in Python, and settings are bound as parameters, never written into the text. One call computes any number of
-accounts at any number of as-of dates (health trends and churn training use several dates).
+loops over event rows in Python, and settings are bound as parameters, never written into the text.
+One call computes any number of accounts at any number of as-of dates (health trends and churn
+training use several dates).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
 from cs_mcp.workspace.backends import Backend, connect, redact
-from cs_mcp.workspace.engine import EARLIEST, LATEST, NULL_TOKENS, TRUE_TOKENS, FALSE_TOKENS, match_key, snake_case
+from cs_mcp.workspace.engine import EARLIEST, FALSE_TOKENS, LATEST, NULL_TOKENS, TRUE_TOKENS, match_key, snake_case
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
 from cs_mcp.workspace.schema import SQL_TYPES, TABLES, Column, Table
 from cs_mcp.workspace.sql import bind, compile_sql
@@ -343,7 +343,8 @@ class _TableValidator:
                     f"FROM {self.stage} WHERE {p} IS NOT NULL AND {bad}")
             if c.allowed:
                 allowed = ", ".join(f"'{a}'" for a in c.allowed)
-                add(col, p, "'unknown_value'", "FALSE", f"FROM {self.stage} WHERE {p} IS NOT NULL AND {p} NOT IN ({allowed})")
+                add(col, p, "'unknown_value'", "FALSE",
+                    f"FROM {self.stage} WHERE {p} IS NOT NULL AND {p} NOT IN ({allowed})")
         if self.table.account_child:
             a = self._p("account_id")
             add("'account_id'", a, f"CASE WHEN EXISTS (SELECT 1 FROM cs_stage_accounts cs_r WHERE cs_r.p0 = {a}) "
@@ -351,7 +352,8 @@ class _TableValidator:
                 f"FROM {self.stage} WHERE {a} IS NOT NULL AND NOT EXISTS "
                 f"(SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {a})")
         if self._key():
-            add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE", f"FROM ({self._ranked()}) d WHERE cs_rn > 1")
+            add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE",
+                f"FROM ({self._ranked()}) d WHERE cs_rn > 1")
         return " UNION ALL ".join(selects) if selects else (
             "SELECT CAST(NULL AS VARCHAR) AS k, CAST(NULL AS VARCHAR) AS col, CAST(NULL AS VARCHAR) AS val, "
             "CAST(NULL AS VARCHAR) AS kind, FALSE AS rej WHERE 1 = 0")

@@ -11,8 +11,8 @@
 Every backend answers the same small contract: `dialect`, `columns(sql, params)`, `rows(sql, params)`,
 `run(sql)` (statements without parameters), `relation(table)`, `describe(relation)`,
 `create_view(name, sql, materialize)` (a session-temporary view, or table where the
-engine would otherwise recompute it per query), `create_table(name, columns, rows)` (temporary, for small lookup tables),
-`close()`.
+engine would otherwise recompute it per query), `create_table(name, columns, rows)` (temporary, for
+small lookup tables), `close()`.
 """
 
 from __future__ import annotations

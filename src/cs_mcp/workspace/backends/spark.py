@@ -2,8 +2,8 @@
 
 Queries run with named parameter markers (`spark.sql(text, args=...)`, Spark 3.5+). Temporary views are
 per session and the session is per process: one workspace is served at a time (opening another replaces
-the views). The session is set to behave like DuckDB where the two differ by default: UTC session time zone and timestamps without time zone,
-and ANSI mode off (x / 0 is NULL, as in DuckDB).
+the views). The session is set to behave like DuckDB where the two differ by default: UTC session time
+zone and timestamps without time zone, and ANSI mode off (x / 0 is NULL, as in DuckDB).
 """
 
 from __future__ import annotations
