@@ -90,14 +90,26 @@ def test_quarter_shorthand_is_a_calendar_quarter():
 
 
 def test_without_enough_outcomes_the_leading_indicator_score_ranks_and_says_so(tiny_workspace):
+    from cs_mcp.domain.renewal import renewal_base
+
     result = churn_risk_list(tiny_workspace)
     assert result.method == "leading-indicator" and result.model.mode == "none"
     assert {a.account_id for a in result.accounts} == {"A-1", "A-2"}  # A-3 churned
     scores = churn_scores(tiny_workspace)
+    book = renewal_base(tiny_workspace)
     for a in result.accounts:
         i = scores.position[a.account_id]
-        assert a.probability == pytest.approx(scores.indicator_score[i] / 100)
-        assert all(d.direction == "raises risk" for d in a.drivers)
+        assert scores.probability[i] == pytest.approx(scores.indicator_score[i] / 100)
+        # the list shows the renewal book's risk: 1 - the renewal probability blended from score and health
+        assert a.probability == pytest.approx(round(1 - book.prob[book.position[a.account_id]], 3))
+        assert a.drivers, a.account_id  # no account without a reason
+    a1 = next(a for a in result.accounts if a.account_id == "A-1")
+    # A-1: leading indicators sponsor left 30 + critical ticket 240 h 30 + detractor 15 + ticket spike 5 +
+    # escalation 5 = 85; health 65.0. p = 0.7 x (1 - 0.85) + 0.3 x curve(65.0), the health curve running
+    # (50, 0.70) -> (80, 0.92): 0.70 + 15 / 30 x 0.22 = 0.81; p = 0.105 + 0.243 = 0.348, risk 0.652
+    assert a1.probability == pytest.approx(0.652, abs=0.001)
+    assert a1.tier == "high" and a1.at_risk_renewal and a1.days_to_renewal == 46
+    assert all(d.direction == "raises risk" for d in a1.drivers)
     assert "leading-indicator" in result.note
     assert churn_model_card(tiny_workspace).indicators
 
@@ -277,26 +289,96 @@ def test_learned_model_ranks_clearly_better_than_the_leading_indicator_score(dem
     # calibrated: the riskiest decile's predicted mean is close to what happened
     top = card.calibration[-1]
     assert abs(top.predicted_mean - top.observed_rate) < 0.1
-    assert len(card.training.cutoffs) == demo_ws.settings.churn.cutoffs
+    assert 6 <= len(card.training.cutoffs) <= demo_ws.settings.churn.cutoffs
+    assert card.label == "next_renewal" and card.training.label == "next_renewal"
+    assert "days_to_renewal" in card.context_features and "seat_utilization" not in card.context_features
     assert "health_score" in card.features and "segment" in card.features
     assert card.workspace_version == demo_ws.version
 
 
-def test_top_accounts_have_drivers_in_words(demo_ws):
-    scores = churn_scores(demo_ws)
-    top = [scores.account_ids[i] for i in scores.order_by_probability[:10]]
-    drivers = scores.drivers(top)
-    for aid in top:
-        assert 1 <= len(drivers[aid]) <= 3
-        for d in drivers[aid]:
-            assert d.direction == "raises risk" and d.impact >= 0
-            assert (
-                "_" not in d.text
-                and any(ch.isdigit() or ch == ":" for ch in d.text)
-                or d.text.startswith("no ")
-            )
-    texts = " | ".join(d.text for aid in top for d in drivers[aid])
-    assert any(w in texts for w in ("seats active", "renewal in", "logins", "CSM touch", "NPS", "invoice"))
+def test_every_account_has_behaviour_drivers_and_timing_only_as_context(demo_ws):
+    from cs_mcp.domain.metrics import is_behaviour
+
+    result = churn_risk_list(demo_ws, limit=50)
+    for a in result.accounts:
+        assert 1 <= len(a.drivers) <= 3, a.account_id
+        for d in a.drivers:
+            assert is_behaviour(d.feature), (a.account_id, d.feature)
+            assert d.feature not in ("days_to_renewal", "employees", "tenure_days", "arr", "seats")
+            assert "renewal in" not in d.text and "employees" not in d.text and "customer for" not in d.text
+            assert "_" not in d.text
+        assert all("_" not in c for c in a.context)
+    texts = " | ".join(d.text for a in result.accounts for d in a.drivers)
+    assert any(w in texts for w in ("seats active", "logins", "CSM touch", "NPS", "invoice", "ticket", "features"))
+    # the low end of the book gets reasons too: what keeps the risk low
+    low = churn_risk_list(demo_ws, sort="probability", limit=5, cursor=None)
+    last = churn_risk_list(demo_ws, limit=5, cursor=_cursor_at(low.total - 5))
+    assert all(a.drivers for a in last.accounts)
+
+
+def _cursor_at(offset: int) -> str:
+    from cs_mcp.domain.paging import encode_cursor
+
+    return encode_cursor(offset)
+
+
+def test_tier_labels_agree_with_the_probability_shown_and_every_tier_is_reached(demo_ws):
+    from cs_mcp.domain.churn import TIERS
+    from cs_mcp.domain.renewal import renewal_base
+
+    book = renewal_base(demo_ws)
+    tiers = demo_ws.settings.churn.tiers
+    shown = np.round(book.lost * 100) / 100
+    assert [tier_of(p, tiers) for p in shown] == [TIERS[c] for c in book.tier_code]
+    result = churn_risk_list(demo_ws, limit=50)
+    for a in result.accounts:
+        assert a.tier == tier_of(round(a.probability * 100) / 100, tiers), a
+    counts = {t.tier: t.accounts for t in result.totals_by_tier}
+    assert all(counts[t] > 0 for t in TIERS), counts
+
+
+def test_a_risky_account_renewing_later_outranks_a_safe_one_renewing_soon(demo_ws):
+    ranked = churn_risk_list(demo_ws, limit=50, cursor=None)
+    everyone = [a for page in _pages(demo_ws) for a in page]
+    assert len(everyone) == ranked.total
+    red_later = [a for a in everyone if a.health_band == "red" and 120 <= (a.days_to_renewal or -1) <= 365]
+    green_soon = [a for a in everyone if a.health_band == "green" and 0 <= (a.days_to_renewal or -1) <= 31]
+    assert red_later and green_soon
+    assert red_later[0].rank < green_soon[0].rank
+    assert red_later[0].tier in ("critical", "high", "medium")
+
+
+def _pages(ws):
+    cursor = None
+    while True:
+        page = churn_risk_list(ws, limit=50, cursor=cursor)
+        yield page.accounts
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def test_sorting_by_days_to_renewal_puts_the_soonest_first(demo_ws):
+    result = churn_risk_list(demo_ws, sort="days_to_renewal", limit=20)
+    days = [a.days_to_renewal for a in result.accounts]
+    assert days == sorted(days)
+
+
+def test_actions_follow_the_accounts_own_drivers_and_renewal(demo_ws):
+    from cs_mcp.content import catalogue
+
+    plays = catalogue("actions")["plays"]
+    result = churn_risk_list(demo_ws, min_tier="high", limit=50)
+    assert result.accounts
+    actions = {a.recommended_action for a in result.accounts}
+    assert len(actions) > len(result.accounts) // 3  # not one sentence per tier
+    for a in result.accounts:
+        raising = [d for d in a.drivers if d.direction == "raises risk" and d.feature in plays]
+        if raising:
+            assert plays[raising[0].feature] in a.recommended_action, a
+        assert a.recommended_action.startswith(("This week", "Within 2 weeks"))
+        if a.days_to_renewal is not None and a.days_to_renewal <= 45:
+            assert "agree the renewal path now" in a.recommended_action
 
 
 def test_warm_calls_reuse_the_fitted_model(demo_ws, monkeypatch):
@@ -496,25 +578,45 @@ async def test_response_text_stays_small_at_the_largest_page(churn_client):
 
 
 @pytest.mark.anyio
-async def test_model_card_resource_describes_the_model(churn_client):
+async def test_model_card_resource_describes_both_models_and_the_tiers(churn_client):
     import json
 
     result = await churn_client.read_resource("cs://models/churn")
     card = json.loads(result.contents[0].text)
-    assert card["method"] == "model"
-    assert card["metrics"]["roc_auc"] > 0.7 and card["metrics"]["leading_indicator_roc_auc"]
-    assert card["training"]["positives"] > 0 and card["calibration"] and card["fitted_at"]
+    assert card["method"] == "model" and card["ranks_by"] == "next_renewal"
+    ranking = card["ranking"]
+    assert ranking["label"] == "next_renewal" and ranking["metrics"]["roc_auc"] > 0.6
+    assert ranking["training"]["positives"] > 0 and ranking["calibration"] and ranking["fitted_at"]
+    assert card["short_horizon"]["label"] == "horizon" and card["short_horizon"]["metrics"]["roc_auc"] > 0.7
+    assert [t["tier"] for t in card["tiers"]] == ["critical", "high", "medium", "low"]
+    assert sum(t["accounts"] for t in card["tiers"]) == (await churn_client.call_tool(
+        "churn-risk-list", {"limit": 1})).structured_content["total"]
 
 
-# ------------------------------------------------------------------------------- churn.label
+@pytest.mark.anyio
+async def test_health_validation_resource_tables_churn_by_band(churn_client):
+    import json
+
+    result = await churn_client.read_resource("cs://models/health")
+    v = json.loads(result.contents[0].text)
+    assert v["window_days"] == 365 and v["cutoffs"]
+    for cut in v["cutoffs"]:
+        assert [b["band"] for b in cut["bands"]] == ["red", "yellow", "green"]
+        assert all(b["churned"] <= b["accounts"] for b in cut["bands"])
+    pooled = {b["band"]: b for b in v["pooled"]}
+    assert sum(b["accounts"] for b in pooled.values()) == sum(
+        b["accounts"] for cut in v["cutoffs"] for b in cut["bands"])
+
+
+# ------------------------------------------------------------------------------- outcomes
 
 
 @pytest.fixture
 def label_case(tmp_path):
     """Three accounts seen at the 2026-01-01 cut-off, data as of 2026-09-01:
     A-1 churns at its renewal on 2026-06-01 (151 days later: not within 90 days, but at its next renewal);
-    A-2 renews on 2026-12-01, after the as-of date (under next_renewal its outcome is not observed yet);
-    A-3 has no renewal date nor contract start and churns on 2026-02-15 (horizon rule under both labels)."""
+    A-2 renews on 2026-12-01, after the as-of date (its next_renewal outcome is not known yet);
+    A-3 has no renewal date nor contract start and churns on 2026-02-15 (horizon window under both)."""
     _write_csv(
         tmp_path / "accounts.csv",
         "account_id,name,segment,plan,arr,seats_purchased,contract_start,renewal_date,status,churned_on",
@@ -527,51 +629,38 @@ def label_case(tmp_path):
     return tmp_path
 
 
-def test_next_renewal_label_differs_from_the_horizon_label_for_a_known_account(label_case):
-    cutoff = dt.date(2026, 1, 1)
-    labels = {}
-    for label in ("horizon", "next_renewal"):
-        ws = _open(label_case, data={"as_of": "2026-09-01"}, churn={"label": label, "disk_cache": False})
-        ex = examples_as_of(ws, [cutoff])
-        got = churn_model.example_labels(ws, ex.facts)
-        labels[label] = {
-            aid: (int(y), bool(o), bool(u))
-            for aid, y, o, u in zip(ex.facts["account_id"], got.y, got.observed, got.renewal_unknown, strict=True)
-        }
-        ws.close()
-    # (label, outcome observed by as_of, renewal unknown -> horizon rule)
-    assert labels["horizon"] == {
-        "A-1": (0, True, False),  # churned 151 days after the cut-off: outside 90 days
-        "A-2": (0, True, False),
-        "A-3": (1, True, False),  # 45 days after the cut-off
-    }
-    assert labels["next_renewal"] == {
-        "A-1": (1, True, False),  # churned on its next renewal (2026-06-01) after the cut-off
-        "A-2": (0, False, False),  # next renewal 2026-12-01 is after as_of: dropped from training
-        "A-3": (1, True, True),  # no renewal date: falls back to 90 days
-    }
+def test_each_example_carries_both_outcomes_and_whether_they_are_known(label_case):
+    from cs_mcp.domain.churn_training import example_outcomes
+
+    ws = _open(label_case, data={"as_of": "2026-09-01"})
+    ex = examples_as_of(ws, [dt.date(2026, 1, 1)])
+    got = example_outcomes(ws, ex.facts)
+    rows = {aid: i for i, aid in enumerate(ex.facts["account_id"])}
+    ws.close()
+
+    def of(aid):
+        i = rows[aid]
+        return (int(got.next_renewal[i]), bool(got.next_renewal_known[i]), bool(got.renewal_unknown[i]),
+                int(got.horizon[i]), bool(got.horizon_known[i]))
+
+    # (lost by next renewal, known, no renewal date, churned within 90 days, known)
+    assert of("A-1") == (1, True, False, 0, True)  # lost at 2026-06-01, 151 days out
+    assert of("A-2") == (0, False, False, 0, True)  # renewal 2026-12-01 (+30 days grace) is after as_of
+    assert of("A-3") == (1, True, True, 1, True)  # no renewal date: the 90-day window
 
 
-def test_model_card_and_churn_risk_list_state_the_label_in_force(demo_ws):
+def test_churn_list_states_which_probability_ranks(demo_ws):
     from cs_mcp.tools.churn import render_churn_list
 
-    default_text = render_churn_list(churn_risk_list(demo_ws, limit=5))
-    assert "P(churn within 90 days)" in default_text
-    assert churn_model_card(demo_ws).training.label == "horizon"
+    text = render_churn_list(churn_risk_list(demo_ws, limit=5))
+    assert "Ranked by P(lost at or before the next renewal)" in text.splitlines()[0]
+    assert "90-day probability beside it" in text.splitlines()[0]
 
-    ws = _open(demo_ws.path, churn={"label": "next_renewal", "disk_cache": False})
+    ws = _open(demo_ws.path, churn={"rank_by": "horizon", "disk_cache": False})
     try:
-        card = churn_model_card(ws)
-        assert card.method == "model" and card.mode == "history"
-        t = card.training
-        assert t.label == "next_renewal" and t.dropped_unobserved > 0 and t.renewal_unknown_accounts == 0
-        assert "at or before the account's next renewal" in card.caveat
-        assert "within 90 days, learned" not in card.caveat
         result = churn_risk_list(ws, limit=5)
-        assert result.model.horizon_days is None
-        text = render_churn_list(result)
-        assert "within 90 days)" not in text.splitlines()[0]
-        assert "P(churn at or before the account's next renewal)" in text
-        assert "churn.label = next_renewal" in text
+        assert result.model.ranks_by == "horizon"
+        assert all(a.probability_90d is not None for a in result.accounts)
+        assert "Ranked by P(churn within 90 days)" in render_churn_list(result).splitlines()[0]
     finally:
         ws.close()

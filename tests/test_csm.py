@@ -18,7 +18,8 @@ Touches (30 days: after 05-31; 90 days: after 04-01), on the active book's accou
   unassigned E-6 0 / 2.  Team 4 / 12 over 6 accounts: 2.0 per account in 90 days
 Overdue (enterprise 30, mid-market 45, smb 90 days): E-3 211 > 90, E-7 never, E-6 46 > 30; E-1 5, E-2 29, E-4 10 fine
 Renewals in 90 days (to 2026-09-28): E-1 08-14, E-4 07-30, E-3 09-15 -> C-1 2 ($110K), C-2 1 ($5K).
-  At risk = health red/yellow or churn tier high/critical: E-3 (red); E-1 only when its churn tier is high.
+  At risk = renewal-forecast's rule (renewal probability under 75%, here 1 - the injected churn probability):
+  E-1 only when its churn probability is 0.60 (40%); E-3 at 0.20 (80%) is not, whatever its health band.
 """
 
 import shutil
@@ -116,25 +117,25 @@ def test_activity_and_overdue_touches_per_book(ws):
     assert (zeta.account_id, zeta.days_since_last_touch, zeta.overdue_after_days) == ("E-6", 46, 30)
 
 
-def test_renewals_at_risk_by_health_band_or_churn_tier(ws):
+def test_renewals_at_risk_follow_the_one_renewal_probability_rule(ws):
     b = books(csm_performance(ws, churn=E1_HIGH))
     r1 = b["C-1"].renewals
-    assert (r1.due, r1.due_arr, r1.at_risk, r1.at_risk_arr) == (2, 110_000, 2, 110_000)
-    assert [(x.account_id, x.health_band, x.churn_tier) for x in r1.at_risk_accounts] == [
-        ("E-1", "green", "high"), ("E-3", "red", "low")  # E-1 by its churn tier, E-3 by its health band
+    assert (r1.due, r1.due_arr, r1.at_risk, r1.at_risk_arr) == (2, 110_000, 1, 100_000)
+    assert [(x.account_id, x.health_band, x.churn_tier, x.renewal_probability) for x in r1.at_risk_accounts] == [
+        ("E-1", "green", "high", 40.0)  # 1 - 0.60; E-3 is red but 80% likely to renew
     ]
     assert str(r1.at_risk_accounts[0].renewal_date) == "2026-08-14"
     r2 = b["C-2"].renewals
-    assert (r2.due, r2.due_arr, r2.at_risk) == (1, 5_000, 0)  # E-4: no health score, low churn
+    assert (r2.due, r2.due_arr, r2.at_risk) == (1, 5_000, 0)
     low = books(csm_performance(ws, churn=ALL_LOW))["C-1"].renewals
-    assert (low.at_risk, low.at_risk_arr) == (1, 10_000)  # only the red E-3
+    assert (low.at_risk, low.at_risk_arr) == (0, 0)
 
 
 def test_coaching_notes_quote_the_figures(ws):
     b = books(csm_performance(ws, churn=E1_HIGH))
     assert b["C-1"].coaching_notes == [
         "Book of 3 accounts is 150% of capacity 2: move 1 account to a CSM with room or to a pooled model.",
-        "2 of 2 renewals in the next 90 days at risk ($110K): start save plans with renewal-strategy, "
+        "1 of 2 renewals in the next 90 days at risk ($100K): start save plans with renewal-strategy, "
         "Alpha Corp ($100K) first.",
         "1 of 3 accounts overdue for a touch ($10K ARR; largest Gamma LLC $10K, 211 days): book a check-in "
         "sprint this week.",
@@ -165,7 +166,7 @@ def test_team_totals_cover_every_book(ws):
     assert (t.activity.touches_recent, t.activity.touches_window, t.activity.per_account_window) == (4, 12, 2.0)
     assert (t.coverage.overdue_accounts, t.coverage.overdue_arr) == (3, 90_000)
     assert [o.account_id for o in t.coverage.top] == ["E-6", "E-7", "E-3"]
-    assert (t.renewals.due, t.renewals.due_arr, t.renewals.at_risk, t.renewals.at_risk_arr) == (3, 115_000, 2, 110_000)
+    assert (t.renewals.due, t.renewals.due_arr, t.renewals.at_risk, t.renewals.at_risk_arr) == (3, 115_000, 1, 100_000)
 
 
 def test_sort_by_any_metric_with_missing_values_last_and_pages(ws):

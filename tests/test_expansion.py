@@ -280,7 +280,7 @@ async def test_expansion_tool_returns_candidates_and_a_compact_text(exp_client):
     text = result.content[0].text
     assert text.startswith("Expansion candidates as of 2026-06-30: 9 across 4 of 5 accounts")
     assert (
-        "2. Apex Corp (G-01) seat upsell: EV $27K = 97% x $28K; 92% of 200 seats active (184 users); +46 seats to "
+        "2. Apex Corp (G-01) seat upsell: EV $26.7K = 97% x $27.6K; 92% of 200 seats active (184 users); +46 seats to "
         "get to 75% use at $600/seat; health 100 green; renews in 199d [in CRM: O-1 upsell $25K Discovery"
     ) in text
     assert "2 accounts with red health are left out" in text

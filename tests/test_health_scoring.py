@@ -105,7 +105,7 @@ def test_active_users_and_seats_give_utilization():
 def test_weak_inputs_become_risks_with_actions_and_alerts():
     bad = dict(FIXTURE, seat_utilization=0.25, days_overdue=45, nps=-60)
     result = health_from_metrics(load_settings(), AdHocMetrics(**bad, renewal_in_days=40))
-    assert any("seat utilization 25%" in r for r in result.risk_factors)
+    assert any("25% of seats active" in r for r in result.risk_factors)
     assert any("45 days overdue" in r for r in result.risk_factors)
     codes = {a.code for a in result.alerts}
     assert {"invoice_overdue", "renewal_at_risk"} <= codes

@@ -22,7 +22,8 @@ from mcp import Client
 
 from cs_mcp.config import load_settings
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.nps import nps_analysis, resolve_event_period, theme_pattern, trend_buckets
+from cs_mcp.domain.nps import nps_analysis, resolve_event_period, trend_buckets
+from cs_mcp.domain.nps_text import keyword_pattern
 from cs_mcp.server import create_server
 
 FEEDBACK = Path(__file__).parent / "data" / "feedback"
@@ -158,42 +159,60 @@ def test_a_period_reaching_past_the_as_of_date_is_cut_and_labelled():
                                                     ("2026-05", dt.date(2026, 5, 16), True)]
 
 
-def test_themes_separate_promoter_drivers_from_detractor_drivers(ws):
+def test_with_few_comments_the_seed_keywords_make_the_themes_and_the_answer_says_so(ws):
     r = nps_analysis(ws)
     c = r.comments
     assert (c.comments, c.promoter_comments, c.passive_comments, c.detractor_comments) == (8, 3, 0, 5)
+    cov = r.theme_coverage
+    assert cov.method == "keywords" and "8 comments, fewer than feedback.theme_min_comments (40)" in cov.reason
+    # every comment here names a seed theme except none: 'Outage after outage' is reliability
+    assert (cov.covered, cov.other, cov.coverage) == (8, 0, 1.0)
     themes = {t.theme: t for t in r.themes}
     assert [t.theme for t in r.themes] == ["support", "performance", "pricing", "reporting", "reliability",
                                            "usability"]  # most mentioned first
     perf = themes["performance"]  # 'slow' (K3, K9) and 'Slowness' (F-3's 2)
     assert (perf.mentions, perf.promoter_mentions, perf.detractor_mentions) == (3, 0, 3)
-    assert (perf.share_of_detractor_comments, perf.share_of_promoter_comments, perf.driver_of) == (0.6, 0.0,
-                                                                                                     "detractors")
+    assert (perf.share_of_detractor_comments, perf.share_of_promoter_comments) == (0.6, 0.0)
+    # 3 of 5 detractors vs 0 of 3 promoters: z = 0.6 / sqrt(3/8 * 5/8 * (1/5 + 1/3)) = 1.697
+    assert perf.z == pytest.approx(1.697, abs=1e-3) and perf.difference == 0.6
+    # eight comments cannot make any difference significant once six themes are tested: no driver at all
+    assert perf.p_value > 0.05 and r.detractor_drivers == [] and r.promoter_drivers == []
+
+
+def test_a_looser_significance_level_lets_the_contrast_name_drivers():
+    with _open(overrides={"feedback": {"theme_significance": 1.0}}) as w:
+        r = nps_analysis(w)
+    themes = {t.theme: t for t in r.themes}
+    assert themes["performance"].driver_of == "detractors"
+    assert themes["reliability"].driver_of is None  # one mention is below theme_min_mentions
     sup = themes["support"]  # K1 and K8 (promoters), K4 and K9 (detractors): 2/3 >= 1.5 x 2/5
     assert (sup.promoter_mentions, sup.detractor_mentions, sup.driver_of) == (2, 2, "promoters")
-    assert themes["reliability"].driver_of is None  # one mention is below theme_min_mentions
     assert r.detractor_drivers == ["performance", "pricing"]
     assert r.promoter_drivers == ["reporting", "support"]
 
 
-def test_theme_examples_are_short_recent_and_lead_with_the_driving_side(ws):
+def test_keyword_theme_quotes_are_the_densest_matches_cut_to_length(ws):
     themes = {t.theme: t for t in nps_analysis(ws).themes}
-    assert [(e.account_id, e.score) for e in themes["performance"].examples] == [("F-5", 1), ("F-1", 4)]
-    assert [e.score for e in themes["support"].examples] == [9, 1]  # a promoter first, then a detractor
+    # quotes come from the comments whose nearest theme it is, densest first: 1 keyword in 4 words, then 1 in 7;
+    # K3's 'Pricing is too expensive and the app is slow' says more about pricing (2 keywords) and is quoted there
+    assert [e.text for e in themes["performance"].examples] == [
+        "Slowness everywhere, pricing is high", "Support never answers and it is slow",
+    ]
+    assert themes["pricing"].examples[0].text == "Pricing is too expensive and the app is slow"
     with _open(overrides={"feedback": {"theme_examples": 1, "example_chars": 20}}) as short:
         ex = {t.theme: t for t in nps_analysis(short).themes}["performance"].examples
-    assert [e.text for e in ex] == ["Support never answe…"]
+    assert [e.text for e in ex] == ["Slowness everywhere…"]
 
 
 def test_theme_keywords_match_whole_words_phrases_and_prefixes():
     import re
 
-    slow = re.compile(theme_pattern(["slow*", "time out"]).replace("(?i)", ""), re.I)
+    slow = re.compile(keyword_pattern(["slow*", "time out"]).replace("(?i)", ""), re.I)
     assert slow.search("Slowness everywhere") and slow.search("pages TIME  OUT daily")
     assert not slow.search("a snowslow") and not slow.search("timeout")
-    seat = re.compile(theme_pattern(["per-seat", "ui"]).replace("(?i)", ""), re.I)
+    seat = re.compile(keyword_pattern(["per-seat", "ui"]).replace("(?i)", ""), re.I)
     assert seat.search("per-seat pricing") and seat.search("the UI.") and not seat.search("quite")
-    assert theme_pattern(["", " * "]) is None
+    assert keyword_pattern(["", " * "]) is None
 
 
 def test_detractors_due_for_follow_up_had_no_touch_since_their_answer(ws):
@@ -287,7 +306,8 @@ async def test_nps_analysis_tool_returns_figures_and_a_text_that_leads_with_the_
     text = result.content[0].text
     assert text.startswith("NPS -30 for last 12 months (2025-07-01 to 2026-06-30)")
     assert "CSAT 57% satisfied (4 of 7 ticket ratings)" in text
-    assert "Detractor drivers (share of detractor vs promoter comments): performance (60% vs 0%)" in text
+    assert "Comment themes: 8 comments (3P/0N/5D); 6 keyword themes (feedback.themes; 8 comments" in text
+    assert "- performance: 3 comments; 60% of detractor vs 0% of promoter comments, p=0.72: " in text
     assert "- F-5 Epsilon Works ($30K): scored 1 on 2026-06-28 (2d ago)" in text
     assert "More: pass cursor=" in text and len(text) < 4000
 

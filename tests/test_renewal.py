@@ -99,13 +99,37 @@ def test_probabilities_categories_and_outcomes_from_churn_and_opportunities(ws_c
     assert rows["R-1"].churn_drivers == ["usage down 40%"]
 
 
+def test_worst_never_exceeds_base_nor_base_best_on_random_books():
+    from cs_mcp.domain.renewal import scenario_values
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n = int(rng.integers(1, 40))
+        arr = rng.uniform(0, 500_000, n) * (rng.random(n) < 0.95)
+        p = rng.beta(rng.uniform(0.2, 5), rng.uniform(0.2, 5), n)
+        expansion = rng.uniform(0, 100_000, n) * (rng.random(n) < 0.4)
+        contraction = arr * rng.uniform(0, 1, n) * (rng.random(n) < 0.3)
+        likely = p >= rng.uniform(0.3, 0.9)
+        best, base, worst = scenario_values(arr, p, expansion, contraction, likely)
+        assert worst <= base + 1e-6 and base <= best + 1e-6, (worst, base, best)
+
+
+def test_forecast_scenarios_are_ordered_for_every_window_length_on_the_demo():
+    from cs_mcp.workspace.loader import open_workspace
+
+    with open_workspace(load_settings(None, overrides={"churn": {"disk_cache": False}})) as demo:
+        for days in (30, 90, 180, 365):
+            s = renewal_forecast(demo, days=days).scenarios
+            assert s.worst <= s.base <= s.best, (days, s)
+
+
 def test_best_base_worst_and_forecast_retention_match_the_hand_computation(ws_churn_only):
     f = renewal_forecast(ws_churn_only, churn=CHURN)
     assert (f.renewals, f.arr_up_for_renewal) == (4, 134_000)
     s = f.scenarios
     assert s.best == 146_000  # 134,000 + R-2's 12,000 expansion, no contraction
     assert s.base == pytest.approx(101_900)  # .45*50,000 + .95*62,000 + .60*20,000 + .85*10,000
-    assert s.worst == 60_000  # R-1 (45%) and R-3 (60%) churn; R-2 renews flat, R-6 renews
+    assert s.worst == 56_000  # R-1 (45%) and R-3 (60%) churn; R-2 (.95 x 50,000) and R-6 (.85 x 10,000) renew
     w = f.waterfall
     assert w.churned_arr == pytest.approx(41_100)  # .55*50,000 + .05*50,000 + .40*24,000 + .15*10,000
     assert w.contraction_arr == pytest.approx(2_400)  # .60 * 4,000
@@ -128,16 +152,26 @@ def test_best_base_worst_and_forecast_retention_match_the_hand_computation(ws_ch
     assert outcomes == {"expand": 1, "renew": 1, "flat": 0, "contract": 1, "churn": 1}
 
 
-def test_health_is_blended_into_the_probability_by_the_configured_weight(ws):
-    # p = .7 (1 - churn) + .3 curve(health); curve: 0 -> .30, 50 -> .70, 100 -> .98
-    f = renewal_forecast(ws, churn=CHURN)
+def test_a_learned_model_gives_the_probability_alone_health_is_already_in_it(ws):
+    f = renewal_forecast(ws, churn=CHURN)  # health_weight 0.3, but the model's P(lost) is the risk
+    p = {r.account_id: r.probability for r in f.accounts}
+    assert p == {"R-1": 45.0, "R-2": 95.0, "R-3": 60.0, "R-6": 85.0}
+    assert {r.account_id: r.churn_probability for r in f.accounts} == {"R-1": 55.0, "R-2": 5.0, "R-3": 40.0,
+                                                                         "R-6": 15.0}
+    assert "health curve" not in f.probability_rule
+
+
+def test_without_a_model_health_is_blended_into_the_probability_by_the_configured_weight(ws):
+    # p = .7 (1 - indicator score / 100) + .3 curve(health); curve: 0 -> .30, 50 -> .70, 100 -> .98
+    indicators = FixedChurn(CHURN.account_ids, CHURN.probability, "leading-indicator", CHURN.drivers)
+    f = renewal_forecast(ws, churn=indicators)
     p = {r.account_id: r.probability for r in f.accounts}
     assert p["R-1"] == pytest.approx(52.5)  # .7*.45 + .3*.70
     assert p["R-2"] == pytest.approx(95.9)  # .7*.95 + .3*.98
     assert p["R-3"] == pytest.approx(48.0)  # .7*.70 + .3*.30 - .10
     assert p["R-6"] == pytest.approx(82.0)  # .7*.80 + .3*.70 + .05
     assert by_id(f)["R-3"].expected_outcome == "churn"
-    assert "health curve" in f.probability_rule and f.method == "model"
+    assert "health curve" in f.probability_rule and f.method == "leading-indicator"
 
 
 def test_won_and_lost_renewals_override_the_blend():
@@ -253,10 +287,10 @@ async def test_renewal_forecast_tool_gives_totals_rows_and_a_compact_text(renewa
     assert not result.is_error
     data = result.structured_content
     assert (data["total"], data["returned"]) == (4, 3)
-    assert data["scenarios"]["worst"] == 60_000
+    assert data["scenarios"]["worst"] == 56_000
     assert data["accounts"][0]["account_id"] == "R-1"
     text = result.content[0].text
-    assert "Forecast ARR: base $102K (probability-weighted), best $146K, worst $60K" in text
+    assert "Forecast ARR: base $102K (probability-weighted), best $146K, worst $56K" in text
     assert "R-1 Flat Co: $50K, 45% high risk, churn; T-30, next T-0 2026-07-20" in text
     assert "More: pass cursor=" in text
     assert len(text) < 4000

@@ -1,7 +1,8 @@
 """Settings: every weight, band and threshold of the methodology, with defaults in code.
 
 Precedence: defaults here < the workspace's `cs-mcp.yaml` (or `--config FILE`) < environment
-(`CS_MCP_TOKEN`) < command-line flags. The active values are served as `cs://config/active`.
+variables (`CS_MCP_*`, one per flag, read by the CLI) < command-line flags. The active values are
+served as `cs://config/active`.
 
 Scoring curves: a health metric earns a fraction of its points from a piecewise-linear curve of
 `[input, fraction]` breakpoints (linear between breakpoints, flat beyond the ends). A band such as
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -228,6 +230,53 @@ class WindowSettings(_Model):
     growth_days: int = Field(365, ge=30)
 
 
+class SmallSampleSettings(_Model):
+    """Rates from few answers lean toward a neutral prior: (n x rate + k x prior) / (n + k)."""
+
+    pseudo_count: float = Field(
+        4, ge=0, description="k: answers' worth of prior mixed into a rate (0 = no damping)"
+    )
+    priors: dict[str, float] = Field(
+        default_factory=lambda: {
+            "support_csat": 0.7,
+            "csat": 0.7,
+            "outreach_response_rate": 0.5,
+            "meeting_attendance_rate": 0.5,
+            "nps": 0.0,
+        },
+        description="metric -> the neutral value a small sample is pulled toward (about half the points)",
+    )
+
+
+class CoverageSettings(_Model):
+    """Engagement expected of an account depends on how it is covered: tech-touch accounts get no CSM meetings."""
+
+    by_segment: dict[str, str] = Field(
+        default_factory=lambda: {"smb": "tech_touch"},
+        description="segment -> coverage model (segments not listed are high touch: every input expected)",
+    )
+    not_expected: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "tech_touch": ["outreach_response_rate", "meeting_attendance_rate", "days_since_last_touch"]
+        },
+        description="coverage model -> health inputs not expected of it: left out, their points re-spread",
+    )
+
+    def coverage_of(self, segment: str | None) -> str:
+        key = "" if segment is None else str(segment).strip().lower()
+        return {k.lower(): v for k, v in self.by_segment.items()}.get(key, "high_touch")
+
+
+class HealthValidationSettings(_Model):
+    """The evidence resource cs://models/health: churn after past cut-offs by the band scored then."""
+
+    cutoffs_days_ago: list[int] = Field(
+        default_factory=lambda: [365, 455, 545],
+        description="cut-offs this many days before the as-of date (those with window_days observed after)",
+    )
+    window_days: int = Field(365, ge=30, description="churn counted within this many days after a cut-off")
+
+
 class HealthSettings(_Model):
     model: str = Field("default", description="which of `models` scores accounts")
     models: dict[str, HealthModel] = Field(default_factory=_default_models)
@@ -235,6 +284,9 @@ class HealthSettings(_Model):
     trend: TrendSettings = Field(default_factory=TrendSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
+    small_samples: SmallSampleSettings = Field(default_factory=SmallSampleSettings)
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)
+    validation: HealthValidationSettings = Field(default_factory=HealthValidationSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> HealthSettings:
@@ -252,6 +304,12 @@ class HealthSettings(_Model):
             xs = [x for x, _ in curve]
             if not curve or xs != sorted(xs):
                 raise ValueError(f"health.curves.{metric} needs breakpoints in increasing input order")
+        for where, names in (("small_samples.priors", list(self.small_samples.priors)),
+                             *((f"coverage.not_expected.{k}", v) for k, v in self.coverage.not_expected.items())):
+            unknown = set(names) - set(self.curves)
+            if unknown:
+                raise ValueError(f"health.{where} names metrics with no curve: {sorted(unknown)}; "
+                                 f"known: {sorted(self.curves)}")
         return self
 
     @property
@@ -263,9 +321,17 @@ class HealthSettings(_Model):
 
 
 class ChurnTiers(_Model):
+    """Tiers of the churn probability shown (rounded to a whole percent, so label and number agree)."""
+
     critical: float = Field(0.75, description="probability at or above which the tier is critical")
-    high: float = Field(0.55)
-    medium: float = Field(0.35)
+    high: float = Field(0.55, description="at or above: high")
+    medium: float = Field(0.35, description="at or above: medium; below: low")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChurnTiers:
+        if not 0 < self.medium < self.high < self.critical <= 1:
+            raise ValueError("churn.tiers needs 0 < medium < high < critical <= 1")
+        return self
 
 
 class LeadingIndicatorPoints(_Model):
@@ -314,17 +380,39 @@ def _default_indicators() -> list[ChurnIndicator]:
     return [ChurnIndicator(name=n, tier=t, metric=m, op=o, value=v, label=lbl) for n, t, m, o, v, lbl in rows]
 
 
-class ChurnSettings(_Model):
-    horizon_days: int = Field(90, ge=7, description="label: churned within this many days of a cut-off")
-    label: Literal["horizon", "next_renewal"] = Field(
-        "horizon",
-        description="what the model learns and its probability means: 'horizon' = churned within horizon_days "
-        "after a cut-off; 'next_renewal' = churned at or before the account's next renewal after the cut-off "
-        "(horizon_days where no renewal date is known; cut-offs whose renewal falls after the as-of date are "
-        "dropped, the outcome not being observed yet)",
+class ChurnActions(_Model):
+    """How churn-risk-list turns an account's tier, ARR at risk, renewal and drivers into an action."""
+
+    executive_arr_at_risk: float = Field(
+        25_000, ge=0, description="ARR at risk (ARR x probability) at or above which the CS lead and the "
+        "executive sponsor own the play, below it the CSM"
     )
-    candidates: list[Literal["logistic", "gradient_boosting"]] = Field(
-        default_factory=lambda: ["logistic", "gradient_boosting"]
+    renewal_soon_days: int = Field(45, ge=0, description="renewal this close: agree the renewal path now")
+    renewal_planning_days: int = Field(
+        120, ge=0, description="renewal this close: start the renewal plan (T-120 of the renewal timeline)"
+    )
+    plays: int = Field(2, ge=1, le=3, description="driver plays named in one recommended action")
+
+
+class ChurnSettings(_Model):
+    rank_by: Literal["next_renewal", "horizon"] = Field(
+        "next_renewal",
+        description="which probability ranks churn-risk-list and drives renewal probabilities: 'next_renewal' "
+        "= P(lost at or before the account's next renewal), 'horizon' = P(churn within horizon_days); both "
+        "are learned and shown",
+    )
+    horizon_days: int = Field(
+        90, ge=7, description="the short-horizon probability: churned within this many days after a cut-off; "
+        "also the window of accounts with no known renewal date"
+    )
+    renewal_grace_days: int = Field(
+        30, ge=0, description="a churn recorded up to this many days after the renewal date counts as lost at "
+        "that renewal"
+    )
+    candidates: list[Literal["logistic", "gradient_boosting", "health_logistic"]] = Field(
+        default_factory=lambda: ["logistic", "gradient_boosting", "health_logistic"],
+        description="model families compared by grouped cross-validation; the best ROC-AUC is used. "
+        "health_logistic uses only the health score, its dimensions and days to renewal",
     )
     cv_folds: int = Field(5, ge=2, le=20)
     cv_folds_large: int = Field(
@@ -332,11 +420,20 @@ class ChurnSettings(_Model):
         description="folds when there are over 10,000 training examples (bounds the fit time; "
         "metrics are stable at that size)"
     )
-    cutoffs: int = Field(6, ge=1, description="past cut-off dates sampled for training examples")
-    cutoff_spacing_days: int = Field(60, ge=7)
+    cutoffs: int = Field(
+        24, ge=1, description="past cut-off dates the training examples are computed as of (fewer when the "
+        "data does not reach back that far)"
+    )
+    cutoff_spacing_days: int = Field(30, ge=7, description="days between cut-offs, the newest this long ago")
+    warmup_days: int = Field(
+        60, ge=0, description="cut-offs start this long after the first activity in the data, so features have "
+        "history behind them"
+    )
+    driver_change_days: int = Field(90, ge=7, description="drivers show how their signal moved over this long")
     min_outcomes: int = Field(20, ge=2, description="churned examples needed before a model is fitted")
     random_state: int = 7
     tiers: ChurnTiers = Field(default_factory=ChurnTiers)
+    actions: ChurnActions = Field(default_factory=ChurnActions)
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
     indicators: list[ChurnIndicator] = Field(
         default_factory=_default_indicators,
@@ -398,7 +495,6 @@ class RenewalSettings(_Model):
         default_factory=lambda: [120, 90, 60, 30, 0],
         description="the five renewal milestones, days before the renewal date, largest first",
     )
-    seat_upsell_utilization: float = Field(0.85, description="seat upsell trigger")
     multi_year_discount_pct: float = Field(10, description="discount offered for a multi-year renewal")
     default_window_days: int = Field(90, ge=1)
     probability: RenewalProbability = Field(default_factory=RenewalProbability)
@@ -488,6 +584,11 @@ class ExpansionSettings(_Model):
     )
     tier_upgrade_uplift: float = Field(0.30, ge=0, description="tier upgrade potential as a share of ARR")
     exclude_red_health: bool = Field(True, description="leave out accounts whose health band is red")
+    exclude_churn_tiers: list[Literal["critical", "high", "medium", "low"]] = Field(
+        default_factory=lambda: ["critical", "high"],
+        description="leave out accounts in these churn tiers (churn-risk-list's): save the account before "
+        "selling to it",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ExpansionSettings:
@@ -744,12 +845,6 @@ class CsmSettings(_Model):
         default_factory=lambda: [30, 90], description="the two look-backs of touch activity, shorter first"
     )
     renewal_window_days: int = Field(90, ge=1, description="renewals due within this many days")
-    at_risk_health_bands: list[str] = Field(
-        default_factory=lambda: ["red", "yellow"], description="a renewal is at risk in these health bands ..."
-    )
-    at_risk_churn_tiers: list[str] = Field(
-        default_factory=lambda: ["critical", "high"], description="... or in these churn tiers"
-    )
     retention_period: str = Field("last-12-months", description="period of the book's GRR/NRR")
     top_overdue: int = Field(3, ge=0, le=10, description="overdue accounts listed per CSM, largest ARR first")
     page_size: int = Field(
@@ -812,18 +907,67 @@ class FeedbackSettings(_Model):
     trend_quarters: int = Field(4, ge=1, le=12, description="quarterly NPS trend: quarters shown")
     themes: dict[str, list[str]] = Field(
         default_factory=_default_themes,
-        description="comment theme -> keywords or phrases, matched case-insensitively on word boundaries; "
-        "a trailing * matches any word ending ('slow*': slow, slower, slowness); an empty list drops the theme",
+        description="named seed themes: theme -> keywords or phrases, matched case-insensitively on word boundaries "
+        "(a trailing * matches any word ending: 'slow*' is slow, slower, slowness); a discovered theme whose "
+        "closest comments match a seed's keywords takes its name, and with theme_method 'keywords' (or too few "
+        "comments to learn from) these are the themes; an empty list drops the theme",
+    )
+    theme_method: Literal["discover", "keywords"] = Field(
+        "discover", description="discover: themes learned from the comments (TF-IDF, LSA, spherical k-means), "
+        "named by their top terms or a matching seed; keywords: only the seed themes' keyword lists"
+    )
+    theme_min_comments: int = Field(
+        40, ge=2, description="fewer comments than this in the period and cut: the seed keywords make the themes"
+    )
+    theme_k_min: int = Field(2, ge=2, le=30, description="fewest themes discovery may choose")
+    theme_k_max: int = Field(15, ge=2, le=30, description="most themes discovery may choose")
+    theme_k_tolerance: float = Field(
+        0.1, ge=0, le=0.5, description="number of themes: the smallest k in [theme_k_min, theme_k_max] whose "
+        "coverage is within this of the best coverage any k in that range reaches"
+    )
+    theme_min_similarity: float = Field(
+        0.3, gt=0, lt=1, description="a comment belongs to a theme when its cosine similarity to the theme's "
+        "centre (in the comments' latent semantic space) is at least this; below it for every theme it is 'other'"
+    )
+    theme_select_similarity: float = Field(
+        0.4, gt=0, lt=1, description="closeness at which coverage is measured when choosing the number of themes: "
+        "stricter than theme_min_similarity, so that two topics merged into one theme lose coverage"
+    )
+    theme_min_size: int = Field(5, ge=1, description="a discovered theme with fewer comments joins 'other'")
+    theme_dimensions: int = Field(
+        50, ge=2, le=300, description="latent semantic dimensions the TF-IDF vectors are reduced to before clustering"
+    )
+    theme_max_terms: int = Field(
+        20_000, ge=100, description="vocabulary cap: the most frequent words and word pairs kept"
+    )
+    theme_stop_words: list[str] = Field(
+        default_factory=list, description="words left out of themes besides the English stop words, e.g. the "
+        "product's and the company's own names"
+    )
+    theme_fit_sample: int = Field(
+        20_000, ge=1_000, description="comments the clustering is fitted on (a fixed-seed sample when there are "
+        "more; every comment is then assigned to its nearest theme)"
+    )
+    theme_select_sample: int = Field(
+        4_000, ge=500, description="comments the number of themes is chosen on (a fixed-seed sample when more)"
+    )
+    theme_seed_match: float = Field(
+        0.5, gt=0, le=1, description="a discovered theme takes a seed's name when at least this share of its "
+        "closest comments match the seed's keywords"
     )
     theme_min_mentions: int = Field(
-        2, ge=1, description="mentions a theme needs among promoters (detractors) to be called their driver"
+        2, ge=1, description="comments a theme needs among promoters (detractors) to be called their driver"
     )
     theme_driver_lift: float = Field(
         1.5, ge=1, description="a theme drives detractors when its share of detractor comments is at least this "
         "multiple of its share of promoter comments (and the other way round for promoters)"
     )
-    theme_examples: int = Field(2, ge=0, le=5, description="example comments shown per theme")
-    example_chars: int = Field(120, ge=20, le=500, description="example comments are cut to this length")
+    theme_significance: float = Field(
+        0.05, gt=0, le=1, description="a driver's detractor-vs-promoter difference must also be significant: "
+        "two-proportion z-test, p-value Holm-adjusted over the answer's themes, at most this"
+    )
+    theme_examples: int = Field(3, ge=0, le=5, description="quotes per theme: the comments closest to the theme")
+    example_chars: int = Field(120, ge=20, le=500, description="quotes and comments are cut to this length")
     followup_days: int = Field(
         30, ge=1, description="detractor answers this recent with no touchpoint since are due for follow-up"
     )
@@ -842,6 +986,8 @@ class FeedbackSettings(_Model):
                 "feedback.tenure_bands needs distinct labels and start months, the lowest 0, "
                 "e.g. [['<1y', 0], ['1-2y', 12], ['2y+', 24]]"
             )
+        if self.theme_k_min > self.theme_k_max:
+            raise ValueError("feedback.theme_k_min must not be above feedback.theme_k_max")
         return self
 
 
@@ -967,7 +1113,7 @@ class Targets(_Model):
     average_health: float = Field(75)
 
 
-ProposalOption = Literal["renewal_only", "renewal_expansion", "multi_year"]
+ProposalOption = Literal["renewal_only", "right_size", "renewal_expansion", "multi_year"]
 
 
 class PlanningSettings(_Model):
@@ -992,6 +1138,13 @@ class PlanningSettings(_Model):
         "offer falls back to multi_year",
     )
     whitespace_shown: int = Field(5, ge=0, le=20, description="whitespace products listed per account")
+    right_size_below: float = Field(
+        0.5, ge=0, le=1, description="seat utilization under which renewal-strategy offers a right-sized renewal "
+        "(and leads with it when the renewal is at risk)"
+    )
+    right_size_target_utilization: float = Field(
+        0.8, gt=0, le=1, description="a right-sized renewal keeps the seats the active users fill at this use"
+    )
     review_days: int = Field(90, ge=7, le=366, description="account-review-prep's default period: the last N days")
     trend_months: int = Field(6, ge=2, le=24, description="months in account-review-prep's usage trend")
     usage_change_flag_pct: float = Field(
@@ -1025,6 +1178,8 @@ class PlanningSettings(_Model):
 # ------------------------------------------------------------------------- server
 
 
+WEBSITE_URL = "https://pypi.org/project/customer-success-mcp/"
+
 ToolFamily = Literal[
     "accounts", "health", "churn", "renewal", "retention", "expansion", "nps", "segments",
     "engagement", "csm", "review", "escalation", "onboarding",
@@ -1039,8 +1194,16 @@ class ServerSettings(_Model):
     token: str | None = Field(None, description="bearer token for HTTP (env CS_MCP_TOKEN)", repr=False)
     allowed_hosts: list[str] = Field(default_factory=list, description="extra Host values for HTTP")
     allowed_origins: list[str] = Field(default_factory=list, description="extra Origin values for HTTP")
-    tools: list[ToolFamily] | None = Field(None, description="enable only these tool families")
+    toolsets: list[ToolFamily | Literal["all", "default"]] | None = Field(
+        None, description="enable only these toolsets (tool families); none: the default toolsets (every one)"
+    )
+    tools: list[str] | None = Field(None, description="enable these single tools (added to the toolsets)")
+    exclude_tools: list[str] = Field(default_factory=list, description="leave out these tools")
     read_only: bool = Field(False, description="leave out every tool that writes")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "warning", description="stderr log level, and the level sent to clients that set none"
+    )
+    website_url: str = Field(WEBSITE_URL, description="the project page clients show for this server")
     max_text_chars: int = Field(20_000, ge=1_000, description="cap on a tool's text rendering")
     page_size: int = Field(25, ge=1, le=500, description="default rows per page of list tools")
 
@@ -1048,6 +1211,37 @@ class ServerSettings(_Model):
     @classmethod
     def _slash(cls, v: str) -> str:
         return v if v.startswith("/") else "/" + v
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _families_in_tools(cls, data: Any) -> Any:
+        # `tools` used to name families: those names still work, as toolsets, with a warning (until 0.3).
+        from cs_mcp.toolsets import TOOLSETS
+
+        if not isinstance(data, dict) or not data.get("tools"):
+            return data
+        families = [t for t in data["tools"] if t in TOOLSETS]
+        if not families:
+            return data
+        logging.getLogger("cs_mcp").warning(
+            "tools: %s names a toolset; use toolsets (--toolsets %s). Toolset names in tools stop working "
+            "in 0.3.", ", ".join(families), ",".join(families),
+        )
+        single = [t for t in data["tools"] if t not in TOOLSETS]
+        return {**data, "toolsets": [*(data.get("toolsets") or []), *families], "tools": single or None}
+
+    @model_validator(mode="after")
+    def _known_tools(self) -> ServerSettings:
+        from cs_mcp.toolsets import check_tool_names
+
+        check_tool_names(self.tools or [])
+        check_tool_names(self.exclude_tools, "tool to exclude")
+        return self
 
 
 class Settings(_Model):

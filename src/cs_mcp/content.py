@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
+from cs_mcp.domain.metrics import METRICS
+from cs_mcp.domain.metrics import label as metric_label
+
 if TYPE_CHECKING:
     from cs_mcp.config import Settings
 
@@ -37,22 +40,6 @@ _FOLDERS: dict[str, str] = {
 _PLACEHOLDER = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 
-# metric -> (label, the health.windows setting giving its look-back, if any)
-_METRIC_LABELS: dict[str, tuple[str, str | None]] = {
-    "seat_utilization": ("active users / licensed seats", "usage_days"),
-    "logins_per_user_week": ("logins per active user per week", "usage_days"),
-    "feature_adoption": ("share of features used", "feature_days"),
-    "outreach_response_rate": ("share of outreach answered", "engagement_days"),
-    "meeting_attendance_rate": ("share of meetings held", "engagement_days"),
-    "days_since_last_touch": ("days since last CSM contact", None),
-    "ticket_volume_ratio": ("tickets vs own monthly baseline", "ticket_recent_days"),
-    "open_critical_tickets": ("open critical tickets", None),
-    "support_csat": ("support CSAT, share 4-5", "support_csat_days"),
-    "nps": ("account NPS, -100..100", "satisfaction_days"),
-    "csat": ("CSAT, share 4-5", "satisfaction_days"),
-    "days_overdue": ("days oldest unpaid invoice is overdue", None),
-    "arr_growth_12m": ("ARR change, 0.1 = +10%", "growth_days"),
-}
 
 
 class ContentError(ValueError):
@@ -80,6 +67,21 @@ class Document:
     @property
     def file(self) -> str:
         return f"{_FOLDERS[self.kind]}/{self.name}.md"
+
+
+@functools.cache
+def catalogue(name: str) -> dict[str, Any]:
+    """A prose catalogue (`resources/catalogues/<name>.yaml`): texts the answers are built from."""
+    import yaml
+
+    path = resources.files("cs_mcp").joinpath(f"resources/catalogues/{name}.yaml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"resources/catalogues/{name}.yaml cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContentError(f"resources/catalogues/{name}.yaml must hold a mapping")
+    return data
 
 
 def load_documents(kind: Kind) -> list[Document]:
@@ -241,7 +243,7 @@ def _health_table(settings: Settings, path: str) -> str:
         first = True
         for metric, points in dim["metrics"].items():
             share = 100 * dim["weight"] / total_weight * points / dim_points
-            label, window = _METRIC_LABELS.get(metric, (metric.replace("_", " "), None))
+            label, window = metric_label(metric), METRICS[metric].window if metric in METRICS else None
             if window in windows:
                 label += f" ({windows[window]} days)"
             lines.append(

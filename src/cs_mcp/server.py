@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib import resources as package_files
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, Icon, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
 from cs_mcp import __version__
 from cs_mcp.config import Settings
-from cs_mcp.progress import thread_progress
+from cs_mcp.notify import ClientLogHandler, Peers
+from cs_mcp.progress import ProgressBoard
 
 if TYPE_CHECKING:
+    from mcp.server.context import ServerRequestContext
+
+    from cs_mcp.progress import LoopBridge
     from cs_mcp.tools.registry import ToolSpec
     from cs_mcp.workspace.loader import Workspace
 
@@ -37,6 +43,8 @@ settings in force in cs://config/active, the churn model card in cs://models/chu
 cs://data/quality; the prompts are ready-made playbooks (weekly-at-risk-review, qbr-preparation, ...)."""
 
 WARMUP_DELAY_SECONDS = 0.5
+WARMUP_WAITS_FOR_LISTS_SECONDS = 10.0
+"""The warm-up lets the first listing (which registers the tools) go first, so as not to slow it down."""
 RECHECK_SECONDS = 2.0
 """How often a request may stat the workspace's files to notice changed data."""
 
@@ -50,6 +58,9 @@ class AppState:
         self._lock = threading.Lock()
         self._fingerprint: str | None = None
         self._checked = 0.0
+        self.board = ProgressBoard()
+        self.on_reload: Callable[[], Awaitable[None]] | None = None
+        self.listed: anyio.Event | None = None
 
     @property
     def loaded(self) -> Workspace | None:
@@ -87,12 +98,13 @@ class AppState:
             if time.monotonic() - self._checked < RECHECK_SECONDS:
                 return self._workspace
             self._checked = time.monotonic()
-            await anyio.to_thread.run_sync(self.reload_if_changed)
+            reloaded = await anyio.to_thread.run_sync(self.reload_if_changed)
+            if reloaded and self.on_reload is not None:
+                await self.on_reload()
             if self._workspace is not None:
                 return self._workspace
-        progress = thread_progress(ctx) if ctx is not None else None
         try:
-            return await anyio.to_thread.run_sync(self.open_workspace, progress)
+            return await anyio.to_thread.run_sync(self.open_workspace, self.board.reporter())
         except ValueError as exc:  # WorkspaceError / ConfigError: the user can fix the data
             raise ToolError(str(exc)) from exc
 
@@ -101,18 +113,34 @@ class AppState:
             self._workspace.close()
 
 
+def enabled_tool_names(settings: Settings) -> list[str]:
+    from cs_mcp.toolsets import select_tools
+
+    cfg = settings.server
+    return select_tools(cfg.toolsets, cfg.tools, cfg.exclude_tools, cfg.read_only)
+
+
 def enabled_tools(settings: Settings) -> list[ToolSpec]:
     from cs_mcp.tools import ALL_TOOLS
 
-    families = set(settings.server.tools) if settings.server.tools else None
-    return [
-        t for t in ALL_TOOLS
-        if (families is None or t.family in families) and not (settings.server.read_only and not t.read_only)
-    ]
+    names = set(enabled_tool_names(settings))
+    return [t for t in ALL_TOOLS if t.name in names]
 
 
 # Requests answered before the tools, resources and prompts are registered: the handshake only.
 HANDSHAKE_METHODS = ("initialize", "server/discover", "ping")
+PROGRESS_METHODS = ("tools/call", "resources/read", "prompts/get", "completion/complete")
+"""Requests that may wait for the data to load or the churn model to fit."""
+
+
+def server_icons() -> list[Icon]:
+    """The icon shipped in the package, inline (clients need no network to show it)."""
+    assets = package_files.files("cs_mcp") / "assets"
+    icons = []
+    for name, mime, sizes in (("icon.svg", "image/svg+xml", ["any"]), ("icon-64.png", "image/png", ["64x64"])):
+        data = base64.b64encode((assets / name).read_bytes()).decode()
+        icons.append(Icon(src=f"data:{mime};base64,{data}", mime_type=mime, sizes=sizes))
+    return icons
 
 
 def create_server(settings: Settings | None = None, workspace: Workspace | None = None,
@@ -122,27 +150,60 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
     Registering tools (their schemas), resources and prompts costs about as much as the rest of
     start-up, so it happens on the first request after the handshake, not before `initialize`.
     """
+    from mcp.server.subscriptions import InMemorySubscriptionBus
+
     from cs_mcp.resources import register_completion
 
     settings = settings or Settings()
     state = AppState(settings, workspace)
+    peers = Peers(settings.server.log_level)
+    client_log = ClientLogHandler(peers)
+    bus = InMemorySubscriptionBus()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[AppState]:
-        async with anyio.create_task_group() as tg:
+        from anyio.from_thread import BlockingPortal
+
+        from cs_mcp.notify import Outbox, send_background_log
+        from cs_mcp.progress import LoopBridge
+
+        async with BlockingPortal() as portal, anyio.create_task_group() as tg:
+            bridge = LoopBridge(portal)
+            state.board.bridge = bridge
+            client_log.background = Outbox(bridge, send_background_log)
+            tg.start_soon(client_log.background.run)
+            log.addHandler(client_log)
+
+            async def reloaded() -> None:
+                from cs_mcp.notify import announce_reload
+
+                await announce_reload(peers, bus)
+                if warm_up:
+                    tg.start_soon(_fit_churn_model, state)
+
+            state.on_reload = reloaded
+            state.listed = anyio.Event()
+            if registered:
+                state.listed.set()
             if warm_up and state.loaded is None:
                 tg.start_soon(_warm_up, state)
             try:
                 yield state
             finally:
+                log.removeHandler(client_log)
+                state.board.bridge = None
                 tg.cancel_scope.cancel()
 
     server = MCPServer(
         "customer-success-mcp",
         title="Customer Success analytics",
+        description="Health, churn risk, renewals, retention, NPS and more, computed from your own data",
         version=__version__,
         instructions=INSTRUCTIONS,
+        website_url=settings.server.website_url,
+        icons=server_icons(),
         lifespan=lifespan,
+        subscriptions=bus,
     )
     registered: list[bool] = []
 
@@ -155,13 +216,104 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
     async def register_on_first_use(ctx: Any, call_next: Any) -> Any:
         if not registered and ctx.method not in HANDSHAKE_METHODS and not ctx.method.startswith("notifications/"):
             register_all()
+            try:
+                return await call_next(ctx)
+            finally:
+                if state.listed is not None:
+                    state.listed.set()
         return await call_next(ctx)
 
+    async def progress_and_logs(ctx: ServerRequestContext[Any, Any], call_next: Any) -> Any:
+        if ctx.request_id is None or ctx.method in HANDSHAKE_METHODS:
+            return await call_next(ctx)
+        return await _serve_with_companions(ctx, call_next, state, peers, client_log)
+
     server.middleware.append(register_on_first_use)
+    server.middleware.append(progress_and_logs)
+    _serve_logging_and_subscriptions(server, peers)
     register_completion(server, state)  # capabilities are fixed before the first request: register now
     server.app_state = state  # type: ignore[attr-defined]  # for tests and the CLI
     server.register_all = register_all  # type: ignore[attr-defined]
     return server
+
+
+async def _serve_with_companions(ctx: ServerRequestContext[Any, Any], call_next: Any, state: AppState,
+                                 peers: Peers, client_log: ClientLogHandler) -> Any:
+    """Run a request with its progress relay and its log lines going to its own stream."""
+    from cs_mcp.notify import RequestLog, current_request_log, request_levels
+    from cs_mcp.progress import ProgressRelay
+
+    bridge: LoopBridge | None = state.board.bridge
+    levels = request_levels(ctx, peers)
+    request_log = RequestLog(ctx, levels, bridge, client_log) if levels and bridge is not None else None
+    relay = None
+    if ctx.method in PROGRESS_METHODS:
+        label = str((ctx.params or {}).get("name") or (ctx.params or {}).get("uri") or ctx.method)
+        relay = ProgressRelay(state.board, ctx.session.report_progress, label)
+    reset = current_request_log.set(request_log)
+    result = error = None
+    try:
+        async with anyio.create_task_group() as tg:
+            if request_log is not None:
+                tg.start_soon(request_log.outbox.run)
+            if relay is not None:
+                tg.start_soon(relay.run)
+            try:
+                result = await call_next(ctx)
+            except Exception as exc:  # re-raised below, outside the task group (which would wrap it)
+                error = exc
+            if relay is not None:
+                relay.stop()
+                await relay.tell(final=True)
+            if request_log is not None:
+                await request_log.outbox.close()
+    finally:
+        current_request_log.reset(reset)
+    if error is not None:
+        raise error
+    return result
+
+
+def _serve_logging_and_subscriptions(server: MCPServer, peers: Peers) -> None:
+    """`logging/setLevel`, `resources/(un)subscribe` and `listChanged` for handshake-era clients.
+
+    MCPServer (mcp 2.3) offers none of them; the SDK's advice for `logging/setLevel` is the low-level
+    server's request handlers. At 2026-07-28 the SDK derives `listChanged` from `subscriptions/listen`.
+    """
+    from mcp.server.lowlevel import NotificationOptions
+    from mcp.types import EmptyResult, SetLevelRequestParams, SubscribeRequestParams, UnsubscribeRequestParams
+
+    from cs_mcp.notify import levels_from, open_logger_to
+
+    async def set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
+        peer = peers.of(ctx)
+        if peer is not None:
+            peer.levels = levels_from(params.level)
+            open_logger_to(peer.levels)
+        return EmptyResult()
+
+    async def subscribe(ctx: ServerRequestContext[Any, Any], params: SubscribeRequestParams) -> EmptyResult:
+        peer = peers.of(ctx)
+        if peer is not None:
+            peer.subscriptions.add(str(params.uri))
+        return EmptyResult()
+
+    async def unsubscribe(ctx: ServerRequestContext[Any, Any], params: UnsubscribeRequestParams) -> EmptyResult:
+        peer = peers.of(ctx)
+        if peer is not None:
+            peer.subscriptions.discard(str(params.uri))
+        return EmptyResult()
+
+    lowlevel = server._lowlevel_server  # no public way to add request handlers (mcp 2.3)
+    lowlevel.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+    lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
+    plain = lowlevel.create_initialization_options
+
+    def with_resource_changes(notification_options: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return plain(notification_options or NotificationOptions(resources_changed=True), *args, **kwargs)
+
+    lowlevel.create_initialization_options = with_resource_changes  # type: ignore[method-assign]
 
 
 def _register(server: MCPServer, state: AppState) -> None:
@@ -191,19 +343,38 @@ def _register(server: MCPServer, state: AppState) -> None:
     register_prompts(server, state, {t.name for t in tools})
 
 
+def _uses_churn_model(settings: Settings) -> bool:
+    from cs_mcp.toolsets import CHURN_MODEL_TOOLS
+
+    return bool(CHURN_MODEL_TOOLS & set(enabled_tool_names(settings)))
+
+
 async def _warm_up(state: AppState) -> None:
     """Load the data in the background once the client has had its first answers."""
     await anyio.sleep(WARMUP_DELAY_SECONDS)
+    if state.listed is not None:
+        with anyio.move_on_after(WARMUP_WAITS_FOR_LISTS_SECONDS):
+            await state.listed.wait()
     try:
-        ws = await anyio.to_thread.run_sync(state.open_workspace, None, abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(state.open_workspace, state.board.reporter(), abandon_on_cancel=True)
     except Exception:
         log.warning("background load of the workspace failed; the first tool call will report why",
                     exc_info=True)
         return
-    if state.settings.server.tools is None or "churn" in state.settings.server.tools:
-        try:  # fit the churn model now, so the first portfolio question is answered warm
-            from cs_mcp.domain.churn_model import churn_scores
+    await _fit_churn_model(state)
 
-            await anyio.to_thread.run_sync(churn_scores, ws, abandon_on_cancel=True)
-        except Exception:
-            log.warning("background churn model fit failed; churn-risk-list will report why", exc_info=True)
+
+async def _fit_churn_model(state: AppState) -> None:
+    """Fit the churn model now, so the first portfolio question is answered warm."""
+    from cs_mcp.notify import current_request_log
+
+    current_request_log.set(None)  # started from a request (after a reload), it is nobody's request now
+    ws = state.loaded
+    if ws is None or not _uses_churn_model(state.settings):
+        return
+    try:
+        from cs_mcp.domain.churn_model import churn_scores
+
+        await anyio.to_thread.run_sync(churn_scores, ws, state.board.reporter(), abandon_on_cancel=True)
+    except Exception:
+        log.warning("background churn model fit failed; churn-risk-list will report why", exc_info=True)

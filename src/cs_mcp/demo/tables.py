@@ -351,17 +351,22 @@ def _nps_table(w: World) -> Built:
                              passive_at + passive_theme * 2 + r.integers(0, 2, k)))
     p_comment = np.where(detractor, 0.75, np.where(promoter, 0.6, 0.5))
     code = np.where(r.random(k) < p_comment, code, -1)
+    # The survey's satisfaction question (1-5), asked on some surveys; a stream of its own keeps the rest stable.
+    rc = w.rng(29)
+    csat = np.clip(np.round(rc.normal(1.3 + 4.0 * hh, 0.8)), 1, 5).astype(np.int8)
+    csat = np.where(rc.random(k) < 0.6, csat, -1).astype(np.int8)
     order = np.lexsort((day, acc))
     data = {
         "i": np.arange(k, dtype=np.int64), "acc": acc[order].astype(np.int32),
         "day": day[order].astype(np.int32), "score": score[order], "contact": contact[order],
-        "comment": code[order].astype(np.int16),
+        "comment": code[order].astype(np.int16), "csat": csat[order],
     }
     exprs = [
         ("response_id", _ident("R-", "i", _width(k))),
         ("account_id", _ident("A-", "acc", w.id_width)),
         ("responded_at", _date("day")),
         ("score", "CAST(score AS BIGINT)"),
+        ("csat", "CAST(NULLIF(csat, -1) AS BIGINT)"),
         ("contact_id", _ident("C-", "contact", _width(len(w.c_acc)))),
         ("comment", _label(comments, "comment")),
     ]

@@ -26,6 +26,7 @@ from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.health import Alert, TrendPoint
 from cs_mcp.domain.renewal_strategy import (
     CATEGORY_WORDS,
+    CustomerComment,
     SupportFigures,
     account_health,
     active_account,
@@ -103,11 +104,18 @@ class HealthSection(BaseModel):
 
 
 class Risks(BaseModel):
+    """Internal: for the CSM's preparation, not for the customer-facing agenda."""
+
     alerts: list[Alert]
     risk_factors: list[str]
     churn_drivers: list[str]
-    churn_probability: float | None = Field(description="%")
+    churn_probability: float | None = Field(description="% risk of losing the account at or before its renewal")
+    churn_probability_90d: float | None = Field(None, description="% risk of churn within 90 days")
     churn_tier: str | None
+    at_risk_renewal: bool = Field(False, description="renewal probability under the 'likely' tier")
+    customer_comments: list[CustomerComment] = Field(
+        default_factory=list, description="the account's detractors' own recent NPS comments"
+    )
 
 
 class Outlook(BaseModel):
@@ -338,14 +346,11 @@ def _agenda(
                             f"{usage.active_users_change_pct:+.0f}%")
     if adoption and adoption.catalogue_size:
         value_points.append(f"{len(adoption.features_used)} of {adoption.catalogue_size} features in use")
-    if sat and sat.nps is not None:
-        value_points.append(f"NPS {sat.nps:+.0f} ({sat.respondents} respondent{'s' if sat.respondents != 1 else ''})")
     items.append(("value", "Value delivered", "; ".join(value_points) or "outcomes achieved this quarter"))
     if at_risk:
-        alerts = sorted(risks.alerts, key=lambda a: a.severity != "critical")
-        what = [a.message for a in alerts[:2]] or risks.risk_factors[:2] or risks.churn_drivers[:2]
-        score = f"health {health.score:.0f} ({health.band})" if health.score is not None else "health n/a"
-        items.append(("health", "Risks and recovery plan", "; ".join([score, *what])))
+        # the agenda goes to the customer: concrete issues in their terms, no internal scores
+        items.append(("health", "Open issues and the plan to fix them",
+                      "; ".join(_customer_issues(ws, support, usage, sat)) or "what is not working yet, and the plan"))
     else:
         items.append(("wins", "Wins and success stories",
                       "what went well; ask for a reference or case study" if health.band == "green"
@@ -383,6 +388,19 @@ def _agenda(
         out.append(AgendaItem(topic=topic, minutes=m, start_minute=t, points=points))
         t += m
     return out
+
+
+def _customer_issues(ws: Workspace, support: SupportPeriod | None, usage: UsageTrend | None,
+                     sat: Satisfaction | None) -> list[str]:
+    out = []
+    if support and support.open_critical:
+        out.append(f"{support.open_critical} critical support issue(s) open: owner and fix date for each")
+    flag = ws.settings.planning.usage_change_flag_pct
+    if usage and usage.active_users_change_pct is not None and usage.active_users_change_pct <= -flag:
+        out.append(f"fewer active users ({usage.active_users_change_pct:+.0f}%): what changed, and an adoption plan")
+    if sat and sat.detractor_contacts:
+        out.append("your team's feedback: what we heard and what we are changing")
+    return out[:3]
 
 
 def _todos(
@@ -516,14 +534,19 @@ def account_review(
         velocity_per_day=h.trend.velocity_per_day if h and h.trend else None,
         history=h.trend.history if h and h.trend else [],
     )
+    from cs_mcp.domain.renewal_strategy import customer_quotes
+
     risks = Risks(
         alerts=risk.alerts, risk_factors=h.risk_factors[:5] if h else [], churn_drivers=risk.churn_drivers,
-        churn_probability=risk.churn_probability, churn_tier=risk.churn_tier,
+        churn_probability=risk.churn_probability, churn_probability_90d=risk.churn_probability_90d,
+        churn_tier=risk.churn_tier, at_risk_renewal=risk.at_risk,
+        customer_comments=customer_quotes(ws, account_id),
     )
     exp = expansion_options(ws, account_id, row)
     signals = []
     for o in exp.options:
-        label = {"seat_upsell": "seat upsell", "open_opportunity": "open", "whitespace": "whitespace"}[o.type]
+        label = {"seat_upsell": "seat upsell", "open_opportunity": "open", "cross_sell": "cross-sell",
+                 "tier_upgrade": "tier upgrade"}[o.type]
         signals.append(f"{label} {o.description} ({money(o.arr)})")
     outlook = Outlook(
         renewal_date=risk.renewal_date, days_to_renewal=risk.days_to_renewal, probability=risk.probability,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
-from cs_mcp.domain.formatting import pct
+from cs_mcp.domain.metrics import family_of
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -23,21 +23,21 @@ Tier = Literal["critical", "high", "medium", "low"]
 TIERS: tuple[Tier, ...] = ("critical", "high", "medium", "low")
 Method = Literal["model", "leading-indicator"]
 
-TIER_ACTIONS: dict[str, str] = {
-    "critical": "Save play this week: CS lead and executive sponsor call, a dated recovery plan on the top "
-    "drivers.",
-    "high": "Intervene within 2 weeks: CSM meeting on the top drivers, confirm the value case and the "
-    "renewal path.",
-    "medium": "Watch this month: one targeted touch on the top driver; re-check health in 30 days.",
-    "low": "Keep the regular cadence; look for expansion and advocacy.",
-}
-
-
 class Driver(BaseModel):
-    """One reason an account's churn risk differs from the portfolio's typical account."""
+    """One reason an account's churn risk differs from the portfolio's typical account: a behaviour signal."""
 
     feature: str = Field(description="model feature or indicator name")
-    text: str = Field(description="the driver in words, e.g. 'active users down 46% in 30 days'")
+    text: str = Field(description="the driver in words, e.g. '6% of seats active (3 of 50)'")
+    change: str | None = Field(
+        None, description="where the signal stood churn.driver_change_days ago, e.g. 'down from 45% over 90 days'"
+    )
+    family: str | None = Field(
+        None, description="usage, adoption, engagement, support, sentiment, payment, stakeholder, health or "
+        "custom (a team's own account column)"
+    )
+    metric: str | None = Field(
+        None, description="for a health dimension: its weakest input, the signal to act on"
+    )
     direction: Literal["raises risk", "lowers risk"]
     impact: float = Field(
         description="change in churn probability (percentage points) against the portfolio's typical value "
@@ -117,131 +117,12 @@ def indicator_drivers(
             Driver(
                 feature=ind.name,
                 text=indicator_text(ind, value),
+                family=family_of(ind.metric),
                 direction="raises risk",
                 impact=round(float(points[j]), 1),
             )
         )
     return out
-
-
-# ------------------------------------------------------------------------------------ driver words
-
-
-def _money(v: float) -> str:
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.1f}M"
-    if abs(v) >= 10_000:
-        return f"${v / 1_000:.0f}K"
-    return f"${v:,.0f}"
-
-
-_NO_DATA = {
-    "usage_change_pct": "no usage trend (no usage a month earlier)",
-    "days_since_last_login": "no logins on record",
-    "nps": "no NPS answers in 12 months",
-    "min_nps_score_90d": "no NPS answer in 90 days",
-    "days_since_last_touch": "no CSM touch on record",
-    "outreach_response_rate": "no CSM outreach in 90 days",
-    "meeting_attendance_rate": "no meetings scheduled in 90 days",
-    "support_csat": "no support CSAT answers in 90 days",
-    "csat": "no CSAT answers in 12 months",
-    "days_overdue": "no invoices due yet",
-    "arr_growth_12m": "no ARR history a year back",
-    "has_exec_sponsor": "no contacts on record",
-    "seat_utilization": "no usage data",
-    "oldest_open_critical_hours": "no critical ticket open",
-}
-
-
-def describe(feature: str, value: Any, typical: Any = None) -> str:
-    """A model feature's value in words a CSM uses."""
-    if isinstance(value, float) and value != value or value is None:
-        return _NO_DATA.get(feature, f"no {feature.replace('_', ' ')} data")
-    if isinstance(value, str):
-        return (
-            f"{feature.replace('_', ' ')}: {value}"
-            if str(value).strip()
-            else f"no {feature.replace('_', ' ')}"
-        )
-    v = float(value)
-    match feature:
-        case "usage_change_pct":
-            return f"active users {'down' if v < 0 else 'up'} {abs(v):.0f}% in 30 days"
-        case "days_since_last_login":
-            return f"no logins for {v:.0f} days" if v >= 7 else f"last login {v:.0f} days ago"
-        case "days_since_last_touch":
-            return f"no CSM touch for {v:.0f} days" if v >= 14 else f"CSM touch {v:.0f} days ago"
-        case "nps":
-            return f"NPS {v:+.0f}"
-        case "min_nps_score_90d":
-            return f"lowest NPS answer in 90 days: {v:.0f}"
-        case "nps_responses":
-            return f"{v:.0f} NPS respondents in 12 months"
-        case "seat_utilization":
-            return f"{pct(v)} of seats active"
-        case "logins_per_user_week":
-            return f"{v:.1f} logins per user per week"
-        case "feature_adoption":
-            return f"uses {pct(v)} of the features"
-        case "features_used":
-            return f"{v:.0f} features used in 30 days"
-        case "active_users":
-            return f"{v:.0f} active users"
-        case "outreach_response_rate":
-            return f"answers {pct(v)} of CSM outreach"
-        case "meeting_attendance_rate":
-            return f"{pct(v)} of meetings held"
-        case "touches_90d":
-            return f"{v:.0f} CSM touches in 90 days"
-        case "tickets_30d":
-            return f"{v:.0f} tickets in 30 days"
-        case "ticket_volume_ratio":
-            return f"ticket volume {v:.1f}x the usual"
-        case "open_critical_tickets":
-            return f"{v:.0f} critical ticket{'s' if v != 1 else ''} open"
-        case "oldest_open_critical_hours":
-            return f"critical ticket open {v:.0f} hours"
-        case "escalations_90d":
-            return f"{v:.0f} escalation{'s' if v != 1 else ''} in 90 days"
-        case "support_csat":
-            return f"support CSAT {pct(v)} satisfied"
-        case "csat":
-            return f"CSAT {pct(v)} satisfied"
-        case "days_overdue":
-            return "invoices paid on time" if v <= 0 else f"invoice {v:.0f} days overdue"
-        case "arr_growth_12m":
-            return f"ARR {v * 100:+.0f}% in 12 months"
-        case "active_contacts":
-            return f"{v:.0f} active contacts"
-        case "has_exec_sponsor":
-            return "has an executive sponsor" if v >= 1 else "no executive sponsor"
-        case "exec_sponsor_left_90d":
-            return "executive sponsor left in 90 days" if v >= 1 else "executive sponsor in place"
-        case "arr":
-            return f"ARR {_money(v)}"
-        case "seats":
-            return f"{v:.0f} seats"
-        case "employees":
-            return f"{v:,.0f} employees"
-        case "tenure_days":
-            return (
-                f"customer for {v / 30.4:.0f} months" if v < 730 else f"customer for {v / 365.25:.1f} years"
-            )
-        case "days_to_renewal":
-            return f"renewal in {v:.0f} days"
-        case "health_score":
-            return f"health score {v:.0f}"
-    if feature.startswith("health_"):
-        return f"{feature[7:]} health {v:.0f}/100"
-    shown = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    if typical is not None and typical == typical:
-        t = float(typical)
-        return (
-            f"{feature.replace('_', ' ')} {shown} (typical {t:,.0f})"
-            if abs(t) >= 100
-            else f"{feature.replace('_', ' ')} {shown} (typical {t:.3g})"
-        )
-    return f"{feature.replace('_', ' ')} {shown}"
 
 
 # -------------------------------------------------------------------------------------------- tiers
@@ -277,17 +158,17 @@ class ModelSummary(BaseModel):
         description="history: learned from past cut-offs and churn dates; snapshot: from current churn "
         "status only"
     )
+    ranks_by: Literal["next_renewal", "horizon", "snapshot"] | None = Field(
+        None, description="the probability that ranks: next_renewal = P(lost at or before the next renewal), "
+        "horizon = P(churn within horizon_days), snapshot = resemblance to past churners"
+    )
     estimator: str | None = Field(None, description="chosen model, e.g. gradient_boosting")
-    cv_roc_auc: float | None = Field(None, description="cross-validated ROC-AUC of the model")
+    cv_roc_auc: float | None = Field(None, description="cross-validated ROC-AUC of the ranking model")
+    short_horizon_cv_roc_auc: float | None = Field(None, description="cross-validated ROC-AUC of the 90-day model")
     leading_indicator_roc_auc: float | None = Field(
         None, description="ROC-AUC of the leading-indicator score on the same examples"
     )
-    horizon_days: int | None = Field(
-        None,
-        description="probability of churning within this many days (churn.label 'horizon'); null when the "
-        "probability is of churning at or before the account's next renewal (label 'next_renewal', stated "
-        "in the note and the model card)",
-    )
+    horizon_days: int | None = Field(None, description="the window of probability_90d")
     model_card: str = Field("cs://models/churn", description="resource with the full model card")
 
 
@@ -299,21 +180,32 @@ class TierTotal(BaseModel):
 
 
 class ChurnRiskAccount(BaseModel):
-    rank: int = Field(description="1 = highest risk among the filtered accounts")
+    rank: int = Field(description="1 = highest risk among the filtered accounts, in the order asked")
     account_id: str
     name: str
     segment: str | None
     csm_id: str | None
-    probability: float = Field(description="churn probability 0-1 (leading-indicator method: score / 100)")
-    tier: Tier
+    probability: float = Field(
+        description="churn probability 0-1 of the ranking label (model.ranks_by), after CRM evidence (a won "
+        "renewal caps it, a lost one floors it); leading-indicator method: score / 100"
+    )
+    probability_90d: float | None = Field(None, description="P(churn within the short horizon), 0-1")
+    tier: Tier = Field(description="tier of the probability as shown (whole percent)")
     arr: float | None
     arr_at_risk: float | None = Field(description="ARR x probability")
     renewal_date: dt.date | None
     days_to_renewal: int | None
+    renewal_probability: float | None = Field(None, description="renewal-forecast's probability, % (100 - risk)")
+    at_risk_renewal: bool = Field(
+        False, description="an at-risk renewal: renewal probability under the 'likely' tier"
+    )
     days_since_last_touch: int | None
     health_score: float | None
     health_band: str
-    drivers: list[Driver] = Field(description="top 3 reasons, from the model (or the fired indicators)")
+    drivers: list[Driver] = Field(description="top 3 behaviour signals behind the probability, with their change")
+    context: list[str] = Field(
+        default_factory=list, description="timing and firmographics the model weighed (not drivers)"
+    )
     recommended_action: str
 
 
@@ -322,10 +214,15 @@ class ChurnRiskList(Page):
     method: Method
     model: ModelSummary
     filters: dict[str, Any] = Field(description="filters applied")
-    sort: Literal["probability", "arr_at_risk"]
+    sort: Literal["probability", "arr_at_risk", "days_to_renewal"]
     totals_by_tier: list[TierTotal] = Field(description="over all filtered accounts, not only this page")
     total_arr: float
     total_arr_at_risk: float
+    at_risk_renewals: int = Field(
+        description="filtered accounts that are an at-risk renewal (renewal-forecast's rule; with a renewal "
+        "window, the same count renewal-forecast and csm-performance give for it)"
+    )
+    at_risk_renewal_arr: float
     accounts: list[ChurnRiskAccount]
     note: str | None = None
 
@@ -358,44 +255,10 @@ def _match_value(value: str, known: list[str], what: str, plural: str) -> str:
     return by_lower[value.strip().lower()]
 
 
-def churn_risk_list(
-    ws: Workspace,
-    segment: str | None = None,
-    csm_id: str | None = None,
-    min_tier: Tier | None = None,
-    renewal_within_days: int | None = None,
-    quarter: str | None = None,
-    renewal_from: dt.date | None = None,
-    renewal_to: dt.date | None = None,
-    sort: Literal["probability", "arr_at_risk"] = "probability",
-    limit: int | None = None,
-    cursor: str | None = None,
-    progress: Any = None,
-) -> ChurnRiskList:
-    """Active accounts ranked by churn risk, filtered, with tier totals and one page of rows."""
-    import numpy as np
-
-    from cs_mcp.domain.churn_model import churn_scores
-
-    settings = ws.settings
-    limit = limit or settings.server.page_size
-    offset = decode_cursor(cursor)
-    scores = churn_scores(ws, progress)
-    view = scores.view
-    mask = np.ones(len(scores.account_ids), dtype=bool)
-    filters: dict[str, Any] = {}
-    if segment:
-        seg = _match_value(segment, view.segments, "segment", "segments")
-        mask &= view.segment_lower == seg.lower()
-        filters["segment"] = seg
-    if csm_id:
-        csm = _match_value(csm_id, view.csms, "CSM", "CSM ids")
-        mask &= view.csm_lower == csm.lower()
-        filters["csm_id"] = csm
-    if min_tier:
-        mask &= scores.tier_code <= TIERS.index(min_tier)
-        filters["min_tier"] = min_tier
-    lo, hi = None, None
+def _window(ws: Workspace, renewal_within_days: int | None, quarter: str | None, renewal_from: dt.date | None,
+            renewal_to: dt.date | None, filters: dict[str, Any]) -> tuple[dt.date | None, dt.date | None]:
+    lo: dt.date | None = None
+    hi: dt.date | None = None
     if renewal_within_days is not None:
         lo, hi = ws.as_of, ws.as_of + dt.timedelta(days=renewal_within_days)
         filters["renewal_within_days"] = renewal_within_days
@@ -409,87 +272,135 @@ def churn_risk_list(
         filters.update(
             {k: v.isoformat() for k, v in (("renewal_from", renewal_from), ("renewal_to", renewal_to)) if v}
         )
-    if lo is not None or hi is not None:
-        days = view.days_to_renewal
-        ok = ~np.isnan(days)
-        with np.errstate(invalid="ignore"):
-            if lo is not None:
-                ok &= days >= (lo - ws.as_of).days
-            if hi is not None:
-                ok &= days <= (hi - ws.as_of).days
-        mask &= ok
-    order = scores.order_by_probability if sort == "probability" else scores.order_by_arr_at_risk
-    ranked = order[mask[order]]
-    total = int(len(ranked))
-    codes = scores.tier_code[ranked]
-    arr = np.nan_to_num(view.arr[ranked])
-    at_risk = arr * scores.probability[ranked]
-    totals = [
-        TierTotal(
-            tier=t,
-            accounts=int((codes == i).sum()),
-            arr=round(float(arr[codes == i].sum()), 2),
-            arr_at_risk=round(float(at_risk[codes == i].sum()), 2),
-        )
-        for i, t in enumerate(TIERS)
-    ]
+    return lo, hi
+
+
+def churn_risk_list(
+    ws: Workspace,
+    segment: str | None = None,
+    csm_id: str | None = None,
+    min_tier: Tier | None = None,
+    renewal_within_days: int | None = None,
+    quarter: str | None = None,
+    renewal_from: dt.date | None = None,
+    renewal_to: dt.date | None = None,
+    sort: Literal["probability", "arr_at_risk", "days_to_renewal"] = "probability",
+    limit: int | None = None,
+    cursor: str | None = None,
+    progress: Any = None,
+) -> ChurnRiskList:
+    """Active accounts ranked by churn risk (the renewal book's), filtered, with tier totals and one page."""
+    import numpy as np
+
+    from cs_mcp.domain.churn_model import churn_scores
+    from cs_mcp.domain.renewal import renewal_base
+
+    limit = limit or ws.settings.server.page_size
+    offset = decode_cursor(cursor)
+    scores = churn_scores(ws, progress)
+    book = renewal_base(ws)
+    view = scores.view
+    filters: dict[str, Any] = {}
+    mask = np.ones(len(book.ids), dtype=bool)
+    if segment:
+        seg = _match_value(segment, view.segments, "segment", "segments")
+        mask &= book.lowered["segment"] == seg.lower()
+        filters["segment"] = seg
+    if csm_id:
+        csm = _match_value(csm_id, view.csms, "CSM", "CSM ids")
+        mask &= book.lowered["csm_id"] == csm.lower()
+        filters["csm_id"] = csm
+    if min_tier:
+        mask &= book.tier_code <= TIERS.index(min_tier)
+        filters["min_tier"] = min_tier
+    days = book.days_to_renewal(ws.as_of)
+    lo, hi = _window(ws, renewal_within_days, quarter, renewal_from, renewal_to, filters)
+    with np.errstate(invalid="ignore"):
+        if lo is not None:
+            mask &= days >= (lo - ws.as_of).days
+        if hi is not None:
+            mask &= days <= (hi - ws.as_of).days
+    ranked = _order(book, scores, sort, days)
+    ranked = ranked[mask[ranked]]
+    arr = np.nan_to_num(book.arr[ranked])
+    at_risk = arr * book.lost[ranked]
+    codes = book.tier_code[ranked]
+    totals = [TierTotal(tier=t, accounts=int((codes == i).sum()), arr=round(float(arr[codes == i].sum()), 2),
+                        arr_at_risk=round(float(at_risk[codes == i].sum()), 2)) for i, t in enumerate(TIERS)]
     page = ranked[offset : offset + limit]
-    drivers = scores.drivers([scores.account_ids[i] for i in page])
+    rows = _rows(ws, book, scores, page, offset, days)
+    nxt = offset + len(rows)
+    flagged = book.at_risk[ranked]
+    return ChurnRiskList(
+        as_of=ws.as_of, method=scores.method, model=_summary(ws, scores), filters=filters, sort=sort,
+        totals_by_tier=totals, total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
+        at_risk_renewals=int(flagged.sum()), at_risk_renewal_arr=round(float(arr[flagged].sum()), 2),
+        accounts=rows, total=int(len(ranked)), returned=len(rows),
+        next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None, note=scores.note,
+    )
+
+
+def _order(book: Any, scores: Any, sort: str, days: np.ndarray) -> np.ndarray:
+    """Book rows in the order asked; ties broken by the indicator score, then larger ARR, then id."""
+    import numpy as np
+
+    arr = np.nan_to_num(book.arr)
+    ind = np.where(book.churn_index >= 0, scores.indicator_score[np.maximum(book.churn_index, 0)], 0.0)
+    if sort == "arr_at_risk":
+        keys = (book.id_rank, -book.lost, -arr * book.lost)
+    elif sort == "days_to_renewal":
+        keys = (book.id_rank, -book.lost, np.nan_to_num(days, nan=np.inf))
+    else:
+        keys = (book.id_rank, -arr, -ind, -book.lost)
+    return np.lexsort(keys)
+
+
+def _rows(
+    ws: Workspace, book: Any, scores: Any, page: np.ndarray, offset: int, days: np.ndarray
+) -> list[ChurnRiskAccount]:
+    from cs_mcp.domain.risk_actions import recommended_action
+
+    explained = scores.explanations([str(book.ids[i]) for i in page])
+    view = scores.view
     rows = []
     for rank, i in enumerate(page, start=offset + 1):
-        aid = scores.account_ids[i]
-        p = float(scores.probability[i])
-        tier = TIERS[int(scores.tier_code[i])]
-        a = _num(view.arr[i])
-        dtr = _num(view.days_to_renewal[i])
-        touch = _num(view.days_since_last_touch[i])
-        hs = _num(view.health_score[i])
-        rows.append(
-            ChurnRiskAccount(
-                rank=rank,
-                account_id=aid,
-                name=str(view.name[i]),
-                segment=view.segment[i],
-                csm_id=view.csm_id[i],
-                probability=round(p, 3),
-                tier=tier,
-                arr=a,
-                arr_at_risk=None if a is None else round(a * p, 2),
-                renewal_date=None if dtr is None else ws.as_of + dt.timedelta(days=int(dtr)),
-                days_to_renewal=None if dtr is None else int(dtr),
-                days_since_last_touch=None if touch is None else int(touch),
-                health_score=None if hs is None else round(hs, 1),
-                health_band=str(view.health_band[i]),
-                drivers=drivers.get(aid, []),
-                recommended_action=TIER_ACTIONS[tier],
-            )
-        )
-    nxt = offset + len(rows)
+        aid = str(book.ids[i])
+        j = int(book.churn_index[i])
+        p = float(book.lost[i])
+        tier = TIERS[int(book.tier_code[i])]
+        a = _num(book.arr[i])
+        dtr = _num(days[i])
+        touch = _num(view.days_since_last_touch[j]) if j >= 0 else None
+        hs = _num(book.health[i])
+        e = explained.get(aid)
+        drivers = e.drivers if e else []
+        p90 = _num(book.churn_90d[i])
+        rows.append(ChurnRiskAccount(
+            rank=rank, account_id=aid, name=str(book.names[i]), segment=book.segments[i], csm_id=book.csm_ids[i],
+            probability=round(p, 3), probability_90d=None if p90 is None else round(p90, 3), tier=tier, arr=a,
+            arr_at_risk=None if a is None else round(a * p, 2),
+            renewal_date=None if dtr is None else ws.as_of + dt.timedelta(days=int(dtr)),
+            days_to_renewal=None if dtr is None else int(dtr),
+            renewal_probability=float(book.pct[i]) if dtr is not None else None,
+            at_risk_renewal=bool(book.at_risk[i]),
+            days_since_last_touch=None if touch is None else int(touch),
+            health_score=None if hs is None else round(hs, 1), health_band=str(book.bands[i]),
+            drivers=drivers, context=e.context if e else [],
+            recommended_action=recommended_action(tier, None if a is None else a * p, dtr, drivers,
+                                                  ws.settings.churn.actions),
+        ))
+    return rows
+
+
+def _summary(ws: Workspace, scores: Any) -> ModelSummary:
     card = scores.card
-    summary = ModelSummary(
-        method=scores.method,
-        mode=card.mode,
-        estimator=card.estimator,
+    return ModelSummary(
+        method=scores.method, mode=card.mode, ranks_by=scores.ranks_by, estimator=card.estimator,
         cv_roc_auc=card.metrics.roc_auc if card.metrics else None,
+        short_horizon_cv_roc_auc=scores.short_card.metrics.roc_auc if scores.short_card and scores.short_card.metrics
+        else (card.metrics.roc_auc if scores.ranks_by == "horizon" and card.metrics else None),
         leading_indicator_roc_auc=card.metrics.leading_indicator_roc_auc if card.metrics else None,
-        horizon_days=card.training.horizon_days
-        if card.training and card.training.label != "next_renewal"
-        else None,
-    )
-    return ChurnRiskList(
-        as_of=ws.as_of,
-        method=scores.method,
-        model=summary,
-        filters=filters,
-        sort=sort,
-        totals_by_tier=totals,
-        total_arr=round(float(arr.sum()), 2),
-        total_arr_at_risk=round(float(at_risk.sum()), 2),
-        accounts=rows,
-        total=total,
-        returned=len(rows),
-        next_cursor=encode_cursor(nxt) if nxt < total else None,
-        note=scores.note,
+        horizon_days=ws.settings.churn.horizon_days if scores.method == "model" and card.mode == "history" else None,
     )
 
 

@@ -10,8 +10,8 @@ Rules (config `csm`):
                 cs_mcp.domain.retention grouped by csm_id (accounts grouped by their current CSM, churned included)
   activity      touchpoints on the book's accounts in the two activity_days look-backs, and per account
   overdue       the last touch is older than touch_overdue_days for the account's segment, or it never had one
-  renewals      renewal_date within renewal_window_days; at risk when the health band is in at_risk_health_bands
-                or the churn tier (cs_mcp.domain.churn_model) is in at_risk_churn_tiers
+  renewals      renewals (the renewal book, cs_mcp.domain.renewal) within renewal_window_days; at risk by the
+                book's one rule: renewal probability under the 'likely' tier
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
 
@@ -93,6 +94,7 @@ class RenewalAtRisk(BaseModel):
     name: str
     arr: float | None
     renewal_date: dt.date | None
+    renewal_probability: float | None = Field(None, description="renewal-forecast's probability, %")
     health_band: str
     churn_tier: str | None
 
@@ -158,16 +160,6 @@ class CsmPerformance(Page):
 # ------------------------------------------------------------------------ data
 
 
-def _money(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.1f}M"
-    if abs(v) >= 1_000:
-        return f"${v / 1_000:.0f}K"
-    return f"${v:,.0f}"
-
-
 def _roster(ws: Workspace) -> dict[str, dict[str, Any]]:
     """csm_id -> name, team, capacity: the csms table, then csm_ids found only on accounts."""
     cur = ws.cursor()
@@ -213,25 +205,6 @@ def _touch_counts(ws: Workspace, recent: int, window: int) -> dict[str, np.ndarr
     return cached(ws, ("csm-touches", snap.as_of, recent, window), compute)
 
 
-def _churn_tiers(ws: Workspace, churn: ChurnInput | None, n: int, position: dict[str, int]) -> np.ndarray:
-    """Churn tier name per snapshot row (None where the account has no churn score)."""
-    import numpy as np
-
-    from cs_mcp.domain.churn import TIERS, tier_codes
-
-    if churn is None:
-        from cs_mcp.domain.churn_model import churn_scores
-
-        churn = churn_scores(ws)
-    tiers = np.full(n, None, dtype=object)
-    codes = tier_codes(np.asarray(churn.probability, dtype=float), ws.settings.churn.tiers)
-    for a, code in zip(churn.account_ids, codes, strict=True):
-        i = position.get(a)
-        if i is not None:
-            tiers[i] = TIERS[int(code)]
-    return tiers
-
-
 def _book_retention(ws: Workspace) -> tuple[dict[str, BookRetention], BookRetention | None, str | None]:
     """Retention per csm_id ('unassigned' for none), the team's, and why it could not be computed."""
     from cs_mcp.domain.retention import retention_metrics
@@ -264,8 +237,8 @@ def _book_retention(ws: Workspace) -> tuple[dict[str, BookRetention], BookRetent
 def _health_mix(idx: np.ndarray, bands: np.ndarray, arr: np.ndarray) -> HealthMix:
     sub, money_of = bands[idx], arr[idx]
     counts = {b: int((sub == b).sum()) for b in ("green", "yellow", "red", "unknown")}
-    money = {b: round(float(money_of[sub == b].sum()), 2) for b in counts}
-    return HealthMix(**counts, **{f"{b}_arr": v for b, v in money.items()})
+    amounts = {b: round(float(money_of[sub == b].sum()), 2) for b in counts}
+    return HealthMix(**counts, **{f"{b}_arr": v for b, v in amounts.items()})
 
 
 def _mean(values: np.ndarray) -> float | None:
@@ -312,20 +285,30 @@ class _Book:
                 self.overdue = self.active & (np.isnan(t["days"]) | (t["days"] > self.limit))
         else:
             self.overdue = np.zeros(n, dtype=bool)
-        dtr = np.asarray(f["days_to_renewal"], dtype=float)
-        with np.errstate(invalid="ignore"):
-            self.due = self.active & (dtr >= 0) & (dtr <= s.renewal_window_days)
-        self.has_renewals = bool((~np.isnan(dtr)).any())
-        self.tier = (
-            _churn_tiers(ws, churn, n, snap.position) if self.due.any() else np.full(n, None, dtype=object)
-        )
-        at_bands = {b.lower() for b in s.at_risk_health_bands}
-        at_tiers = {t.lower() for t in s.at_risk_churn_tiers}
+        self._renewal_book(ws, churn, snap.position, n)
+
+    def _renewal_book(self, ws: Workspace, churn: ChurnInput | None, position: dict[str, int], n: int) -> None:
+        """Renewal dates, tiers and the at-risk flag from the renewal book: the one rule every tool uses."""
+        import numpy as np
+
+        from cs_mcp.domain.churn import TIERS
+        from cs_mcp.domain.renewal import build_base, renewal_base
+
+        book = build_base(ws, churn) if churn is not None else renewal_base(ws)
+        rows = np.array([position[a] for a in book.ids], dtype=np.int64)
+        self.dtr = np.full(n, np.nan)
+        self.tier = np.full(n, None, dtype=object)
+        self.renewal_pct = np.full(n, np.nan)
         self.at_risk = np.zeros(n, dtype=bool)
-        due_rows = np.flatnonzero(self.due)
-        self.at_risk[due_rows] = [
-            self.bands[i] in at_bands or (self.tier[i] is not None and self.tier[i] in at_tiers) for i in due_rows
-        ]
+        if len(rows):
+            self.dtr[rows] = book.days_to_renewal(ws.as_of)
+            self.tier[rows] = np.array(TIERS, dtype=object)[book.tier_code]
+            self.renewal_pct[rows] = book.pct
+            self.at_risk[rows] = book.at_risk
+        with np.errstate(invalid="ignore"):
+            self.due = self.active & (self.dtr >= 0) & (self.dtr <= self.s.renewal_window_days)
+        self.at_risk &= self.due
+        self.has_renewals = bool((~np.isnan(self.dtr)).any())
 
     def groups(self) -> dict[str, np.ndarray]:
         """Owner -> rows of their active accounts."""
@@ -382,11 +365,11 @@ class _Book:
         f = self.f
         listed = []
         for i in risk[:3]:
-            dtr = f["days_to_renewal"][i]
             listed.append(RenewalAtRisk(
                 account_id=str(f["account_id"][i]), name=str(f["name"][i]),
                 arr=float(f["arr"][i]) if f["arr"][i] == f["arr"][i] else None,
-                renewal_date=self.ws.as_of + dt.timedelta(days=int(dtr)),
+                renewal_date=self.ws.as_of + dt.timedelta(days=int(self.dtr[i])),
+                renewal_probability=float(self.renewal_pct[i]),
                 health_band=str(self.bands[i]), churn_tier=self.tier[i],
             ))
         return Renewals(
@@ -413,7 +396,7 @@ def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) ->
     n = b.accounts
     if b.csm_id == UNASSIGNED:
         if n:
-            notes.append(f"{n} active account{'s have' if n != 1 else ' has'} no CSM ({_money(b.arr)} ARR): "
+            notes.append(f"{n} active account{'s have' if n != 1 else ' has'} no CSM ({money(b.arr)} ARR): "
                          "assign owners, largest ARR first.")
     elif n == 0:
         cap = f" (capacity {b.capacity})" if b.capacity else ""
@@ -429,25 +412,25 @@ def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) ->
     if r and r.at_risk:
         first = r.at_risk_accounts[0]
         notes.append(f"{r.at_risk} of {r.due} renewals in the next {r.window_days} days at risk "
-                     f"({_money(r.at_risk_arr)}): start save plans with renewal-strategy, {first.name} "
-                     f"({_money(first.arr)}) first.")
+                     f"({money(r.at_risk_arr)}): start save plans with renewal-strategy, {first.name} "
+                     f"({money(first.arr)}) first.")
     c = b.coverage
     if c and c.overdue_accounts and n and c.overdue_accounts / n >= s.coach_overdue_share:
         top = c.top[0] if c.top else None
         largest = ""
         if top:
             since = "never touched" if top.days_since_last_touch is None else f"{top.days_since_last_touch} days"
-            largest = f"; largest {top.name} {_money(top.arr)}, {since}"
-        notes.append(f"{c.overdue_accounts} of {n} accounts overdue for a touch ({_money(c.overdue_arr)} "
+            largest = f"; largest {top.name} {money(top.arr)}, {since}"
+        notes.append(f"{c.overdue_accounts} of {n} accounts overdue for a touch ({money(c.overdue_arr)} "
                      f"ARR{largest}): book a check-in sprint this week.")
     h = b.health
     if n and h.red and h.red / n >= s.coach_red_share:
-        notes.append(f"{h.red} of {n} accounts red ({_money(h.red_arr)} ARR): review each with health-score "
+        notes.append(f"{h.red} of {n} accounts red ({money(h.red_arr)} ARR): review each with health-score "
                      "and agree recovery plans.")
     ret = b.retention if b.csm_id != UNASSIGNED else None
     if ret and ret.grr is not None and ret.grr < targets.grr:
         notes.append(f"GRR {ret.grr * 100:.1f}% over the {ret.period} vs target {targets.grr * 100:.0f}% "
-                     f"({_money(ret.churned_arr)} churned): run a loss review of churned and contracted accounts.")
+                     f"({money(ret.churned_arr)} churned): run a loss review of churned and contracted accounts.")
     elif ret and ret.nrr is not None and ret.nrr < targets.nrr:
         notes.append(f"NRR {ret.nrr * 100:.1f}% over the {ret.period} vs target {targets.nrr * 100:.0f}%: "
                      "look for expansion in the healthy accounts (expansion-opportunities).")
@@ -582,7 +565,7 @@ def csm_performance(
         )
     if unassigned and unassigned.accounts:
         k = unassigned.accounts
-        notes.append(f"{k} active account{'s have' if k != 1 else ' has'} no CSM ({_money(unassigned.arr)} ARR).")
+        notes.append(f"{k} active account{'s have' if k != 1 else ' has'} no CSM ({money(unassigned.arr)} ARR).")
     health_tables = {METRIC_SOURCES.get(m, "accounts") for d in settings.health.active.dimensions.values()
                      for m in d.metrics}
     tables = [t for t in ("accounts", "csms", "touchpoints", "subscriptions", *sorted(health_tables - {"accounts"}))
@@ -599,8 +582,8 @@ def csm_performance(
             "touch_overdue_days": dict(s.touch_overdue_days),
             "default_touch_overdue_days": s.default_touch_overdue_days,
             "renewal_window_days": s.renewal_window_days,
-            "at_risk_health_bands": list(s.at_risk_health_bands),
-            "at_risk_churn_tiers": list(s.at_risk_churn_tiers),
+            "at_risk_rule": "renewal probability under renewal.probability_tiers.likely "
+            f"({settings.renewal.probability_tiers['likely']:g}%), as renewal-forecast and churn-risk-list",
         },
         team=team,
         csms=page,

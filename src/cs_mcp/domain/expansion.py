@@ -81,6 +81,7 @@ class Candidate(BaseModel):
     product_id: str | None = Field(None, description="cross-sell: the whitespace product")
     product_name: str | None = None
     target_plan: str | None = Field(None, description="tier upgrade: the next plan")
+    extra_seats: int | None = Field(None, description="seat upsell: seats to add")
     propensity: float = Field(description="0-100")
     components: dict[str, float | None] = Field(description="health, adoption, growth, engagement, budget (0-100)")
     potential_arr: float
@@ -533,6 +534,21 @@ def _match(values: np.ndarray, wanted: str, ws: Workspace, column: str) -> np.nd
     return np.array([v is not None and str(v).lower() == key for v in values], dtype=bool)
 
 
+def _in_churn_tiers(ws: Workspace, ids: np.ndarray, tiers: list[str]) -> np.ndarray:
+    """Accounts whose churn tier (the renewal book's) is one of `tiers`."""
+    import numpy as np
+
+    from cs_mcp.domain.churn import TIERS
+    from cs_mcp.domain.renewal import renewal_base
+
+    if not tiers:
+        return np.zeros(len(ids), dtype=bool)
+    book = renewal_base(ws)
+    codes = {TIERS.index(t) for t in tiers}
+    return np.array([(i := book.position.get(str(a))) is not None and int(book.tier_code[i]) in codes
+                     for a in ids], dtype=bool)
+
+
 def expansion_opportunities(
     ws: Workspace,
     segment: str | None = None,
@@ -585,6 +601,13 @@ def expansion_opportunities(
                 f"{excluded_red} accounts with red health are left out (expansion.exclude_red_health: fix health "
                 "before selling); send include_red=true to see them."
             )
+    risky = mask & _in_churn_tiers(ws, base.ids, cfg.exclude_churn_tiers if exclude_red else [])
+    if risky.any():
+        mask &= ~risky
+        notes.append(
+            f"{int(risky.sum())} accounts in the {' or '.join(cfg.exclude_churn_tiers)} churn tier are left out "
+            "(expansion.exclude_churn_tiers): save the renewal before selling more; include_red=true shows them."
+        )
     pos = np.flatnonzero(mask)
     found, computed_not, found_notes = _all_candidates(ws, base)
     not_computed += computed_not
@@ -645,6 +668,7 @@ def expansion_opportunities(
                 product_id=info.get("product_id") if kind == "cross_sell" else None,
                 product_name=info.get("product_name") if kind == "cross_sell" else None,
                 target_plan=info.get("target") if kind == "tier_upgrade" else None,
+                extra_seats=info.get("extra") if kind == "seat_upsell" else None,
                 propensity=float(np.nan_to_num(base.propensity[p])),
                 components={c: None if v[p] != v[p] else round(float(v[p]), 1) for c, v in base.components.items()},
                 potential_arr=float(found.potential[k]),

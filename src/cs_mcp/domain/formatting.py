@@ -4,13 +4,15 @@ from __future__ import annotations
 
 
 def money(v: float | None) -> str:
-    """$1.23M, $45K, $9,870; n/a when unknown."""
-    if v is None:
+    """$1.23M, $245K, $74.5K, $9,870; n/a when unknown. The one money format of every text answer."""
+    if v is None or v != v:
         return "n/a"
     if abs(v) >= 1_000_000:
         return f"${v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
+    if abs(v) >= 100_000:
         return f"${v / 1_000:.0f}K"
+    if abs(v) >= 10_000:
+        return f"${v / 1_000:.1f}K".replace(".0K", "K")
     return f"${v:,.0f}"
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cs_mcp.domain import metrics
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.scoring import ScoredFrame, band_of, score_frame
 
 if TYPE_CHECKING:
@@ -17,41 +17,21 @@ if TYPE_CHECKING:
 
 Band = Literal["green", "yellow", "red", "unknown"]
 
-METRIC_SOURCES = {
-    "seat_utilization": "usage",
-    "logins_per_user_week": "usage",
-    "feature_adoption": "feature_usage",
-    "outreach_response_rate": "touchpoints",
-    "meeting_attendance_rate": "touchpoints",
-    "days_since_last_touch": "touchpoints",
-    "ticket_volume_ratio": "tickets",
-    "open_critical_tickets": "tickets",
-    "support_csat": "tickets",
-    "nps": "nps",
-    "csat": "tickets",
-    "days_overdue": "invoices",
-    "arr_growth_12m": "subscriptions",
-}
+HEALTH_INPUTS = (
+    "seat_utilization", "logins_per_user_week", "feature_adoption", "outreach_response_rate",
+    "meeting_attendance_rate", "days_since_last_touch", "ticket_volume_ratio", "open_critical_tickets",
+    "support_csat", "nps", "csat", "days_overdue", "arr_growth_12m",
+)
+METRIC_SOURCES = {m: metrics.source(m) for m in HEALTH_INPUTS}
+METRIC_LABELS = {m: metrics.label(m) for m in HEALTH_INPUTS}
 
-ACTIONS = {
-    "seat_utilization": "Run an adoption push: identify inactive licensed users with the admin and schedule "
-    "enablement sessions.",
-    "logins_per_user_week": "Find out why users log in rarely (workflow fit, friction); share quick-win use cases.",
-    "feature_adoption": "Walk the champion through unused features that match their goals; offer training.",
-    "outreach_response_rate": "Outreach goes unanswered: try another channel or contact, or escalate via the "
-    "executive sponsor.",
-    "meeting_attendance_rate": "Meetings are missed: shorten them, tie the agenda to the customer's goals, "
-    "confirm attendees.",
-    "days_since_last_touch": "Book a check-in this week: the account has not heard from its CSM recently.",
-    "ticket_volume_ratio": "Ticket volume is above the account's norm: review the recent tickets for a common "
-    "cause with support.",
-    "open_critical_tickets": "Get the open critical tickets owned and resolved; give the customer a dated plan.",
-    "support_csat": "Support satisfaction is low: review the poorly rated tickets and close the loop.",
-    "nps": "Follow up with detractors personally; turn their feedback into a tracked plan.",
-    "csat": "Satisfaction is low: review recent survey answers and agree fixes with the champion.",
-    "days_overdue": "Involve finance: resolve the overdue invoice before it becomes a renewal blocker.",
-    "arr_growth_12m": "ARR is shrinking: review the contraction reasons and rebuild the value case.",
-}
+
+def action_for(metric: str) -> str | None:
+    """The play for a weak input, from the actions catalogue (a sentence)."""
+    from cs_mcp.content import catalogue
+
+    play = catalogue("actions")["plays"].get(metric)
+    return None if play is None else play[0].upper() + play[1:] + "."
 
 
 class MetricResult(BaseModel):
@@ -59,6 +39,13 @@ class MetricResult(BaseModel):
     label: str = Field(description="what the input means, in words")
     value: float | None = Field(description="the input; null when the data has none")
     display: str = Field(description="the input in words, e.g. '72% of seats active'")
+    sample_size: int | None = Field(None, description="answers a rate rests on (ratings, meetings, respondents)")
+    scored_value: float | None = Field(
+        None, description="the value scored: a rate from few answers is damped toward a neutral prior"
+    )
+    expected: bool = Field(
+        True, description="false when the account's coverage model does not expect this input (not scored)"
+    )
     points: float | None = Field(description="points earned inside the dimension")
     max_points: float
     source_table: str
@@ -82,9 +69,15 @@ class TrendPoint(BaseModel):
 
 class HealthTrend(BaseModel):
     history: list[TrendPoint]
-    velocity_per_day: float | None = Field(description="(score now - score N days ago) / N")
+    velocity_per_day: float | None = Field(description="(score now - score N days ago) / N, N = the window")
     velocity_window_days: int
-    direction: Literal["improving", "stable", "declining", "fast_decline", "unknown"]
+    velocities: dict[int, float] = Field(
+        default_factory=dict, description="days ago -> (score now - score then) / days, per look-back"
+    )
+    direction: Literal["improving", "stable", "declining", "fast_decline", "unknown"] = Field(
+        description="from every look-back: fast_decline when any velocity is at or below the fast-decline rate, "
+        "declining when any is at or below -stable, improving when one is at or above +stable and none declines"
+    )
 
 
 class Alert(BaseModel):
@@ -146,61 +139,8 @@ def _display(metric: str, row: dict[str, Any]) -> tuple[str, str]:
     """(label, the value in words) for a metric of a feature row."""
     v = row.get(metric)
     if v is None or v != v:
-        return METRIC_LABELS[metric], "no data"
-    match metric:
-        case "seat_utilization":
-            au, seats = row.get("active_users"), row.get("seats_purchased")
-            extra = f" ({au:.0f} of {seats:.0f} seats active)" if au == au and au is not None and seats else ""
-            return METRIC_LABELS[metric], f"seat utilization {pct(v)}{extra}"
-        case "logins_per_user_week":
-            return METRIC_LABELS[metric], f"{v:.1f} logins per active user per week"
-        case "feature_adoption":
-            used = row.get("features_used")
-            extra = f" ({used:.0f} features)" if used is not None and used == used else ""
-            return METRIC_LABELS[metric], f"uses {pct(v)} of the product's features{extra}"
-        case "outreach_response_rate":
-            return METRIC_LABELS[metric], f"answered {pct(v)} of CSM outreach"
-        case "meeting_attendance_rate":
-            return METRIC_LABELS[metric], f"{pct(v)} of scheduled meetings held"
-        case "days_since_last_touch":
-            return METRIC_LABELS[metric], f"last CSM touch {v:.0f} days ago"
-        case "ticket_volume_ratio":
-            n = row.get("tickets_30d")
-            extra = f" ({n:.0f} tickets in 30 days)" if n is not None and n == n else ""
-            return METRIC_LABELS[metric], f"ticket volume {v:.1f}x the usual{extra}"
-        case "open_critical_tickets":
-            return METRIC_LABELS[metric], f"{v:.0f} critical ticket{'s' if v != 1 else ''} open"
-        case "support_csat":
-            return METRIC_LABELS[metric], f"support CSAT {pct(v)} satisfied"
-        case "nps":
-            n = row.get("nps_responses")
-            extra = f" ({n:.0f} respondents)" if n is not None and n == n and n else ""
-            return METRIC_LABELS[metric], f"NPS {v:+.0f}{extra}"
-        case "csat":
-            return METRIC_LABELS[metric], f"CSAT {pct(v)} satisfied"
-        case "days_overdue":
-            text = "invoices paid on time" if v <= 0 else f"oldest unpaid invoice {v:.0f} days overdue"
-            return METRIC_LABELS[metric], text
-        case "arr_growth_12m":
-            return METRIC_LABELS[metric], f"ARR {v * 100:+.0f}% over 12 months"
-    return METRIC_LABELS.get(metric, metric), f"{v:g}"
-
-
-METRIC_LABELS = {
-    "seat_utilization": "active users / licensed seats",
-    "logins_per_user_week": "logins per active user per week",
-    "feature_adoption": "share of features used in 30 days",
-    "outreach_response_rate": "share of CSM outreach answered (90 days)",
-    "meeting_attendance_rate": "share of scheduled meetings held (90 days)",
-    "days_since_last_touch": "days since the last CSM touch",
-    "ticket_volume_ratio": "tickets in 30 days vs the account's usual monthly volume",
-    "open_critical_tickets": "critical tickets open",
-    "support_csat": "support CSAT: share of 4-5 answers (90 days)",
-    "nps": "account NPS (12 months, latest answer per respondent)",
-    "csat": "CSAT: share of 4-5 answers (12 months)",
-    "days_overdue": "days the oldest unpaid invoice is overdue",
-    "arr_growth_12m": "ARR change over 12 months",
-}
+        return metrics.label(metric), "no data"
+    return metrics.label(metric), metrics.describe(metric, v, row)
 
 
 def _f(value: Any) -> float | None:
@@ -216,16 +156,26 @@ def _f(value: Any) -> float | None:
 def _dimensions(scored: ScoredFrame, i: int, row: dict[str, Any]) -> list[DimensionResult]:
     out = []
     for d, dim in scored.model.dimensions.items():
-        metrics = []
+        results = []
         for metric, points in dim.metrics.items():
             frac = _f(scored.metric_fractions[metric][i])
             label, display = _display(metric, row)
-            metrics.append(
+            expected = not bool(scored.not_expected[metric][i])
+            if not expected:
+                display += f" (not expected: {scored.coverage[i].replace('_', '-')} coverage)"
+            col = metrics.sample_column(metric)
+            n = _f(row.get(col)) if col else None
+            value = _f(row.get(metric))
+            used = _f(scored.scored_values[metric][i])
+            results.append(
                 MetricResult(
                     metric=metric,
                     label=label,
-                    value=_f(row.get(metric)),
+                    value=value,
                     display=display,
+                    sample_size=None if n is None else int(n),
+                    scored_value=None if used is None or used == value else round(used, 4),
+                    expected=expected,
                     points=None if frac is None else round(frac * points, 2),
                     max_points=points,
                     source_table=METRIC_SOURCES.get(metric, "accounts"),
@@ -240,7 +190,7 @@ def _dimensions(scored: ScoredFrame, i: int, row: dict[str, Any]) -> list[Dimens
                 effective_weight=round(eff, 2),
                 score=None if score is None else round(score, 1),
                 contribution=None if score is None else round(eff * score / 100, 2),
-                metrics=metrics,
+                metrics=results,
             )
         )
     return out
@@ -262,7 +212,7 @@ def _risks_and_signals(dims: list[DimensionResult]) -> tuple[list[str], list[str
     strong.sort(key=lambda t: -t[0])
     risks = [m.display for _, m in weak]
     signals = [m.display for _, m in strong]
-    actions = [ACTIONS[m.metric] for _, m in weak if m.metric in ACTIONS]
+    actions = [a for _, m in weak if (a := action_for(m.metric))]
     return risks, signals, actions
 
 
@@ -304,42 +254,57 @@ def _alerts(
 
 
 def _trend(settings: Settings, now: float, history: list[TrendPoint]) -> HealthTrend:
+    """Velocity over each look-back; the direction reads all of them, so a drop 60 days ago still shows."""
     t = settings.health.trend
     window = t.velocity_window_days
-    ref = next((p for p in history if p.days_ago == window), None)
-    velocity = None if ref is None or ref.score is None else (now - ref.score) / window
-    if velocity is None:
+    velocities = {p.days_ago: (now - p.score) / p.days_ago for p in history if p.score is not None and p.days_ago}
+    v = velocities.get(window)
+    if not velocities:
         direction = "unknown"
-    elif velocity <= t.fast_decline_per_day:
+    elif min(velocities.values()) <= t.fast_decline_per_day:
         direction = "fast_decline"
-    elif velocity <= -t.stable_per_day:
+    elif min(velocities.values()) <= -t.stable_per_day:
         direction = "declining"
-    elif velocity >= t.stable_per_day:
+    elif max(velocities.values()) >= t.stable_per_day:
         direction = "improving"
     else:
         direction = "stable"
     return HealthTrend(
         history=history,
-        velocity_per_day=None if velocity is None else round(velocity, 3),
+        velocity_per_day=None if v is None else round(v, 3),
         velocity_window_days=window,
+        velocities={d: round(x, 3) for d, x in sorted(velocities.items())},
         direction=direction,
     )
 
 
 def _note(dims: list[DimensionResult]) -> tuple[list[str], str | None]:
+    off = {m.metric for d in dims for m in d.metrics if not m.expected}
     missing = [d.dimension for d in dims if d.score is None]
+    not_expected = [d for d in missing if all(not m.expected for m in _dim(dims, d).metrics)]
     partial = [
-        f"{m.metric} ({m.source_table})" for d in dims if d.score is not None for m in d.metrics if m.points is None
+        f"{m.metric} ({m.source_table})" for d in dims if d.score is not None for m in d.metrics
+        if m.points is None and m.metric not in off
     ]
     parts = []
-    if missing:
+    if off:
         parts.append(
-            f"No data for {', '.join(missing)}: their weight was re-spread over the other dimensions in "
+            f"Not expected of this account's coverage model, so left out: {', '.join(sorted(off))} "
+            "(health.coverage)."
+        )
+    no_data = [d for d in missing if d not in not_expected]
+    if no_data:
+        parts.append(
+            f"No data for {', '.join(no_data)}: their weight was re-spread over the other dimensions in "
             "proportion (see effective_weight)."
         )
     if partial:
         parts.append(f"Inputs without data, re-spread inside their dimension: {', '.join(partial)}.")
     return missing, " ".join(parts) or None
+
+
+def _dim(dims: list[DimensionResult], name: str) -> DimensionResult:
+    return next(d for d in dims if d.dimension == name)
 
 
 def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = None) -> HealthScore:

@@ -8,10 +8,9 @@ Definitions (every number from config `feedback`):
                  close (else open) date
   tenure band  = months from the account's contract_start to the answer (rating) date, cut at tenure_bands;
                  '(unknown)' without a contract_start
-  themes       = the keyword lexicon `themes` matched case-insensitively on word boundaries in the comment of
-                 each respondent's latest answer; a theme drives detractors when its share of detractor comments
-                 is above its share of promoter comments and it has theme_min_mentions detractor mentions
-                 (promoter drivers the other way round)
+  themes       = learned from the comments of each respondent's latest answer in the period and cut (see
+                 nps_themes: TF-IDF, latent semantic space, spherical k-means, coverage, seed names, a
+                 two-proportion test of detractor vs promoter shares); the seed keywords with too few comments
   follow-up    = a respondent's latest answer of the last followup_days days (to the as-of date) is a detractor
                  score, the account is active, and it has had no touchpoint on or after the answer date
   trend        = the same NPS per calendar month or quarter, the one holding the period's last day and those before
@@ -22,16 +21,19 @@ date; start/end dates are inclusive; a period reaching past the as-of date is cu
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.accounts import require_known_value
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.nps_text import snippet
+from cs_mcp.domain.nps_themes import Comment, ThemeCoverage, ThemeResult, ThemeStat, comment_themes
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.retention import PERIOD_HELP, add_months, group_column, named_period, quarter_start
-from cs_mcp.workspace.engine import ident, literal
+from cs_mcp.workspace.queries import nps as nps_queries
+from cs_mcp.workspace.cache import cached
+from cs_mcp.workspace.queries.nps import UNKNOWN_TENURE, Answers, NpsCut
 
 if TYPE_CHECKING:
     from cs_mcp.config import FeedbackSettings
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
 
 Granularity = Literal["month", "quarter"]
 TENURE_ALIASES = ("tenure", "tenure_band", "tenure-band", "tenure band")
-UNKNOWN_TENURE = "(unknown)"
 ONE_DAY = dt.timedelta(days=1)
 
 
@@ -141,28 +142,6 @@ class TrendPoint(NpsFigures):
     to_date: bool = Field(description="the month/quarter is cut at the period's last day")
 
 
-class ThemeExample(BaseModel):
-    account_id: str
-    score: int
-    responded_at: dt.date
-    text: str = Field(description="the comment, cut to feedback.example_chars")
-
-
-class ThemeStat(BaseModel):
-    theme: str
-    mentions: int = Field(description="respondents whose latest comment mentions the theme")
-    promoter_mentions: int
-    passive_mentions: int
-    detractor_mentions: int
-    share_of_comments: float | None = Field(description="mentions / respondents with a comment")
-    share_of_promoter_comments: float | None
-    share_of_detractor_comments: float | None
-    driver_of: Literal["promoters", "detractors"] | None = Field(
-        description="whose driver the theme is (see the definition); null when neither"
-    )
-    examples: list[ThemeExample]
-
-
 class CommentCounts(BaseModel):
     comments: int = Field(description="respondents whose latest answer has a comment")
     promoter_comments: int
@@ -200,12 +179,16 @@ class NpsReport(BaseModel):
     definition: str
     summary: NpsSummary
     csat: Csat | None = Field(description="null without ticket ratings")
-    by: str | None = Field(description="what groups are cut by: segment, plan, tenure or another accounts column")
+    by: str | None = Field(description="what groups are cut by: tenure, an accounts column (segment, plan, csm_id "
+                           "...) or an nps column (nps.<column>)")
+    by_source: Literal["tenure", "accounts", "nps"] | None = Field(description="where the `by` column lives")
     groups: list[NpsGroup] = Field(description="per group when `by` is given: tenure bands in order, else most "
                                    "respondents first")
     trend_granularity: Granularity
     trend: list[TrendPoint] = Field(description="oldest first; the last holds the period's last day")
     comments: CommentCounts
+    theme_coverage: ThemeCoverage = Field(description="how the themes were made and what share of comments "
+                                          "they cover; the rest is 'other'")
     themes: list[ThemeStat] = Field(description="most mentioned first; themes without mentions left out")
     promoter_drivers: list[str] = Field(description="themes driving promoters, strongest first")
     detractor_drivers: list[str] = Field(description="themes driving detractors, strongest first")
@@ -238,293 +221,105 @@ def figures(respondents: int, promoters: int, detractors: int, accounts: int) ->
     }
 
 
-def theme_pattern(keywords: list[str]) -> str | None:
-    """A case-insensitive RE2 pattern matching any keyword as whole words ('slow*' also matches 'slowness')."""
-    parts = []
-    for word in keywords:
-        w = word.strip().lower()
-        prefix = w.endswith("*")
-        core = w.rstrip("*").strip()
-        if not core:
-            continue
-        escaped = r"\s+".join(re.escape(t) for t in core.split())
-        parts.append(escaped + (r"\w*" if prefix else ""))
-    if not parts:
-        return None
-    # (^|\W) ... (\W|$) rather than \b, so keywords that start or end with punctuation still match
-    return r"(?i)(?:^|\W)(?:" + "|".join(parts) + r")(?:\W|$)"
-
-
-def tenure_sql(bands: list[tuple[str, int]], date_expr: str) -> str:
-    """SQL giving the tenure band label of accounts `a` at `date_expr`."""
-    ordered = sorted(bands, key=lambda b: -b[1])
-    whens = [f"WHEN a.contract_start IS NULL THEN {literal(UNKNOWN_TENURE)}"]
-    for label, months in ordered[:-1]:
-        whens.append(f"WHEN {date_expr} >= a.contract_start + INTERVAL '{int(months)} months' THEN {literal(label)}")
-    return f"(CASE {' '.join(whens)} ELSE {literal(ordered[-1][0])} END)"
+def _figures_of(row: dict[str, Any]) -> dict[str, Any]:
+    return figures(int(row["respondents"]), int(row["promoters"]), int(row["detractors"]), int(row["accounts"]))
 
 
 def band_labels(fb: FeedbackSettings) -> list[str]:
     return [label for label, _ in sorted(fb.tenure_bands, key=lambda b: b[1])]
 
 
-class Cut:
-    """Validated segment / plan / tenure filters and the `by` grouping, as SQL over accounts `a`."""
-
-    def __init__(
-        self,
-        ws: Workspace,
-        segment: str | None,
-        plan: str | None,
-        tenure: str | None,
-        by: str | None,
-    ) -> None:
-        fb = ws.settings.feedback
-        self.bands = fb.tenure_bands
-        self.filters: dict[str, str] = {}
-        self.params: dict[str, Any] = {}
-        where = []
-        for column, value in (("segment", segment), ("plan", plan)):
-            if value:
-                require_known_value(ws, column, value)
-                where.append(f"lower(a.{column}) = lower(${column})")
-                self.params[column] = value.strip()
-                self.filters[column] = value.strip()
-        self.account_where = "".join(f" AND {w}" for w in where)
-        self.tenure: str | None = None
-        if tenure:
-            labels = band_labels(fb) + [UNKNOWN_TENURE]
-            match = next((b for b in labels if b.lower() == tenure.strip().lower()), None)
-            if match is None:
-                raise InvalidArgument(
-                    f"Unknown tenure band '{tenure}'. Bands (config feedback.tenure_bands): {', '.join(labels)}."
-                )
-            self.tenure = match
-            self.params["tenure"] = match
-            self.filters["tenure"] = match
-        self.by: str | None = None
-        self.by_column: str | None = None
-        if by:
-            if by.strip().lower() in TENURE_ALIASES:
-                self.by = "tenure"
-            else:
-                try:
-                    self.by_column = group_column(ws, by)
-                except InvalidArgument as exc:
-                    raise InvalidArgument(f"{exc} tenure (band at the answer date) works too.") from exc
-                self.by = self.by_column
-
-    def band(self, date_expr: str) -> str:
-        return tenure_sql(self.bands, date_expr)
-
-    def group(self, date_expr: str) -> str:
-        if self.by == "tenure":
-            return self.band(date_expr)
-        if self.by_column:
-            return f"COALESCE(CAST(a.{ident(self.by_column)} AS VARCHAR), '(none)')"
-        return "'all'"
-
-    def tenure_where(self, date_expr: str) -> str:
-        return f" AND {self.band(date_expr)} = $tenure" if self.tenure else ""
+def resolve_cut(
+    ws: Workspace, segment: str | None, plan: str | None, tenure: str | None, by: str | None
+) -> tuple[NpsCut, dict[str, str]]:
+    """The validated cut and the filters it applies, as shown in the answer."""
+    fb = ws.settings.feedback
+    filters: dict[str, str] = {}
+    values: dict[str, str | None] = {"segment": None, "plan": None, "tenure": None}
+    for column, value in (("segment", segment), ("plan", plan)):
+        if value:
+            require_known_value(ws, column, value)
+            values[column] = filters[column] = value.strip()
+    if tenure:
+        labels = band_labels(fb) + [UNKNOWN_TENURE]
+        match = next((b for b in labels if b.lower() == tenure.strip().lower()), None)
+        if match is None:
+            raise InvalidArgument(
+                f"Unknown tenure band '{tenure}'. Bands (config feedback.tenure_bands): {', '.join(labels)}."
+            )
+        values["tenure"] = filters["tenure"] = match
+    source, column = _resolve_by(ws, by)
+    return NpsCut(bands=tuple(fb.tenure_bands), by_source=source, by_column=column, **values), filters
 
 
-# --------------------------------------------------------------------------- SQL
+def _resolve_by(ws: Workspace, by: str | None) -> tuple[str | None, str | None]:
+    """('tenure' | 'accounts' | 'nps', column) for `by`: tenure, an accounts column, or an nps column."""
+    if not by:
+        return None, None
+    wanted = by.strip()
+    if wanted.lower() in TENURE_ALIASES:
+        return "tenure", None
+    nps_columns = nps_queries.nps_cut_columns(ws)
+    by_lower = {c.lower(): c for c in nps_columns}
+    if wanted.lower().startswith("nps."):
+        column = by_lower.get(wanted[4:].strip().lower())
+        if column:
+            return "nps", column
+    else:
+        try:
+            return "accounts", group_column(ws, wanted.removeprefix("accounts."))
+        except InvalidArgument as exc:
+            if wanted.lower() in by_lower:
+                return "nps", by_lower[wanted.lower()]
+            account_help = str(exc)
+    if wanted.lower().startswith("nps."):
+        account_help = f"The nps table has no column '{wanted[4:].strip()}'."
+    extra = (
+        f" Columns of the nps table work too: {', '.join(nps_columns)} (write nps.<column> when an accounts column "
+        "has the same name)."
+        if nps_columns
+        else " Extra columns of the nps table (survey type, channel ...) work too; this nps table has none."
+    )
+    raise InvalidArgument(f"{account_help} tenure (band at the answer date) works too.{extra}")
 
 
-def _answers_cte(cut: Cut) -> str:
-    """Answers per bucket within the cut (tenure at the answer date), rn = 1 on each respondent's latest."""
-    return f"""
-WITH periods AS (
-  SELECT unnest($bucket_labels) AS bucket, CAST(unnest($bucket_los) AS DATE) AS lo,
-    CAST(unnest($bucket_his) AS DATE) AS hi
-),
-ans AS (
-  SELECT p.bucket, n.account_id, n.contact_id, n.responded_at, n.score, n.comment,
-    {cut.group('n.responded_at')} AS grp,
-    {cut.band('n.responded_at')} AS tenure_band,
-    ROW_NUMBER() OVER (PARTITION BY p.bucket, n.account_id, n.contact_id
-      ORDER BY n.responded_at DESC, n.response_id DESC NULLS LAST, n.score) AS rn
-  FROM nps n
-  JOIN periods p ON n.responded_at >= p.lo AND n.responded_at < p.hi
-  JOIN accounts a ON a.account_id = n.account_id
-  WHERE n.score IS NOT NULL{cut.account_where}
-),
-cut AS (SELECT * FROM ans WHERE TRUE{" AND tenure_band = $tenure" if cut.tenure else ""}),
-resp AS (
-  SELECT *, CASE WHEN score >= $pmin THEN 'promoter' WHEN score <= $dmax THEN 'detractor' ELSE 'passive' END
-    AS class,
-    (comment IS NOT NULL AND trim(comment) <> '') AS has_comment
-  FROM cut WHERE contact_id IS NULL OR rn = 1
-)"""
-
-
-_COUNTS = """
-  COUNT(*) FILTER (WHERE contact_id IS NULL OR rn = 1) AS respondents,
-  COUNT(*) FILTER (WHERE (contact_id IS NULL OR rn = 1) AND score >= $pmin) AS promoters,
-  COUNT(*) FILTER (WHERE (contact_id IS NULL OR rn = 1) AND score <= $dmax) AS detractors,
-  COUNT(DISTINCT account_id) AS accounts,
-  COUNT(*) AS answers"""
-
-
-def _csat_sql(cut: Cut) -> str:
-    day = "CAST(COALESCE(k.closed_at, k.opened_at) AS DATE)"
-    return f"""
-SELECT {cut.group(day)} AS grp, COUNT(*) AS ratings, COUNT(*) FILTER (WHERE k.csat >= $cmin) AS satisfied
-FROM tickets k JOIN accounts a ON a.account_id = k.account_id
-WHERE k.csat IS NOT NULL AND {day} >= $lo AND {day} < $hi{cut.account_where}{cut.tenure_where(day)}
-GROUP BY 1
-"""
-
-
-def _followup_cte(cut: Cut) -> str:
-    return f"""
-WITH recent AS (
-  SELECT n.account_id, n.contact_id, n.responded_at, n.score, n.comment,
-    ROW_NUMBER() OVER (PARTITION BY n.account_id, n.contact_id
-      ORDER BY n.responded_at DESC, n.response_id DESC NULLS LAST, n.score) AS rn
-  FROM nps n WHERE n.responded_at >= $since AND n.responded_at <= $as_of
-),
-touch AS (SELECT account_id, MAX(date) AS last_touch FROM touchpoints WHERE date <= $as_of GROUP BY account_id),
-due AS (
-  SELECT r.account_id, a.name, a.segment, a.csm_id, r.contact_id, r.score, r.responded_at, r.comment,
-    CAST(a.arr AS DOUBLE) AS arr, t.last_touch
-  FROM recent r
-  JOIN accounts a ON a.account_id = r.account_id
-  LEFT JOIN touch t ON t.account_id = r.account_id
-  WHERE (r.contact_id IS NULL OR r.rn = 1) AND r.score <= $dmax
-    AND (t.last_touch IS NULL OR t.last_touch < r.responded_at)
-    AND (a.churned_on IS NULL OR a.churned_on > $as_of) AND COALESCE(a.status, 'active') <> 'churned'
-    {cut.account_where}{cut.tenure_where('r.responded_at')}
-)"""
-
-
-def _fetch(ws: Workspace, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = ws.cursor().execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
-def _snippet(text: str | None, n: int) -> str | None:
-    if text is None:
-        return None
-    t = " ".join(text.split())
-    return t if len(t) <= n else t[: n - 1].rstrip() + "…"
+def _cut_key(cut: NpsCut) -> tuple[Any, ...]:
+    return (cut.segment and cut.segment.lower(), cut.plan and cut.plan.lower(), cut.tenure)
 
 
 # ----------------------------------------------------------------------- pieces
 
 
-def _themes(
-    ws: Workspace, cte: str, params: dict[str, Any], comments: CommentCounts, fb: FeedbackSettings
-) -> list[ThemeStat]:
-    patterns = {t: p for t, words in fb.themes.items() if (p := theme_pattern(words))}
-    if not patterns or comments.comments == 0:
-        return []
-    # constant patterns, one column each: DuckDB compiles a constant regex once, a column-valued one per row
-    names = list(patterns)
-    flags = ", ".join(f"regexp_matches(r.comment, {literal(patterns[t])}) AS t{i}" for i, t in enumerate(names))
-    hits = " UNION ALL ".join(
-        f"SELECT {literal(t)} AS theme, class, account_id, score, responded_at, comment FROM flags WHERE t{i}"
-        for i, t in enumerate(names)
-    )
-    matched = f"""{cte},
-flags AS (
-  SELECT r.class, r.account_id, r.score, r.responded_at, r.comment, {flags}
-  FROM resp r WHERE r.bucket = 'period' AND r.has_comment
-),
-hit AS ({hits})"""
-    counts = _fetch(ws, matched + " SELECT theme, class, COUNT(*) AS n FROM hit GROUP BY 1, 2", params)
-    examples = _fetch(
-        ws,
-        matched
-        + """
-SELECT * FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY theme, class
-    ORDER BY responded_at DESC, length(comment), account_id) AS ex
-  FROM hit
-) WHERE ex <= $k""",
-        dict(params, k=fb.theme_examples),
-    )
-    by_theme: dict[str, dict[str, int]] = {}
-    for r in counts:
-        by_theme.setdefault(r["theme"], {})[r["class"]] = int(r["n"])
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in sorted(examples, key=lambda r: r["ex"]):
-        found.setdefault((r["theme"], r["class"]), []).append(r)
+def _themes(ws: Workspace, answers: Answers, cut: NpsCut, p: EventPeriod) -> ThemeResult:
+    """Comment themes of the period and cut, computed once per workspace version."""
 
-    out = []
-    for theme, c in by_theme.items():
-        pro, pas, det = c.get("promoter", 0), c.get("passive", 0), c.get("detractor", 0)
-        sp, sd = _share(pro, comments.promoter_comments), _share(det, comments.detractor_comments)
-        driver = None
-        lift = fb.theme_driver_lift
-        if det >= fb.theme_min_mentions and (sd or 0) > 0 and (sd or 0) >= lift * (sp or 0):
-            driver = "detractors"
-        elif pro >= fb.theme_min_mentions and (sp or 0) > 0 and (sp or 0) >= lift * (sd or 0):
-            driver = "promoters"
-        order = ("detractor", "promoter", "passive") if driver != "promoters" else ("promoter", "detractor", "passive")
-        # alternate between classes, the driving class first, so both sides are heard
-        queues = [list(found.get((theme, cls), [])) for cls in order]
-        picked: list[dict[str, Any]] = []
-        while len(picked) < fb.theme_examples and any(queues):
-            for queue in queues:
-                if queue and len(picked) < fb.theme_examples:
-                    picked.append(queue.pop(0))
-        out.append(
-            ThemeStat(
-                theme=theme,
-                mentions=pro + pas + det,
-                promoter_mentions=pro,
-                passive_mentions=pas,
-                detractor_mentions=det,
-                share_of_comments=_share(pro + pas + det, comments.comments),
-                share_of_promoter_comments=sp,
-                share_of_detractor_comments=sd,
-                driver_of=driver,
-                examples=[
-                    ThemeExample(
-                        account_id=e["account_id"],
-                        score=int(e["score"]),
-                        responded_at=e["responded_at"],
-                        text=_snippet(e["comment"], fb.example_chars) or "",
-                    )
-                    for e in picked
-                ],
+    def compute() -> ThemeResult:
+        rows = answers.comments()
+        comments = [
+            Comment(
+                text=r["comment"], side=r["class"], account_id=r["account_id"], score=int(r["score"]),
+                responded_at=r["responded_at"],
             )
-        )
-    out.sort(key=lambda t: (-t.mentions, t.theme))
-    return out
+            for r in rows
+        ]
+        return comment_themes(comments, ws.settings.feedback)
+
+    return cached(ws, ("nps-themes", p.first_day, p.last_day, _cut_key(cut)), compute)
 
 
 def _drivers(themes: list[ThemeStat], side: Literal["promoters", "detractors"]) -> list[str]:
-    key = "share_of_promoter_comments" if side == "promoters" else "share_of_detractor_comments"
     chosen = [t for t in themes if t.driver_of == side]
-    chosen.sort(key=lambda t: (-(getattr(t, key) or 0), t.theme))
+    chosen.sort(key=lambda t: (-abs(t.z or 0), t.theme))
     return [t.theme for t in chosen]
 
 
 def _followup(
-    ws: Workspace, cut: Cut, fb: FeedbackSettings, days: int, limit: int, cursor: str | None
+    ws: Workspace, cut: NpsCut, fb: FeedbackSettings, days: int, limit: int, cursor: str | None
 ) -> FollowUpPage:
     offset = decode_cursor(cursor)
     since = ws.as_of - dt.timedelta(days=days - 1)
-    params = dict(cut.params, since=since, as_of=ws.as_of, dmax=fb.detractor_max)
-    cte = _followup_cte(cut)
-    total, accounts, arr = ws.cursor().execute(
-        cte + """
-SELECT COUNT(*), COUNT(DISTINCT account_id),
-  (SELECT COALESCE(SUM(arr), 0) FROM (SELECT DISTINCT account_id, arr FROM due) d)
-FROM due""",
-        params,
-    ).fetchone()
-    rows = _fetch(
-        ws,
-        cte
-        + f"""
-SELECT * FROM due ORDER BY arr DESC NULLS LAST, score, responded_at, account_id, contact_id
-LIMIT {int(limit)} OFFSET {int(offset)}""",
-        params,
-    )
+    total, accounts, arr = nps_queries.followup_totals(ws, cut, since, ws.as_of, fb.detractor_max)
+    rows = nps_queries.followup_rows(ws, cut, since, ws.as_of, fb.detractor_max, limit, offset)
     items = [
         FollowUp(
             account_id=r["account_id"],
@@ -535,7 +330,7 @@ LIMIT {int(limit)} OFFSET {int(offset)}""",
             score=int(r["score"]),
             responded_at=r["responded_at"],
             days_since_answer=(ws.as_of - r["responded_at"]).days,
-            comment=_snippet(r["comment"], fb.example_chars),
+            comment=snippet(r["comment"], fb.example_chars),
             arr=r["arr"],
             last_touch=r["last_touch"],
         )
@@ -555,8 +350,22 @@ LIMIT {int(limit)} OFFSET {int(offset)}""",
     )
 
 
-def _order_groups(groups: list[NpsGroup], cut: Cut, fb: FeedbackSettings) -> list[NpsGroup]:
-    if cut.by == "tenure":
+def _groups(answers: Answers, cut: NpsCut, csat_rows: list[dict[str, Any]], fb: FeedbackSettings) -> list[NpsGroup]:
+    empty = {"respondents": 0, "promoters": 0, "detractors": 0, "accounts": 0}
+    by_grp = answers.group_counts()
+    csat_by = {r["grp"]: r for r in csat_rows} if cut.by_source != "nps" else {}
+    groups = []
+    for key in set(by_grp) | set(csat_by):
+        g, c = by_grp.get(key, empty), csat_by.get(key, {"ratings": 0, "satisfied": 0})
+        groups.append(
+            NpsGroup(
+                key=str(key),
+                **_figures_of(g),
+                csat=_share(int(c["satisfied"]), int(c["ratings"])),
+                csat_ratings=int(c["ratings"]),
+            )
+        )
+    if cut.by_source == "tenure":
         rank = {b: i for i, b in enumerate(band_labels(fb) + [UNKNOWN_TENURE])}
         return sorted(groups, key=lambda g: rank.get(g.key, len(rank)))
     return sorted(groups, key=lambda g: (-g.respondents, -g.csat_ratings, g.key))
@@ -589,56 +398,33 @@ def nps_analysis(
             "comment), or at least a tickets table with csat ratings: add one to the workspace."
         )
     p = resolve_event_period(ws.as_of, period, start, end)
-    cut = Cut(ws, segment, plan, tenure, by)
+    cut, filters = resolve_cut(ws, segment, plan, tenure, by)
     limit = limit or ws.settings.server.page_size
     n_trend = trend_periods or (fb.trend_months if trend == "month" else fb.trend_quarters)
     buckets = trend_buckets(p, trend, n_trend)
-    params = dict(
-        cut.params,
-        pmin=fb.promoter_min,
-        dmax=fb.detractor_max,
-        bucket_labels=["period"] + [b[0] for b in buckets],
-        bucket_los=[p.first_day.isoformat()] + [b[1].isoformat() for b in buckets],
-        bucket_his=[p.end_exclusive.isoformat()] + [b[2].isoformat() for b in buckets],
+    answers = Answers(
+        ws, cut, [("period", p.first_day, p.end_exclusive)] + [(b[0], b[1], b[2]) for b in buckets],
+        fb.promoter_min, fb.detractor_max,
     )
-    cte = _answers_cte(cut)
     not_computed: list[str] = []
     notes: list[str] = []
 
-    totals = {r["bucket"]: r for r in _fetch(ws, f"{cte} SELECT bucket, {_COUNTS} FROM cut GROUP BY bucket", params)}
+    totals = answers.bucket_counts()
     empty = {"respondents": 0, "promoters": 0, "detractors": 0, "accounts": 0, "answers": 0}
     t = totals.get("period", empty)
     dist = [0] * 11
-    for score, n in ws.cursor().execute(
-        f"{cte} SELECT score, COUNT(*) FROM resp WHERE bucket = 'period' GROUP BY 1", params
-    ).fetchall():
+    for score, n in answers.distribution().items():
         if 0 <= score <= 10:
-            dist[int(score)] = int(n)
-    summary = NpsSummary(
-        **figures(int(t["respondents"]), int(t["promoters"]), int(t["detractors"]), int(t["accounts"])),
-        answers=int(t["answers"]),
-        distribution=dist,
-    )
-    trend_points = []
-    for label, s, e, to_date in buckets:
-        b = totals.get(label, empty)
-        trend_points.append(
-            TrendPoint(
-                **figures(int(b["respondents"]), int(b["promoters"]), int(b["detractors"]), int(b["accounts"])),
-                label=label,
-                first_day=s,
-                last_day=e - ONE_DAY,
-                to_date=to_date,
-            )
-        )
+            dist[score] = n
+    summary = NpsSummary(**_figures_of(t), answers=int(t["answers"]), distribution=dist)
+    trend_points = [
+        TrendPoint(**_figures_of(totals.get(label, empty)), label=label, first_day=s, last_day=e - ONE_DAY,
+                   to_date=to_date)
+        for label, s, e, to_date in buckets
+    ]
 
-    csat_rows: list[dict[str, Any]] = []
-    if has_tickets:
-        csat_rows = _fetch(
-            ws,
-            _csat_sql(cut),
-            dict(cut.params, cmin=fb.csat_satisfied_min, lo=p.first_day, hi=p.end_exclusive),
-        )
+    csat_rows = nps_queries.csat_by_group(ws, cut, fb.csat_satisfied_min, p.first_day, p.end_exclusive) \
+        if has_tickets else []
     ratings = sum(int(r["ratings"]) for r in csat_rows)
     satisfied = sum(int(r["satisfied"]) for r in csat_rows)
     csat = Csat(csat=_share(satisfied, ratings), ratings=ratings, satisfied=satisfied) if ratings else None
@@ -646,39 +432,18 @@ def nps_analysis(
         not_computed.append("csat: needs the tickets table with csat ratings (1-5)")
     elif not ratings:
         not_computed.append("csat: no ticket has a csat rating in the period and cut")
+    elif cut.by_source == "nps":
+        not_computed.append(f"csat per group: tickets have no {cut.by_column} (it is a column of the nps table)")
 
-    groups: list[NpsGroup] = []
-    if cut.by:
-        by_grp = {
-            r["grp"]: r
-            for r in _fetch(ws, f"{cte} SELECT grp, {_COUNTS} FROM cut WHERE bucket = 'period' GROUP BY grp", params)
-        }
-        csat_by = {r["grp"]: r for r in csat_rows}
-        for key in set(by_grp) | set(csat_by):
-            g, c = by_grp.get(key, empty), csat_by.get(key, {"ratings": 0, "satisfied": 0})
-            groups.append(
-                NpsGroup(
-                    key=str(key),
-                    **figures(int(g["respondents"]), int(g["promoters"]), int(g["detractors"]), int(g["accounts"])),
-                    csat=_share(int(c["satisfied"]), int(c["ratings"])),
-                    csat_ratings=int(c["ratings"]),
-                )
-            )
-        groups = _order_groups(groups, cut, fb)
-
-    comment_counts = {
-        r[0]: int(r[1])
-        for r in ws.cursor().execute(
-            f"{cte} SELECT class, COUNT(*) FROM resp WHERE bucket = 'period' AND has_comment GROUP BY 1", params
-        ).fetchall()
-    }
+    groups = _groups(answers, cut, csat_rows, fb) if cut.by_source else []
+    counts = answers.comment_counts()
     comments = CommentCounts(
-        comments=sum(comment_counts.values()),
-        promoter_comments=comment_counts.get("promoter", 0),
-        passive_comments=comment_counts.get("passive", 0),
-        detractor_comments=comment_counts.get("detractor", 0),
+        comments=sum(counts.values()),
+        promoter_comments=counts.get("promoter", 0),
+        passive_comments=counts.get("passive", 0),
+        detractor_comments=counts.get("detractor", 0),
     )
-    themes = _themes(ws, cte, params, comments, fb)
+    found = _themes(ws, answers, cut, p)
     followup = _followup(ws, cut, fb, followup_days or fb.followup_days, limit, cursor)
 
     if not has_nps:
@@ -688,24 +453,22 @@ def nps_analysis(
         ]
     else:
         if not summary.respondents:
-            lo, hi = ws.cursor().execute("SELECT MIN(responded_at), MAX(responded_at) FROM nps").fetchone()
-            scope = f" for {', '.join(f'{k} {v}' for k, v in cut.filters.items())}" if cut.filters else ""
+            lo, hi = nps_queries.answer_date_range(ws)
+            scope = f" for {', '.join(f'{k} {v}' for k, v in filters.items())}" if filters else ""
             notes.append(
                 f"No NPS answers in {p.first_day} to {p.last_day}{scope}; answers in the data run from {lo} to {hi}."
             )
         if summary.respondents and not comments.comments:
             not_computed.append("themes: no respondent left a comment in the period")
-        elif comments.comments and not any(theme_pattern(w) for w in fb.themes.values()):
-            not_computed.append("themes: config feedback.themes has no keywords")
-        if not ws.cursor().execute("SELECT COUNT(contact_id) FROM nps").fetchone()[0]:
+        elif comments.comments and not found.themes and found.coverage.method == "keywords":
+            not_computed.append(f"themes: {found.coverage.reason}, and no seed keyword (feedback.themes) matches")
+        if not nps_queries.has_contact_ids(ws):
             notes.append("The nps table has no contact_id: every answer counts as its own respondent.")
         if "touchpoints" not in ws.tables:
             not_computed.append(
                 "follow-up check: no touchpoints table, so every recent detractor is listed as due"
             )
-    if (cut.tenure or cut.by == "tenure") and not ws.cursor().execute(
-        "SELECT COUNT(contract_start) FROM accounts"
-    ).fetchone()[0]:
+    if (cut.tenure or cut.by_source == "tenure") and not nps_queries.has_contract_starts(ws):
         notes.append("No account has a contract_start: every tenure band is '(unknown)'.")
     if p.cut_to_as_of:
         notes.append(f"The period was cut at the data's as-of date {ws.as_of}.")
@@ -713,25 +476,30 @@ def nps_analysis(
     definition = (
         f"NPS = % promoters ({fb.promoter_min}-10) - % detractors (0-{fb.detractor_max}) over each respondent's "
         f"latest answer in the period (respondent = contact, else the answer); CSAT = share of ticket ratings "
-        f">= {fb.csat_satisfied_min} of 5; follow-up = a detractor's latest answer in the last "
-        f"{followup.window_days} days with no touchpoint on the account since"
+        f">= {fb.csat_satisfied_min} of 5; themes = learned from the comments (TF-IDF, latent semantic space, "
+        f"spherical k-means; a comment is in a theme at cosine >= {fb.theme_min_similarity}, else 'other'), drivers "
+        f"= detractor vs promoter share, two-proportion z-test, Holm-adjusted p <= {fb.theme_significance}; "
+        f"follow-up = a detractor's latest answer in the last {followup.window_days} days with no touchpoint on "
+        f"the account since"
     )
     tables = ["accounts"] + [x for x in ("nps", "tickets", "touchpoints") if x in ws.tables]
     return NpsReport(
         period=p,
         as_of=ws.as_of,
-        filters=cut.filters,
+        filters=filters,
         definition=definition,
         summary=summary,
         csat=csat,
-        by=cut.by,
+        by=(cut.by_column if cut.by_source != "tenure" else "tenure") if cut.by_source else None,
+        by_source=cut.by_source,
         groups=groups,
         trend_granularity=trend,
         trend=trend_points,
         comments=comments,
-        themes=themes,
-        promoter_drivers=_drivers(themes, "promoters"),
-        detractor_drivers=_drivers(themes, "detractors"),
+        theme_coverage=found.coverage,
+        themes=found.themes,
+        promoter_drivers=_drivers(found.themes, "promoters"),
+        detractor_drivers=_drivers(found.themes, "detractors"),
         followup=followup,
         tables_used=tables,
         not_computed=not_computed,

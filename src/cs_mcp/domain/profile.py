@@ -42,9 +42,33 @@ def account_profile(ws: Workspace, account_id: str) -> dict[str, Any]:
         counts[table] = cur.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id = $id", {"id": account_id}
                                     ).fetchone()[0]
     profile["rows_per_table"] = counts
+    profile["renewal"] = renewal_outlook(ws, account_id)
     profile["as_of"] = ws.as_of.isoformat()
     profile["see_also"] = [
         f"health-score with account={account_id}",
+        f"renewal-strategy with account={account_id}",
         "find-accounts to search other accounts",
     ]
     return profile
+
+
+def renewal_outlook(ws: Workspace, account_id: str) -> dict[str, Any] | None:
+    """The renewal book's figures for the account (the ones every tool quotes), or None when it is not active."""
+    from cs_mcp.domain.churn import TIERS
+    from cs_mcp.domain.renewal import renewal_base
+
+    book = renewal_base(ws)
+    i = book.position.get(account_id)
+    if i is None:
+        return None
+    p90 = book.churn_90d[i]
+    renewal = book.renewal[i]
+    return {
+        "renewal_date": None if book.renewal[i] != book.renewal[i] else str(renewal.astype("datetime64[D]")),
+        "renewal_probability": float(book.pct[i]) if book.has_renewal[i] else None,
+        "category": book.category[i],
+        "at_risk_renewal": bool(book.at_risk[i]),
+        "churn_probability": round(float(book.lost[i]), 3),
+        "churn_probability_90d": None if p90 != p90 else round(float(p90), 3),
+        "churn_tier": TIERS[int(book.tier_code[i])],
+    }

@@ -1,12 +1,17 @@
-"""Renewal forecast: the renewals due in a window, each with a probability, category, outcome and timeline.
+"""Renewal forecast and the renewal book: every active account's renewal probability, category and outcome.
 
-Renewal probability (config `renewal.probability`, w = health_weight):
-  p = (1 - w) * (1 - churn probability over the churn horizon) + w * health_curve(health score)
-      (only the churn term without a health score, only the health term without a churn score)
+The renewal book (`renewal_base`) is the one place where an account's churn risk, renewal probability,
+tier and at-risk status are decided; churn-risk-list, renewal-forecast, renewal-strategy,
+account-review-prep, csm-performance and the account profile all read it.
+Renewal probability (config `renewal.probability`):
+  p = 1 - the churn model's probability (churn.rank_by: by default P(lost at or before the next renewal),
+      which already weighs health); without a model (leading-indicator score), with w = health_weight:
+      p = (1 - w) * (1 - score / 100) + w * health_curve(health score); health alone without either
   + open_downgrade when an open downgrade opportunity exists
   + late_stage_renewal when an open renewal opportunity is at a late stage (stage names in late_stages)
   then clipped to [floor, ceiling]; a won renewal lifts p to at least won_renewal_floor, a lost one
-  caps it at lost_renewal_ceiling.
+  caps it at lost_renewal_ceiling. Churn risk (lost) = 1 - p, tiered by churn.tiers on the whole percent
+  shown. An at-risk renewal is one whose category is at_risk or high_risk (p under the 'likely' tier).
 Expected outcome: churn when p falls in the high-risk tier or the renewal opportunity is lost; else
 expand / contract by the net of open upsell + cross-sell (or, without one, seats in use beyond those
 licensed, priced at ARR per seat) minus open downgrades; else renew when the renewal is won or at a late
@@ -14,8 +19,9 @@ stage (committed), flat otherwise (forecast to renew at today's ARR, not committ
 Window scenarios, over the renewals in the window (ARR = current ARR up for renewal):
   best  = every renewal renews and every expansion lands, no contraction: sum(ARR + expansion)
   base  = probability-weighted: sum(p * (ARR + expansion - contraction))
-  worst = every at-risk and high-risk renewal churns, the rest renew with their contractions and no
-          expansion: sum over p >= likely of (ARR - contraction)
+  worst = every at-risk and high-risk renewal churns; the rest renew at their probability with their
+          contractions and no expansion: sum over p >= likely of p * (ARR - contraction)
+  so worst <= base <= best for every renewal, hence for every window.
 Forecast GRR, NRR and logo retention are the base case's expected values: churn = sum((1 - p) * ARR),
 contraction = sum(p * contraction), expansion = sum(p * expansion), logos retained = sum(p).
 Opportunities count for a renewal when open and closing up to `opportunity_days_after_renewal` after it
@@ -26,12 +32,14 @@ after (first timeline milestone + 60) days before the renewal date.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from cs_mcp.domain.churn import TIERS
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.retention import MetricVsTarget, Waterfall, parse_quarter, quarter_start, vs_target
 
@@ -83,7 +91,12 @@ class RenewalRow(BaseModel):
     renewal_date_source: Literal["accounts", "subscriptions"]
     probability: float = Field(description="renewal probability, %")
     category: Category
-    churn_probability: float | None = Field(description="churn model probability over the horizon, %")
+    churn_probability: float | None = Field(
+        description="churn risk %: P(lost at or before this renewal) after CRM evidence (= 100 - probability)"
+    )
+    churn_probability_90d: float | None = Field(None, description="P(churn within churn.horizon_days), %")
+    churn_tier: str = Field(description="churn tier of churn_probability (churn.tiers)")
+    at_risk: bool = Field(description="an at-risk renewal: category at_risk or high_risk")
     health_score: float | None
     health_band: str
     expected_outcome: Outcome
@@ -123,6 +136,11 @@ class RenewalForecast(Page):
     probability_rule: str
     renewals: int = Field(description="renewals in the window (after filters)")
     arr_up_for_renewal: float
+    at_risk_renewals: int = Field(
+        description="renewals in the window whose probability is under the 'likely' tier (at_risk or "
+        "high_risk): the at-risk rule every tool uses"
+    )
+    at_risk_arr: float = Field(description="ARR of those at-risk renewals")
     scenarios: Scenarios
     metrics: dict[str, MetricVsTarget] = Field(
         description="forecast grr, nrr, logo_retention of the window"
@@ -214,21 +232,29 @@ def timeline_of(days_to_renewal: int, renewal_date: dt.date, milestones: list[in
 
 @dataclass
 class RenewalBase:
-    """Every active account with a renewal date, its probability and expected outcome (as of ws.as_of)."""
+    """The renewal book: every active account as of ws.as_of with its one churn / renewal figure set.
+
+    Every tool that speaks of an account's churn risk, renewal probability or at-risk renewal reads it here.
+    Accounts without a renewal date have NaT as renewal and no category (they are never an at-risk renewal).
+    """
 
     ids: np.ndarray
     names: np.ndarray
     segments: np.ndarray
     csm_ids: np.ndarray
     arr: np.ndarray
-    renewal: np.ndarray  # datetime64[D]
+    renewal: np.ndarray  # datetime64[D], NaT without a renewal date
     derived_date: np.ndarray
-    churn: np.ndarray  # churn probability 0-1, NaN without a score
+    churn: np.ndarray  # the churn model's probability 0-1 before CRM evidence (NaN without a score)
+    churn_90d: np.ndarray  # P(churn within churn.horizon_days), NaN without that model
+    lost: np.ndarray  # P(lost at or before the next renewal) after CRM evidence: what tiers and ranks use
+    tier_code: np.ndarray  # index into cs_mcp.domain.churn.TIERS of the lost probability shown (whole %)
     health: np.ndarray
     bands: np.ndarray
-    prob: np.ndarray  # 0-1
-    pct: np.ndarray  # rounded %, what categories are cut on
-    category: np.ndarray
+    prob: np.ndarray  # renewal probability 0-1 = 1 - lost
+    pct: np.ndarray  # renewal probability in %, one decimal: what categories are cut on
+    category: np.ndarray  # None without a renewal date
+    at_risk: np.ndarray  # an at-risk renewal: category at_risk or high_risk
     expansion: np.ndarray
     contraction: np.ndarray
     outcome: np.ndarray
@@ -241,6 +267,26 @@ class RenewalBase:
     churn_index: np.ndarray  # row of churn_source for each account, -1 without
     id_rank: np.ndarray  # position of each account id in sorted order, for stable tie-breaks
     lowered: dict[str, np.ndarray]  # segment / csm_id in lower case, for filters
+    position: dict[str, int] = field(default_factory=dict)
+    seat_trigger: float = 0.85
+    """expansion.seat_upsell_utilization: seat use above it makes an upsell candidate"""
+
+    @property
+    def has_renewal(self) -> np.ndarray:
+        import numpy as np
+
+        return ~np.isnat(self.renewal)
+
+    def days_to_renewal(self, as_of: dt.date) -> np.ndarray:
+        """Days from as_of to each renewal (NaN without one)."""
+        import numpy as np
+
+        days = (self.renewal - np.datetime64(as_of)).astype("timedelta64[D]").astype(float)
+        return np.where(self.has_renewal, days, np.nan)
+
+
+AT_RISK_CATEGORIES = ("at_risk", "high_risk")
+"""The one at-risk renewal rule: a renewal whose probability falls under renewal.probability_tiers.likely."""
 
 
 def _opportunity_sql(n_late: int) -> str:
@@ -281,7 +327,6 @@ SELECT acc.account_id, acc.renewal_date, acc.derived,
   COALESCE(agg.downgrades, 0) AS downgrades, COALESCE(agg.late_renewals, 0) AS late_renewals,
   COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals
 FROM acc LEFT JOIN agg ON agg.account_id = acc.account_id
-WHERE acc.renewal_date IS NOT NULL
 """
 
 
@@ -297,22 +342,26 @@ def _churn_scores(ws: Workspace) -> ChurnInput | None:
 
 
 def blend_probability(
-    churn: np.ndarray, health: np.ndarray, flags: dict[str, np.ndarray], rs: RenewalSettings
+    churn: np.ndarray, health: np.ndarray, flags: dict[str, np.ndarray], rs: RenewalSettings,
+    method: str = "model",
 ) -> np.ndarray:
-    """Renewal probability 0-1 per account under the documented blend (module docstring)."""
+    """Renewal probability 0-1 per account under the documented rule (module docstring)."""
     import numpy as np
 
     from cs_mcp.domain.scoring import curve_value
 
     cfg = rs.probability
-    w = cfg.health_weight
     from_health = curve_value(cfg.health_curve, health)
     has_c, has_h = ~np.isnan(churn), ~np.isnan(from_health)
-    p = np.where(
-        has_c & has_h,
-        (1 - w) * (1 - churn) + w * from_health,
-        np.where(has_c, 1 - churn, np.where(has_h, from_health, cfg.default_probability)),
-    )
+    if method == "model":  # the model already weighs health: its probability is the renewal risk
+        p = np.where(has_c, 1 - churn, np.where(has_h, from_health, cfg.default_probability))
+    else:
+        w = cfg.health_weight
+        p = np.where(
+            has_c & has_h,
+            (1 - w) * (1 - churn) + w * from_health,
+            np.where(has_c, 1 - churn, np.where(has_h, from_health, cfg.default_probability)),
+        )
     p = p + np.where(flags["downgrades"] > 0, cfg.open_downgrade, 0.0)
     p = p + np.where(flags["late_renewals"] > 0, cfg.late_stage_renewal, 0.0)
     p = np.clip(p, cfg.floor, cfg.ceiling)
@@ -320,16 +369,44 @@ def blend_probability(
     return np.where(flags["lost_renewals"] > 0, np.minimum(p, cfg.lost_renewal_ceiling), p)
 
 
-def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
-    """Probabilities and outcomes of every active account with a renewal date."""
+def categories(pct: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
+    import numpy as np
+
+    return np.where(
+        pct >= tiers["high_confidence"], "high_confidence",
+        np.where(pct >= tiers["likely"], "likely", np.where(pct >= tiers["at_risk"], "at_risk", "high_risk")),
+    ).astype(object)
+
+
+def shown_tier_codes(lost: np.ndarray, ws: Workspace) -> np.ndarray:
+    """Tier of each probability as shown (a whole percent), so a label never contradicts its number."""
+    import numpy as np
+
+    from cs_mcp.domain.churn import tier_codes
+
+    return tier_codes(np.round(np.asarray(lost, dtype=float) * 100) / 100, ws.settings.churn.tiers)
+
+
+def _book_rows(ws: Workspace, source: ChurnInput | None) -> np.ndarray:
+    """Snapshot rows of the active accounts: the churn scorer's, else every active non-churned account."""
     import numpy as np
 
     from cs_mcp.domain.portfolio import portfolio_snapshot
 
+    snap = portfolio_snapshot(ws)
+    if source is not None:
+        return np.array([snap.position[a] for a in source.account_ids], dtype=np.int64)
+    f = snap.frame
+    status = np.array([s != "churned" for s in f["status"]], dtype=bool)
+    return np.flatnonzero((f["is_active"] == 1.0) & status)
+
+
+def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Renewal date and CRM evidence per account of `ids` (renewal NaT and zeros where none)."""
+    import numpy as np
+
     rs = ws.settings.renewal
     cfg = rs.probability
-    snap = portfolio_snapshot(ws)
-    frame = snap.frame
     params: dict[str, Any] = {
         "as_of": ws.as_of,
         "won": [s.lower() for s in cfg.won_stages],
@@ -340,45 +417,78 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     for i, stage in enumerate(cfg.late_stages):
         params[f"late{i}"] = f"%{stage.lower()}%"
     raw = ws.cursor().execute(_opportunity_sql(len(cfg.late_stages)), params).fetchnumpy()
-    pos = snap.position
-    rows = np.array([pos.get(a, -1) for a in raw["account_id"]], dtype=np.int64)
-    status = frame["status"][rows] if len(rows) else np.array([], dtype=object)
-    keep = rows >= 0
-    if len(rows):
-        keep &= (frame["is_active"][rows] == 1.0) & np.array([s != "churned" for s in status], dtype=bool)
-    idx = rows[keep]
-
-    def col(name: str, dtype: Any = float) -> np.ndarray:
+    where = {a: i for i, a in enumerate(raw["account_id"])}
+    at = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
+    out: dict[str, np.ndarray] = {}
+    for name in ("expansion", "contraction", "downgrades", "late_renewals", "won_renewals", "lost_renewals",
+                 "derived"):
         v = raw[name]
-        v = np.ma.filled(v, 0) if np.ma.isMaskedArray(v) else v
-        return np.asarray(v, dtype=dtype)[keep]
+        v = np.asarray(np.ma.filled(v, 0) if np.ma.isMaskedArray(v) else v, dtype=float)
+        out[name] = np.where(at >= 0, v[np.maximum(at, 0)], 0.0)
+    dates = np.ma.filled(raw["renewal_date"].astype("datetime64[D]"), np.datetime64("NaT")) if np.ma.isMaskedArray(
+        raw["renewal_date"]) else np.asarray(raw["renewal_date"], dtype="datetime64[D]")
+    out["renewal_date"] = np.where(at >= 0, dates[np.maximum(at, 0)], np.datetime64("NaT"))
+    return out
 
-    flags = {k: col(k) for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals")}
+
+def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
+    """The renewal book of every active account: probabilities, tiers, categories and expected outcomes."""
+    import numpy as np
+
+    from cs_mcp.domain.portfolio import portfolio_snapshot
+
+    rs = ws.settings.renewal
+    snap = portfolio_snapshot(ws)
+    frame = snap.frame
+    source = churn if churn is not None else _churn_scores(ws)
+    idx = _book_rows(ws, source)
+    ids = frame["account_id"][idx]
+    opp = _opportunity_columns(ws, ids)
+    flags = {k: opp[k] for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals")}
     arr = np.nan_to_num(frame["arr"][idx], nan=0.0)
     health = snap.health.score[idx]
-
-    source = churn if churn is not None else _churn_scores(ws)
-    churn_p = np.full(len(idx), np.nan)
+    churn_p, churn_90 = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
     churn_index = np.full(len(idx), -1, dtype=np.int64)
+    method = "health-only"
     if source is not None:
         where = getattr(source, "position", None) or {a: i for i, a in enumerate(source.account_ids)}
-        churn_index = np.array([where.get(a, -1) for a in frame["account_id"][idx]], dtype=np.int64)
-        probs = np.asarray(source.probability, dtype=float)
+        churn_index = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
         has = churn_index >= 0
-        churn_p[has] = probs[churn_index[has]]
+        churn_p[has] = np.asarray(source.probability, dtype=float)[churn_index[has]]
+        p90 = getattr(source, "probability_90d", None)
+        if p90 is not None:
+            churn_90[has] = np.asarray(p90, dtype=float)[churn_index[has]]
         method = str(source.method)
-    else:
-        method = "health-only"
-    prob = blend_probability(churn_p, health, flags, rs)
+    renewal = opp["renewal_date"].astype("datetime64[D]")
+    has_renewal = ~np.isnat(renewal)
+    prob = blend_probability(churn_p, health, flags, rs, method)
+    lost = 1 - prob
     pct = np.round(prob * 100, 1)
-    tiers = rs.probability_tiers
-    category = np.where(
-        pct >= tiers["high_confidence"],
-        "high_confidence",
-        np.where(
-            pct >= tiers["likely"], "likely", np.where(pct >= tiers["at_risk"], "at_risk", "high_risk")
-        ),
-    ).astype(object)
+    category = np.where(has_renewal, categories(pct, rs.probability_tiers), None).astype(object)
+    trigger = ws.settings.expansion.seat_upsell_utilization
+    expansion, contraction, outcome, util, candidate = _expected_outcome(trigger, frame, idx, arr, opp, flags,
+                                                                         category)
+    return RenewalBase(
+        ids=ids, names=frame["name"][idx], segments=frame["segment"][idx], csm_ids=frame["csm_id"][idx], arr=arr,
+        renewal=renewal, derived_date=opp["derived"].astype(bool), churn=churn_p, churn_90d=churn_90, lost=lost,
+        tier_code=shown_tier_codes(lost, ws), health=health, bands=snap.health.bands()[idx], prob=prob, pct=pct,
+        category=category, at_risk=np.isin(category, AT_RISK_CATEGORIES), expansion=expansion,
+        contraction=contraction, outcome=outcome, seat_util=util, candidate=candidate, flags=flags,
+        opp_expansion=opp["expansion"], method=method, churn_source=source, churn_index=churn_index,
+        id_rank=np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable"),
+        lowered={c: np.array([None if v is None else str(v).lower() for v in frame[c][idx]], dtype=object)
+                 for c in ("segment", "csm_id")},
+        position={str(a): i for i, a in enumerate(ids)},
+        seat_trigger=trigger,
+    )
+
+
+def _expected_outcome(
+    seat_trigger: float, frame: Any, idx: np.ndarray, arr: np.ndarray, opp: dict[str, np.ndarray],
+    flags: dict[str, np.ndarray], category: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """(expansion, contraction, outcome, seat utilization, upsell candidate) of each renewal."""
+    import numpy as np
 
     seats = frame["seats_purchased"][idx]
     active_users = frame["active_users"][idx]
@@ -386,9 +496,8 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     with np.errstate(invalid="ignore", divide="ignore"):
         overage = np.where((seats > 0) & (active_users > seats), arr / seats * (active_users - seats), 0.0)
     overage = np.nan_to_num(overage, nan=0.0)
-    opp_exp = col("expansion")
-    expansion = np.where(opp_exp > 0, opp_exp, overage)
-    contraction = np.minimum(col("contraction"), arr)
+    expansion = np.where(opp["expansion"] > 0, opp["expansion"], overage)
+    contraction = np.minimum(opp["contraction"], arr)
     net = expansion - contraction
     committed = (flags["won_renewals"] > 0) | (flags["late_renewals"] > 0)
     outcome = np.where(
@@ -396,51 +505,20 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
         "churn",
         np.where(net > 0, "expand", np.where(net < 0, "contract", np.where(committed, "renew", "flat"))),
     ).astype(object)
-    return RenewalBase(
-        ids=frame["account_id"][idx],
-        names=frame["name"][idx],
-        segments=frame["segment"][idx],
-        csm_ids=frame["csm_id"][idx],
-        arr=arr,
-        renewal=col("renewal_date", "datetime64[D]"),
-        derived_date=col("derived", bool),
-        churn=churn_p,
-        health=health,
-        bands=snap.health.bands()[idx],
-        prob=prob,
-        pct=pct,
-        category=category,
-        expansion=expansion,
-        contraction=contraction,
-        outcome=outcome,
-        seat_util=util,
-        candidate=np.nan_to_num(util, nan=0.0) >= rs.seat_upsell_utilization,
-        flags=flags,
-        opp_expansion=opp_exp,
-        method=method,
-        churn_source=source,
-        churn_index=churn_index,
-        id_rank=np.argsort(np.argsort(frame["account_id"][idx].astype(str), kind="stable"), kind="stable"),
-        lowered={
-            c: np.array([None if v is None else str(v).lower() for v in frame[c][idx]], dtype=object)
-            for c in ("segment", "csm_id")
-        },
-    )
+    candidate = np.nan_to_num(util, nan=0.0) > seat_trigger
+    return expansion, contraction, outcome, util, candidate
 
 
 def renewal_base(ws: Workspace) -> RenewalBase:
     """`build_base` from the churn model, cached per workspace and settings."""
     from cs_mcp.domain.portfolio import cached
 
-    key = ("renewal-base", ws.settings.renewal.model_dump_json(), ws.settings.health.model_dump_json())
+    key = ("renewal-base", ws.settings.renewal.model_dump_json(), ws.settings.health.model_dump_json(),
+           ws.settings.churn.model_dump_json())
     return cached(ws, key, lambda: build_base(ws))
 
 
 # ------------------------------------------------------------------------ answer
-
-
-def _money(v: float) -> str:
-    return f"${v:,.0f}"
 
 
 def _drivers(base: RenewalBase, rows: list[int], n: int = 3) -> dict[int, list[str]]:
@@ -474,16 +552,16 @@ def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
         )
     if f["downgrades"][i] > 0:
         out.append(
-            f"open downgrade -{_money(base.contraction[i])} ({rs.probability.open_downgrade * 100:+.0f} pts)"
+            f"open downgrade -{money(base.contraction[i])} ({rs.probability.open_downgrade * 100:+.0f} pts)"
         )
     if base.opp_expansion[i] > 0:
-        out.append(f"open upsell/cross-sell +{_money(base.opp_expansion[i])}")
+        out.append(f"open upsell/cross-sell +{money(base.opp_expansion[i])}")
     elif base.expansion[i] > 0:
-        out.append(f"more users than seats: about +{_money(base.expansion[i])} at ARR per seat")
+        out.append(f"more users than seats: about +{money(base.expansion[i])} at ARR per seat")
     if base.candidate[i]:
         out.append(
             f"seat utilization {base.seat_util[i] * 100:.0f}% (upsell trigger "
-            f"{rs.seat_upsell_utilization * 100:.0f}%)"
+            f"{base.seat_trigger * 100:.0f}%)"
         )
     h = base.health[i]
     if h == h and base.bands[i] in ("red", "yellow"):
@@ -498,9 +576,9 @@ def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
 def renewal_row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, drivers: list[str]) -> RenewalRow:
     renewal = base.renewal[i].astype(dt.date)
     days = (renewal - as_of).days
-    churn = base.churn[i]
     health = base.health[i]
     util = base.seat_util[i]
+    p90 = base.churn_90d[i]
     expected = base.arr[i] + base.expansion[i] - base.contraction[i]
     return RenewalRow(
         account_id=str(base.ids[i]),
@@ -513,7 +591,10 @@ def renewal_row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, 
         renewal_date_source="subscriptions" if base.derived_date[i] else "accounts",
         probability=float(base.pct[i]),
         category=base.category[i],
-        churn_probability=None if churn != churn else round(float(churn) * 100, 1),
+        churn_probability=round(float(base.lost[i]) * 100, 1),
+        churn_probability_90d=None if p90 != p90 else round(float(p90) * 100, 1),
+        churn_tier=TIERS[int(base.tier_code[i])],
+        at_risk=bool(base.at_risk[i]),
         health_score=None if health != health else round(float(health), 1),
         health_band=str(base.bands[i]),
         expected_outcome=base.outcome[i],
@@ -565,21 +646,41 @@ def _buckets(names: list[str], labels: np.ndarray, arr: np.ndarray, weighted: np
 
 def probability_rule(rs: RenewalSettings, method: str) -> str:
     c = rs.probability
-    churn = {"health-only": "no churn model available: health only"}.get(method, f"churn {method}")
+    if method == "model":
+        head = "p = 1 - the churn model's P(lost at or before the renewal)"
+    elif method == "health-only":
+        head = "no churn model available: p = health curve"
+    else:
+        head = (f"p = {1 - c.health_weight:g} x (1 - churn {method} score / 100) + {c.health_weight:g} x "
+                "health curve")
     return (
-        f"p = {1 - c.health_weight:g} x (1 - churn probability) + {c.health_weight:g} x health curve "
-        f"({churn}); {c.open_downgrade * 100:+g} pts with an open downgrade, "
+        f"{head}; {c.open_downgrade * 100:+g} pts with an open downgrade, "
         f"{c.late_stage_renewal * 100:+g} pts with a late-stage renewal opportunity; "
         f"clipped to {c.floor * 100:g}-{c.ceiling * 100:g}%; won renewal "
-        f">= {c.won_renewal_floor * 100:g}%, lost renewal <= {c.lost_renewal_ceiling * 100:g}%"
+        f">= {c.won_renewal_floor * 100:g}%, lost renewal <= {c.lost_renewal_ceiling * 100:g}%; "
+        f"at risk when under {rs.probability_tiers['likely']:g}%"
     )
 
 
 SCENARIO_DEFINITIONS = {
     "best": "every renewal renews and every expected expansion lands; no contraction",
     "base": "probability-weighted: sum of p x (ARR + expansion - contraction)",
-    "worst": "every at-risk and high-risk renewal churns; the rest renew with contractions, no expansion",
+    "worst": "every at-risk and high-risk renewal churns; the rest renew at their probability with "
+    "contractions and no expansion",
 }
+
+
+def scenario_values(
+    arr: np.ndarray, p: np.ndarray, expansion: np.ndarray, contraction: np.ndarray, likely: np.ndarray
+) -> tuple[float, float, float]:
+    """(best, base, worst) of a set of renewals (module docstring); worst <= base <= best for each renewal,
+    given 0 <= p <= 1, expansion >= 0 and 0 <= contraction <= ARR."""
+    import numpy as np
+
+    best = float((arr + expansion).sum())
+    base = float((p * (arr + expansion - contraction)).sum())
+    worst = float(np.where(likely, p * (arr - contraction), 0.0).sum())
+    return best, base, worst
 
 
 def renewal_forecast(
@@ -628,10 +729,7 @@ def renewal_forecast(
     expected = arr + exp - con
     weighted = p * expected
     start_arr = float(arr.sum())
-    likely = np.isin(base.category[sel], ["high_confidence", "likely"])
-    best = float((arr + exp).sum())
-    base_case = float(weighted.sum())
-    worst = float(np.where(likely, arr - con, 0.0).sum())
+    best, base_case, worst = scenario_values(arr, p, exp, con, ~base.at_risk[sel])
     churned = float(((1 - p) * arr).sum())
     contraction = float((p * con).sum())
     expansion = float((p * exp).sum())
@@ -680,7 +778,7 @@ def renewal_forecast(
             f"{int(base.derived_date[sel].sum())} renewal dates come from the end of the current "
             "subscription (accounts.renewal_date is empty)."
         )
-    if (len(sel) and ws.settings.churn.label == "horizon"
+    if (len(sel) and getattr(base.churn_source, "ranks_by", None) == "horizon"
             and window.end > ws.as_of + dt.timedelta(days=ws.settings.churn.horizon_days)):
         notes.append(
             f"Churn probabilities cover {ws.settings.churn.horizon_days} days; renewals further out are "
@@ -697,6 +795,8 @@ def renewal_forecast(
         probability_rule=probability_rule(rs, base.method),
         renewals=len(sel),
         arr_up_for_renewal=round(start_arr, 2),
+        at_risk_renewals=int(base.at_risk[sel].sum()),
+        at_risk_arr=round(float(arr[base.at_risk[sel]].sum()), 2),
         scenarios=Scenarios(
             best=round(best, 2),
             base=round(base_case, 2),

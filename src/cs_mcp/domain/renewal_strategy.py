@@ -1,22 +1,22 @@
 """renewal-strategy: one account's renewal risk, value delivered, expansion options, dated timeline,
-conversation guide and three proposal options.
+conversation guide and proposal options.
 
-Risk is renewal-forecast's per-account calculation (cs_mcp.domain.renewal: the churn score blended with
-health and open opportunities), the churn model's top drivers and the health score's alerts.
+Risk is the renewal book's (cs_mcp.domain.renewal: the churn model's P(lost by the renewal) with CRM
+evidence), the churn model's top drivers, the health score's alerts and the customer's own words.
 Value delivered: compute_features today and `planning.value_lookback_days` ago; ARR history from
 subscriptions; tickets opened / resolved and the median resolution time over `planning.value_window_days`.
-Expansion options:
-  seat upsell    seat utilization >= renewal.seat_upsell_utilization (as renewal-forecast flags it): the
-                 seats that bring utilization down to expansion.seat_target_utilization, at ARR per seat
-  opportunities  open upsell and cross-sell opportunities (stage neither won nor lost)
-  whitespace     catalogue products the account neither owns (entitlements, current subscriptions) nor has an
-                 open opportunity for: list_price x licensed seats, else expansion.cross_sell_default_share x ARR
-The proposal's expansion ARR = max(seat upsell, open upsell) + open cross-sell (an open upsell is taken to
-be the seat upsell in the CRM); when that is 0, the largest whitespace product.
-Proposals: renewal only (current ARR, 12 months); renewal + expansion (ARR + expansion ARR, 12 months);
-multi-year (ARR x (1 - renewal.multi_year_discount_pct / 100) a year for planning.multi_year_years years).
-The one to lead with follows planning.lead_option by renewal category (renewal + expansion with nothing to
-expand falls back to multi-year).
+Expansion options: the account's candidates from the expansion engine (cs_mcp.domain.expansion, the same
+as expansion-opportunities: seat upsell, cross-sell, tier upgrade; none for red health or a critical / high
+churn tier), and open upsell / cross-sell deals the CRM holds that no candidate covers. The proposal's
+expansion ARR is the candidate with the highest expected value.
+Proposals: renewal only (current ARR, 12 months); right-sized (when seat utilization is under
+planning.right_size_below: the seats the active users fill at planning.right_size_target_utilization);
+renewal + expansion (ARR + expansion ARR; offered only when the renewal is healthy); multi-year (ARR x (1 -
+renewal.multi_year_discount_pct / 100) a year for planning.multi_year_years years; not offered for a
+high-risk renewal). The lead follows planning.lead_option by renewal category; an at-risk plan with idle
+seats leads with the right-sized renewal; renewal + expansion with nothing to expand falls back to
+multi-year, a held-back multi-year to renewal only.
+The talk track (openings, objections, responses) is in resources/catalogues/renewal-talk.yaml.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from cs_mcp.config import ProposalOption
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import money, pct
 from cs_mcp.domain.health import Alert, HealthScore, health_for_account
 
 if TYPE_CHECKING:
@@ -46,12 +47,19 @@ CATEGORY_WORDS = {
 }
 OPTION_TITLES = {
     "renewal_only": "Renewal only",
+    "right_size": "Right-sized renewal",
     "renewal_expansion": "Renewal + expansion",
     "multi_year": "Multi-year with discount",
 }
 
 
 # ------------------------------------------------------------------------- models
+
+
+class CustomerComment(BaseModel):
+    text: str = Field(description="the comment, cut to feedback.example_chars")
+    score: int = Field(description="the NPS answer (0-10) it came with")
+    responded_at: dt.date
 
 
 class RenewalRisk(BaseModel):
@@ -66,14 +74,21 @@ class RenewalRisk(BaseModel):
     expected_outcome: str | None = Field(description="renewal-forecast's expected outcome")
     probability_rule: str
     churn_method: str = Field(description="model, leading-indicator, or health-only")
-    churn_probability: float | None = Field(description="churn probability over the churn horizon, %")
+    churn_probability: float | None = Field(
+        description="risk of losing the account at or before this renewal, % (= 100 - probability)"
+    )
+    churn_probability_90d: float | None = Field(None, description="P(churn within 90 days), %")
     churn_tier: str | None
+    at_risk: bool = Field(False, description="an at-risk renewal (probability under the 'likely' tier)")
     churn_drivers: list[str] = Field(description="top drivers of the churn score, risk-raising first")
     signals: list[str] = Field(description="what moved the renewal probability or outcome")
     health_score: float | None
     health_band: str
     health_trend: str | None = Field(description="direction of the health score over 30 days")
     alerts: list[Alert]
+    customer_comments: list[CustomerComment] = Field(
+        default_factory=list, description="the account's detractors' own recent NPS comments, newest first"
+    )
     _driver_features: list[tuple[str | None, str]] = PrivateAttr(default_factory=list)
 
 
@@ -117,10 +132,12 @@ class ValueDelivered(BaseModel):
 
 
 class ExpansionOption(BaseModel):
-    type: Literal["seat_upsell", "open_opportunity", "whitespace"]
+    type: Literal["seat_upsell", "cross_sell", "tier_upgrade", "open_opportunity"]
     description: str
     arr: float | None = Field(description="potential ARR")
+    expected_value: float | None = Field(None, description="expansion-opportunities' propensity x potential")
     evidence: str
+    in_crm: bool = Field(False, description="an open CRM opportunity already covers it")
     in_proposal: bool = Field(description="counted in the renewal + expansion proposal")
 
 
@@ -158,6 +175,7 @@ class ConversationGuide(BaseModel):
 class Proposal(BaseModel):
     option: ProposalOption
     title: str
+    offered: bool = Field(True, description="false when the plan holds this option back (and why is in rationale)")
     arr: float = Field(description="annual recurring revenue of the offer")
     term_months: int
     total_contract_value: float
@@ -198,20 +216,6 @@ def _f(value: Any) -> float | None:
         return None
     v = float(value)
     return None if v != v else v
-
-
-def money(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    if abs(v) >= 1_000_000:
-        return f"${v / 1_000_000:.2f}M"
-    if abs(v) >= 10_000:
-        return f"${v / 1_000:.1f}K".replace(".0K", "K")
-    return f"${v:,.0f}"
-
-
-def pct(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 100:.0f}%"
 
 
 def active_account(ws: Workspace, reference: str, purpose: str) -> tuple[str, str]:
@@ -256,69 +260,44 @@ def _driver_list(source: Any, account_id: str, k: int) -> list[tuple[str | None,
 
 
 def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, drivers_k: int = 3) -> RenewalRisk:
-    """The account's renewal date, probability, category and outcome as renewal-forecast computes them."""
-    import numpy as np
-
-    from cs_mcp.domain.renewal import blend_probability, category_of, probability_rule, renewal_base, renewal_row
+    """The account's renewal date, probability, category, tier and outcome from the renewal book."""
+    from cs_mcp.domain.churn import TIERS
+    from cs_mcp.domain.renewal import category_of, probability_rule, renewal_base, renewal_row
 
     rs = ws.settings.renewal
     base = renewal_base(ws)
-    hit = np.flatnonzero(base.ids == account_id)
+    i = base.position.get(account_id)
     source = base.churn_source
     drivers = _driver_list(source, account_id, drivers_k) if source is not None else []
     texts = [t for _, t, _ in drivers]
-    tier_of = getattr(source, "tier_of", None)
-    churn_tier = tier_of(account_id) if callable(tier_of) else None
-    if hit.size:
-        r = renewal_row(base, int(hit[0]), ws.as_of, rs, texts)
+    common = {
+        "probability_rule": probability_rule(rs, base.method),
+        "churn_method": base.method,
+        "churn_drivers": texts,
+        "health_trend": health.trend.direction if health and health.trend else None,
+        "alerts": health.alerts if health else [],
+    }
+    if i is not None and base.has_renewal[i]:
+        r = renewal_row(base, i, ws.as_of, rs, texts)
         risk = RenewalRisk(
-            renewal_date=r.renewal_date,
-            days_to_renewal=r.days_to_renewal,
-            renewal_date_source=r.renewal_date_source,
-            probability=r.probability,
-            category=r.category,
-            plan_category=r.category,
-            expected_outcome=r.expected_outcome,
-            probability_rule=probability_rule(rs, base.method),
-            churn_method=base.method,
-            churn_probability=r.churn_probability,
-            churn_tier=churn_tier,
-            churn_drivers=texts,
-            signals=r.signals,
-            health_score=r.health_score,
-            health_band=r.health_band,
-            health_trend=health.trend.direction if health and health.trend else None,
-            alerts=health.alerts if health else [],
+            renewal_date=r.renewal_date, days_to_renewal=r.days_to_renewal,
+            renewal_date_source=r.renewal_date_source, probability=r.probability, category=r.category,
+            plan_category=r.category, expected_outcome=r.expected_outcome, churn_probability=r.churn_probability,
+            churn_probability_90d=r.churn_probability_90d, churn_tier=r.churn_tier, at_risk=r.at_risk,
+            signals=r.signals, health_score=r.health_score, health_band=r.health_band, **common,
         )
     else:
-        # no renewal date: the same blend without opportunity adjustments
-        where = getattr(source, "position", None) or (
-            {a: i for i, a in enumerate(source.account_ids)} if source is not None else {}
-        )
-        churn = float(source.probability[where[account_id]]) if account_id in where else float("nan")
-        h = health.score if health else float("nan")
-        zero = np.zeros(1)
-        flags = {k: zero for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals")}
-        p = float(blend_probability(np.array([churn]), np.array([h]), flags, rs)[0])
-        p_pct = round(p * 100, 1)
+        p90 = None if i is None or base.churn_90d[i] != base.churn_90d[i] else round(float(base.churn_90d[i]) * 100, 1)
+        pct_ = None if i is None else float(base.pct[i])
         risk = RenewalRisk(
-            renewal_date=None,
-            days_to_renewal=None,
-            renewal_date_source=None,
-            probability=p_pct,
-            category=category_of(p_pct, rs.probability_tiers),
-            plan_category=None,
+            renewal_date=None, days_to_renewal=None, renewal_date_source=None, probability=pct_,
+            category=None if pct_ is None else category_of(pct_, rs.probability_tiers), plan_category=None,
             expected_outcome=None,
-            probability_rule=probability_rule(rs, base.method),
-            churn_method=base.method,
-            churn_probability=None if churn != churn else round(churn * 100, 1),
-            churn_tier=churn_tier,
-            churn_drivers=texts,
-            signals=[],
-            health_score=health.score if health else None,
-            health_band=health.band if health else "unknown",
-            health_trend=health.trend.direction if health and health.trend else None,
-            alerts=health.alerts if health else [],
+            churn_probability=None if i is None else round(float(base.lost[i]) * 100, 1),
+            churn_probability_90d=p90, churn_tier=None if i is None else TIERS[int(base.tier_code[i])],
+            at_risk=False, signals=[],
+            health_score=health.score if health else None, health_band=health.band if health else "unknown",
+            **common,
         )
     risk._driver_features = [(f, t) for f, t, d in drivers if d == "raises risk"]
     if risk.category in ("high_confidence", "likely") and risk.health_band == "red":
@@ -326,6 +305,19 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
     else:
         risk.plan_category = risk.category
     return risk
+
+
+def customer_quotes(ws: Workspace, account_id: str, limit: int = 2) -> list[CustomerComment]:
+    """The account's detractors' own recent comments (NPS, 12 months), newest first."""
+    from cs_mcp.workspace.queries.feedback import detractor_comments
+
+    fb = ws.settings.feedback
+    since = ws.as_of - dt.timedelta(days=ws.settings.health.windows.satisfaction_days)
+    out = []
+    for day, score, text in detractor_comments(ws, account_id, since, fb.detractor_max, limit):
+        cut = text if len(text) <= fb.example_chars else text[: fb.example_chars - 1].rstrip() + "…"
+        out.append(CustomerComment(text=cut, score=score, responded_at=day))
+    return out
 
 
 def support_figures(ws: Workspace, account_id: str, first_day: dt.date, last_day: dt.date) -> SupportFigures:
@@ -382,98 +374,70 @@ def _arr_history(ws: Workspace, account_id: str) -> list[ArrPoint]:
 
 
 def expansion_options(ws: Workspace, account_id: str, row: dict[str, Any]) -> Expansion:
-    """Seat upsell, open upsell / cross-sell opportunities and whitespace products, with the proposal's ARR."""
-    rs, ex = ws.settings.renewal, ws.settings.expansion
-    arr = _f(row.get("arr")) or 0.0
-    seats = _f(row.get("seats_purchased"))
+    """The account's candidates from the expansion engine (expansion-opportunities), plus open CRM deals."""
+    from cs_mcp.domain.expansion import expansion_opportunities
+
+    ex = ws.settings.expansion
     util = _f(row.get("seat_utilization"))
-    users = _f(row.get("active_users"))
-    options: list[ExpansionOption] = []
-    seat_arr = 0.0
-    if util is not None and util >= rs.seat_upsell_utilization and seats and users:
-        add = max(1, math.ceil(users / ex.seat_target_utilization - 1e-9) - int(seats))
-        seat_arr = round(add * arr / seats, 2)
-        options.append(ExpansionOption(
-            type="seat_upsell",
-            description=f"+{add} seats (to {int(seats) + add})",
-            arr=seat_arr,
-            evidence=f"{users:.0f} of {seats:.0f} seats active ({pct(util)}, trigger "
-                     f"{pct(rs.seat_upsell_utilization)}); sized to {pct(ex.seat_target_utilization)} at "
-                     f"{money(arr / seats)} per seat",
-            in_proposal=False,
-        ))
-    cfg = rs.probability
+    seats = _f(row.get("seats_purchased"))
+    found = expansion_opportunities(ws, account=account_id, limit=50)
+    options = [
+        ExpansionOption(
+            type=c.type, description=_candidate_words(c, seats), arr=c.potential_arr, expected_value=c.expected_value,
+            evidence="; ".join(c.evidence), in_crm=c.in_crm, in_proposal=False,
+        )
+        for c in found.candidates
+    ]
+    covered = {o for c in found.candidates for o in c.crm_opportunities}
+    for oid, kind, amount, stage, close, pname in _open_deals(ws, account_id):
+        what = f"{kind} {oid}" + (f" ({pname})" if pname else "")
+        if not any(oid in c for c in covered):
+            options.append(ExpansionOption(
+                type="open_opportunity", description=what, arr=float(amount), evidence=f"stage {stage or 'n/a'}"
+                + (f", closes {close}" if close else ""), in_proposal=False,
+            ))
+    best = max((o for o in options if o.type != "open_opportunity"), key=lambda o: o.expected_value or 0,
+               default=None)
+    expansion_arr = 0.0
+    if best is not None and (best.arr or 0) > 0:
+        best.in_proposal, expansion_arr = True, best.arr or 0.0
+    for o in options:
+        if o.type == "open_opportunity" and (o.arr or 0) > 0:
+            o.in_proposal, expansion_arr = True, expansion_arr + (o.arr or 0.0)
+    rule = (
+        "the expansion-opportunities candidate with the highest expected value (propensity x potential), plus "
+        "open upsell / cross-sell deals no candidate covers; "
+        f"seat upsell above {pct(ex.seat_upsell_utilization)} utilization, sized to "
+        f"{pct(ex.seat_target_utilization)}; none for red health or a critical / high churn tier"
+        + (f" ({found.note})" if found.note and not found.candidates else "")
+    )
+    return Expansion(
+        seat_utilization=None if util is None else round(util, 4), seat_upsell_trigger=ex.seat_upsell_utilization,
+        options=options, expansion_arr=round(expansion_arr, 2), rule=rule,
+    )
+
+
+def _candidate_words(c: Any, seats: float | None) -> str:
+    if c.type == "seat_upsell":
+        return f"+{c.extra_seats} seats" + (f" (to {int(seats) + c.extra_seats})" if seats else "")
+    if c.type == "cross_sell":
+        return f"{c.product_name or c.product_id} ({c.product_id})"
+    return f"upgrade to the {c.target_plan} plan"
+
+
+def _open_deals(ws: Workspace, account_id: str) -> list[tuple]:
+    if "opportunities" not in ws.tables:
+        return []
+    cfg = ws.settings.renewal.probability
     closed = [s.lower() for s in cfg.won_stages + cfg.lost_stages]
-    opps = ws.cursor().execute(
-        """SELECT o.opportunity_id, lower(o.type), COALESCE(o.amount, 0), o.stage, o.close_date, o.product_id,
-                  p.name
+    return ws.cursor().execute(
+        """SELECT o.opportunity_id, lower(o.type), COALESCE(o.amount, 0), o.stage, o.close_date, p.name
            FROM opportunities o LEFT JOIN products p ON p.product_id = o.product_id
            WHERE o.account_id = $a AND lower(o.type) IN ('upsell', 'cross-sell')
              AND lower(trim(COALESCE(o.stage, ''))) NOT IN (SELECT unnest($closed))
            ORDER BY o.close_date NULLS LAST, o.opportunity_id""",
         {"a": account_id, "closed": closed},
     ).fetchall()
-    upsell = sum(float(o[2]) for o in opps if o[1] == "upsell")
-    cross = sum(float(o[2]) for o in opps if o[1] == "cross-sell")
-    for oid, kind, amount, stage, close, _pid, pname in opps:
-        what = f"{kind} {oid}" + (f" ({pname})" if pname else "")
-        options.append(ExpansionOption(
-            type="open_opportunity",
-            description=what,
-            arr=float(amount),
-            evidence=f"stage {stage or 'n/a'}" + (f", closes {close}" if close else ""),
-            in_proposal=False,
-        ))
-    whitespace = ws.cursor().execute(
-        """SELECT p.product_id, p.name, p.list_price FROM products p
-           WHERE p.product_id NOT IN (
-               SELECT product_id FROM entitlements WHERE account_id = $a
-                 AND (start_date IS NULL OR start_date <= $d) AND (end_date IS NULL OR end_date > $d)
-               UNION SELECT product_id FROM subscriptions WHERE account_id = $a AND product_id IS NOT NULL
-                 AND start_date <= $d AND (end_date IS NULL OR end_date > $d)
-               UNION SELECT product_id FROM opportunities WHERE account_id = $a AND product_id IS NOT NULL
-                 AND lower(type) IN ('upsell', 'cross-sell')
-                 AND lower(trim(COALESCE(stage, ''))) NOT IN (SELECT unnest($closed)))
-           ORDER BY p.product_id""",
-        {"a": account_id, "d": ws.as_of, "closed": closed},
-    ).fetchall() if ("entitlements" in ws.tables or _has_subscription_products(ws)) else []
-    ws_options = []
-    for pid, pname, price in whitespace:
-        if price is not None and seats:
-            value, how = float(price) * seats, f"list price {money(float(price))} x {seats:.0f} seats"
-        else:
-            value = arr * ex.cross_sell_default_share
-            how = f"{ex.cross_sell_default_share * 100:g}% of ARR (no list price or seat count)"
-        ws_options.append(ExpansionOption(
-            type="whitespace", description=f"{pname or pid} ({pid})", arr=round(value, 2),
-            evidence=f"not owned; {how}", in_proposal=False,
-        ))
-    ws_options.sort(key=lambda o: -(o.arr or 0))
-    expansion_arr = max(seat_arr, upsell) + cross
-    if expansion_arr > 0:
-        for o in options:
-            if o.type == "open_opportunity" and o.description.startswith("cross-sell"):
-                o.in_proposal = True
-            elif seat_arr >= upsell and o.type == "seat_upsell":
-                o.in_proposal = True
-            elif seat_arr < upsell and o.type == "open_opportunity" and o.description.startswith("upsell"):
-                o.in_proposal = True
-    elif ws_options and (ws_options[0].arr or 0) > 0:
-        ws_options[0].in_proposal = True
-        expansion_arr = ws_options[0].arr or 0.0
-    options += ws_options[: ws.settings.planning.whitespace_shown]
-    rule = (
-        f"max(seat upsell, open upsell) + open cross-sell; the largest whitespace product when both are 0. "
-        f"Seat upsell when utilization >= {pct(rs.seat_upsell_utilization)}, sized to "
-        f"{pct(ex.seat_target_utilization)} at ARR per seat"
-    )
-    return Expansion(
-        seat_utilization=None if util is None else round(util, 4),
-        seat_upsell_trigger=rs.seat_upsell_utilization,
-        options=options,
-        expansion_arr=round(expansion_arr, 2),
-        rule=rule,
-    )
 
 
 def _has_subscription_products(ws: Workspace) -> bool:
@@ -638,66 +602,34 @@ def build_timeline(
 # ---------------------------------------------------------------- conversation guide
 
 
-OBJECTIONS: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("usage", "active_user", "seat", "login"), "usage",
-     "We are not using it enough to justify the cost."),
-    (("adoption", "feature"), "adoption", "It does not do what we need."),
-    (("ticket", "critical", "escalat", "support_csat"), "support", "Support has been a problem for us."),
-    (("sponsor",), "sponsor", "Our new leadership is reviewing every vendor."),
-    (("overdue", "invoice", "arr_growth", "budget"), "budget", "Budget is tight this year."),
-    (("nps", "detractor", "csat"), "satisfaction", "We are not happy with the product."),
-    (("touch", "outreach", "meeting"), "engagement", "We rarely hear from you."),
-)
+def _talk() -> dict[str, Any]:
+    from cs_mcp.content import catalogue
+
+    return catalogue("renewal-talk")
 
 
 def _topic(feature: str | None) -> str | None:
     if not feature:
         return None
     key = feature.lower()
-    for keys, topic, _ in OBJECTIONS:
-        if any(k in key for k in keys):
+    for topic, t in _talk()["topics"].items():
+        if any(k in key for k in t["signals"]):
             return topic
     return None
 
 
-def _responses(ctx: dict[str, str]) -> dict[str, str]:
-    return {
-        "usage": f"Active users are {ctx['users']}; let's agree an adoption plan for the inactive seats and "
-                 "right-size at renewal if needed rather than lose the team's workflow.",
-        "adoption": f"You use {ctx['features']} features today; I'll map your goals to the ones you don't use yet "
-                    "and set up a working session.",
-        "support": f"{ctx['support']}; here is the owner and date for each open issue, and how we'll review them "
-                   "with you.",
-        "sponsor": "Let's brief the new leader on what the team achieved; could you introduce us this month?",
-        "budget": f"The multi-year option brings the annual price to {ctx['multi_year']}; we can also phase "
-                  "payments.",
-        "satisfaction": f"You told us {ctx['nps']}; here is what changed since and what is on the roadmap for "
-                        "your requests.",
-        "engagement": "Fair point: let's agree a cadence (monthly check-in, quarterly review) and who joins from "
-                      "each side.",
-        "price": (f"That is {ctx['per_user']} per active user a year for the outcomes above; t" if ctx["per_user"]
-                  else "T") + f"he multi-year option lowers the annual price to {ctx['multi_year']}.",
-    }
-
-
 def conversation_guide(
     name: str, tenure_days: float | None, risk: RenewalRisk, value: ValueDelivered, expansion: Expansion,
-    row: dict[str, Any], multi_year_arr: float, has_sponsor: float | None, flag_pct: float,
+    row: dict[str, Any], multi_year: Proposal, has_sponsor: float | None, flag_pct: float,
+    quotes: list[CustomerComment] | None = None,
 ) -> ConversationGuide:
+    talk = _talk()
     group = risk_group(risk.plan_category)
     years = None if tenure_days is None else tenure_days / 365
     tenure = "" if years is None or years < 1 else f" for {years:.0f} year{'s' if years >= 1.5 else ''}"
     top = next((t for f, t in risk._driver_features if _topic(f)), None)
-    if group == "healthy":
-        opening = (f"Thank you for working with us{tenure}. I'd like to look back at what {name} achieved this "
-                   "term and plan the next one together, including where the team is growing.")
-    elif group == "at_risk":
-        opening = (f"Thank you for working with us{tenure}. Before we talk about the renewal I want to hear "
-                   f"what is working for {name} and what is not, and agree how we close the gaps.")
-    else:
-        issue = f" ({top})" if top else ""
-        opening = (f"Thank you for making the time. I know the last months have not gone as they should{issue}; "
-                   "I want to hear it from you directly and agree how we fix it before anything else.")
+    key = {"healthy": "healthy", "at_risk": "at_risk"}.get(group, "critical")
+    opening = talk["openings"][key].format(tenure=tenure, name=name, issue=f" ({top})" if top else "")
     by = {m.metric: m for m in value.metrics}
     users = by["active_users"]
     questions = ["Which outcomes matter most to you over the next twelve months?",
@@ -714,9 +646,9 @@ def conversation_guide(
                          "seats.")
     if has_sponsor == 0:
         questions.append("Who sponsors this partnership at the executive level today?")
-    ws_first = next((o for o in expansion.options if o.type == "whitespace"), None)
-    if ws_first and group == "healthy":
-        questions.append(f"Is {ws_first.description.split(' (')[0]} on your radar this year?")
+    cross = next((o for o in expansion.options if o.type == "cross_sell"), None)
+    if cross and group == "healthy":
+        questions.append(f"Is {cross.description.split(' (')[0]} on your radar this year?")
     support = value.support
     if support and support.open_now:
         questions.append(f"How is the open support issue affecting you ({support.open_now} ticket(s) open)?")
@@ -726,7 +658,6 @@ def conversation_guide(
         sup_text = (f"{support.resolved} tickets resolved since {support.first_day:%B %Y}"
                     + (f", median {med:g} h" if med is not None else "")
                     + (f", {support.open_critical} critical open" if support.open_critical else ""))
-    arr = _f(row.get("arr"))
     ctx = {
         "users": "n/a" if users.now is None else (
             f"{users.now:.0f}" + (f" (from {past_users.value:.0f} in {past_users.as_of:%B %Y})"
@@ -734,26 +665,25 @@ def conversation_guide(
         "features": _fmt("features_used", by["features_used"].now),
         "support": sup_text,
         "nps": "n/a" if by["nps"].now is None else f"NPS {by['nps'].now:+.0f}",
-        "multi_year": money(multi_year_arr),
-        "per_user": money(arr / users.now) if arr and users.now else "",
+        "quote": f'"{quotes[0].text}"' if quotes else ("n/a" if by["nps"].now is None
+                                                  else f"NPS {by['nps'].now:+.0f}"),
+        "multi_year": money(multi_year.arr),
     }
-    responses = _responses(ctx)
     objections: list[Objection] = []
     seen: set[str] = set()
-    for feature, text in risk._driver_features:
+    signals = [(f, t) for f, t in risk._driver_features] + [(a.code, a.message) for a in risk.alerts]
+    for feature, text in signals:
         topic = _topic(feature)
         if topic and topic not in seen:
             seen.add(topic)
-            words = next(o for keys, t, o in OBJECTIONS if t == topic)
-            objections.append(Objection(objection=words, response=responses[topic], from_signal=text))
-    for a in risk.alerts:
-        topic = _topic(a.code)
-        if topic and topic not in seen:
-            seen.add(topic)
-            words = next(o for keys, t, o in OBJECTIONS if t == topic)
-            objections.append(Objection(objection=words, response=responses[topic], from_signal=a.message))
-    objections.append(Objection(objection="The price is too high.", response=responses["price"],
-                                from_signal="every renewal"))
+            t = talk["topics"][topic]
+            objections.append(Objection(objection=t["objection"], response=t["response"].format(**ctx),
+                                        from_signal=text))
+    price = talk["price"]
+    objections.append(Objection(
+        objection=price["objection"], from_signal="every renewal",
+        response=(price["with_multi_year"] if multi_year.offered else price["without"]).format(**ctx),
+    ))
     return ConversationGuide(
         opening=opening, value_recap=value.highlights, questions=questions[:6], objections=objections[:5]
     )
@@ -763,52 +693,85 @@ def conversation_guide(
 
 
 def proposals(
-    ws: Workspace, arr: float, expansion: Expansion, category: str | None, demoted: bool = False
+    ws: Workspace, arr: float, expansion: Expansion, category: str | None, demoted: bool = False,
+    row: dict[str, Any] | None = None,
 ) -> tuple[list[Proposal], ProposalOption, str]:
-    """The three offers (renewal only, renewal + expansion, multi-year) and the one to lead with."""
-    rs, plan = ws.settings.renewal, ws.settings.planning
-    d = rs.multi_year_discount_pct
-    years = plan.multi_year_years
-    my_arr = round(arr * (1 - d / 100), 2)
-    expansion_arr = expansion.expansion_arr
-    parts = [o.description for o in expansion.options if o.in_proposal]
+    """The offers (renewal only, right-size when seats sit idle, renewal + expansion, multi-year), which are
+    offered for this risk, and the one to lead with."""
+    plan = ws.settings.planning
+    group = risk_group(category)
     lead: ProposalOption = plan.lead_option.get(category or "likely", "multi_year")
     reason = f"renewal category {CATEGORY_WORDS.get(category or '', 'unknown')} (planning.lead_option)"
     if demoted:
         reason = f"health is red, so the plan treats the renewal as {CATEGORY_WORDS[category or 'at_risk']} " \
                  "(planning.lead_option)"
-    if lead == "renewal_expansion" and expansion_arr <= 0:
-        lead, reason = "multi_year", reason + "; nothing to expand, so multi-year instead"
     items = [
-        Proposal(
-            option="renewal_only", title=OPTION_TITLES["renewal_only"], arr=round(arr, 2), term_months=12,
-            total_contract_value=round(arr, 2), discount_pct=0, expansion_arr=0, change_vs_current=0,
-            rationale="Keeps the decision simple: same scope and price. Right when the renewal is at risk, "
-                      "or when expansion needs more proof.",
-            lead=False,
-        ),
-        Proposal(
-            option="renewal_expansion", title=OPTION_TITLES["renewal_expansion"],
-            arr=round(arr + expansion_arr, 2), term_months=12, total_contract_value=round(arr + expansion_arr, 2),
-            discount_pct=0, expansion_arr=round(expansion_arr, 2), change_vs_current=round(expansion_arr, 2),
-            rationale=(f"Adds {' and '.join(parts)} ({money(expansion_arr)}) at renewal"
-                       + (": wait until the risks are resolved before offering it."
-                          if risk_group(category) != "healthy" else ", so the growing team is covered.")
-                       if expansion_arr > 0 else "No expansion evidence in the data: same as renewal only."),
-            lead=False,
-        ),
-        Proposal(
-            option="multi_year", title=OPTION_TITLES["multi_year"], arr=my_arr, term_months=12 * years,
-            total_contract_value=round(my_arr * years, 2), discount_pct=d, expansion_arr=0,
-            change_vs_current=round(my_arr - arr, 2),
-            rationale=f"{years} years at {d:g}% off: locks in the relationship and the budget line; the "
-                      "discount is paid for by the certainty.",
-            lead=False,
-        ),
+        Proposal(option="renewal_only", title=OPTION_TITLES["renewal_only"], arr=round(arr, 2), term_months=12,
+                 total_contract_value=round(arr, 2), discount_pct=0, expansion_arr=0, change_vs_current=0,
+                 rationale="Same scope and price: keeps the decision simple while the risks are worked on.",
+                 lead=False),
     ]
+    right = _right_size(ws, arr, row or {})
+    if right is not None:
+        items.append(right)
+        if group != "healthy":
+            lead, reason = "right_size", reason + "; seats sit idle, so a right-sized renewal leads"
+    items.append(_expansion_offer(arr, expansion, group))
+    if lead == "renewal_expansion" and expansion.expansion_arr <= 0:
+        lead, reason = "multi_year", reason + "; nothing to expand, so multi-year instead"
+    items.append(_multi_year(ws, arr, category))
+    if lead == "multi_year" and not items[-1].offered:
+        lead = "renewal_only"
     for p in items:
         p.lead = p.option == lead
     return items, lead, reason
+
+
+def _right_size(ws: Workspace, arr: float, row: dict[str, Any]) -> Proposal | None:
+    """A smaller renewal sized to the seats in use, when utilization is under planning.right_size_below."""
+    plan = ws.settings.planning
+    seats, users, util = _f(row.get("seats_purchased")), _f(row.get("active_users")), _f(row.get("seat_utilization"))
+    if not seats or users is None or util is None or util >= plan.right_size_below:
+        return None
+    keep = min(int(seats), max(1, math.ceil(users / plan.right_size_target_utilization)))
+    new_arr = round(arr / seats * keep, 2)
+    return Proposal(
+        option="right_size", title=OPTION_TITLES["right_size"], arr=new_arr, term_months=12,
+        total_contract_value=new_arr, discount_pct=0, expansion_arr=0, change_vs_current=round(new_arr - arr, 2),
+        rationale=f"{keep} of {seats:.0f} seats, sized to the users active now at "
+                  f"{pct(plan.right_size_target_utilization)} use: a smaller renewal the customer can defend, "
+                  "instead of a full one they may refuse.",
+        lead=False,
+    )
+
+
+def _expansion_offer(arr: float, expansion: Expansion, group: str) -> Proposal:
+    extra = expansion.expansion_arr
+    parts = [o.description for o in expansion.options if o.in_proposal]
+    offered = extra > 0 and group == "healthy"
+    if extra <= 0:
+        why = "No expansion candidate for this account (expansion-opportunities finds none)."
+    elif not offered:
+        why = f"Held back: {' and '.join(parts)} ({money(extra)}) waits until the renewal is safe."
+    else:
+        why = f"Adds {' and '.join(parts)} ({money(extra)}) at renewal, so the growing team is covered."
+    return Proposal(option="renewal_expansion", title=OPTION_TITLES["renewal_expansion"], offered=offered,
+                    arr=round(arr + extra, 2), term_months=12, total_contract_value=round(arr + extra, 2),
+                    discount_pct=0, expansion_arr=round(extra, 2), change_vs_current=round(extra, 2),
+                    rationale=why, lead=False)
+
+
+def _multi_year(ws: Workspace, arr: float, category: str | None) -> Proposal:
+    d = ws.settings.renewal.multi_year_discount_pct
+    years = ws.settings.planning.multi_year_years
+    my_arr = round(arr * (1 - d / 100), 2)
+    offered = category != "high_risk"
+    why = (f"{years} years at {d:g}% off: locks in the relationship and the budget line; the discount is paid "
+           "for by the certainty." if offered else
+           "Held back: a multi-year discount does not fix what puts this renewal at high risk.")
+    return Proposal(option="multi_year", title=OPTION_TITLES["multi_year"], offered=offered, arr=my_arr,
+                    term_months=12 * years, total_contract_value=round(my_arr * years, 2), discount_pct=d,
+                    expansion_arr=0, change_vs_current=round(my_arr - arr, 2), rationale=why, lead=False)
 
 
 # ---------------------------------------------------------------------- the answer
@@ -849,7 +812,7 @@ def renewal_strategy(ws: Workspace, account: str) -> RenewalStrategy:
     expansion = expansion_options(ws, account_id, row)
     arr = _f(row.get("arr")) or 0.0
     props, lead, reason = proposals(ws, arr, expansion, risk.plan_category,
-                                    demoted=risk.plan_category != risk.category)
+                                    demoted=risk.plan_category != risk.category, row=row)
     lead_words = f"{OPTION_TITLES[lead].lower()} ({money(next(p.arr for p in props if p.lead))})"
     actionable = [t for f, t in risk._driver_features if _topic(f)] or [t for _, t in risk._driver_features]
     drivers = ", ".join(actionable[:2]) or "the weakest health dimensions"
@@ -859,9 +822,11 @@ def renewal_strategy(ws: Workspace, account: str) -> RenewalStrategy:
         drivers, lead_words, ", ".join(in_proposal) or "no expansion evidence yet",
     )
     multi = next(p for p in props if p.option == "multi_year")
+    quotes = customer_quotes(ws, account_id)
+    risk.customer_comments = quotes
     guide = conversation_guide(
-        name, _f(row.get("tenure_days")), risk, value, expansion, row, multi.arr, _f(row.get("has_exec_sponsor")),
-        plan.usage_change_flag_pct,
+        name, _f(row.get("tenure_days")), risk, value, expansion, row, multi, _f(row.get("has_exec_sponsor")),
+        plan.usage_change_flag_pct, quotes,
     )
     notes = []
     if risk.renewal_date is None:

@@ -205,6 +205,9 @@ class RetentionReport(BaseModel):
         "green_accounts_share, green_arr_share, average_health"
     )
     counts: RetentionCounts
+    target_basis: str = Field(
+        "", description="how the annual targets were matched to the period (compounded for sub-annual periods)"
+    )
     waterfall: Waterfall | None = Field(description="null when the ARR history is missing")
     groups: list[RetentionGroup] = Field(
         description="per group when `by` is given, largest start ARR first"
@@ -220,6 +223,31 @@ class RetentionReport(BaseModel):
 
 def _ratio(num: float, den: float) -> float | None:
     return None if den <= 0 else round(num / den, 6)
+
+
+YEAR_DAYS = 365.25
+ANNUAL_TOLERANCE_DAYS = 31
+"""Periods within this many days of a year are compared with the annual targets as they are."""
+
+
+def period_targets(targets: Any, days: int) -> tuple[dict[str, float], str]:
+    """The annual retention targets matched to a period of `days` days by compounding, and the basis in words.
+
+    A retention ratio compounds: GRR, NRR and logo retention targets become target^(days / 365.25); the
+    expansion-rate target becomes (1 + target)^(days / 365.25) - 1.
+    """
+    annual = {k: getattr(targets, k) for k in ("grr", "nrr", "logo_retention", "expansion_rate")}
+    if abs(days - YEAR_DAYS) <= ANNUAL_TOLERANCE_DAYS:
+        return annual, "targets are annual (config targets) and the period is a year: compared as they are"
+    f = days / YEAR_DAYS
+    scaled = {k: round(v**f, 6) for k, v in annual.items() if k != "expansion_rate"}
+    scaled["expansion_rate"] = round((1 + annual["expansion_rate"]) ** f - 1, 6)
+    return scaled, (
+        f"targets are annual (config targets); for this {days}-day period they are compounded to it: "
+        f"GRR {annual['grr']:.0%} -> {scaled['grr']:.1%}, NRR {annual['nrr']:.0%} -> {scaled['nrr']:.1%}, "
+        f"logo retention {annual['logo_retention']:.0%} -> {scaled['logo_retention']:.1%}, expansion rate "
+        f"{annual['expansion_rate']:.0%} -> {scaled['expansion_rate']:.1%}"
+    )
 
 
 def vs_target(value: float | None, target: float | None, note: str | None = None) -> MetricVsTarget:
@@ -594,11 +622,13 @@ def retention_metrics(
     if not health_all.get("scored"):
         not_computed.append("health shares: no active account has a health score")
 
+    days = (p.end - p.start).days
+    scaled, basis = period_targets(targets, days)
     metrics = {
-        "grr": vs_target(r["grr"], targets.grr),
-        "nrr": vs_target(r["nrr"], targets.nrr),
-        "logo_retention": vs_target(r["logo_retention"], targets.logo_retention),
-        "expansion_rate": vs_target(r["expansion_rate"], targets.expansion_rate),
+        "grr": vs_target(r["grr"], scaled["grr"]),
+        "nrr": vs_target(r["nrr"], scaled["nrr"]),
+        "logo_retention": vs_target(r["logo_retention"], scaled["logo_retention"]),
+        "expansion_rate": vs_target(r["expansion_rate"], scaled["expansion_rate"]),
         "contraction_rate": vs_target(r["contraction_rate"], None),
         "gross_churn_rate": vs_target(r["gross_churn_rate"], None),
         **_health_metrics(health_all, targets),
@@ -612,6 +642,7 @@ def retention_metrics(
         as_of=ws.as_of,
         source="subscriptions" if has_history else "accounts",
         metrics=metrics,
+        target_basis=basis,
         counts=RetentionCounts(
             customers_at_start=total["customers"],
             lost=total["lost"],

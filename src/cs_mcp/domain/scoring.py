@@ -6,6 +6,9 @@ code. The rule, for every model:
   dimension score   = 100 * sum(fraction * points) / sum(points)   over metrics with data
   health score      = sum(weight * dimension score) / sum(weight)  over dimensions with data
 So a metric or a dimension without data passes its weight to the others in proportion.
+Before the curve, a rate resting on few answers is damped toward a neutral prior
+(health.small_samples: (n x rate + k x prior) / (n + k)); an input the account's coverage model does
+not expect (health.coverage, e.g. CSM meetings of a tech-touch account) counts as no data.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ class ScoredFrame:
     dimension_weights: dict[str, np.ndarray]
     effective_weights: dict[str, np.ndarray]
     metric_fractions: dict[str, np.ndarray]
+    scored_values: dict[str, np.ndarray]
+    """inputs as scored: after damping small samples"""
+    not_expected: dict[str, np.ndarray]
+    """metric -> rows whose coverage model does not expect the input (left out of the score)"""
+    coverage: np.ndarray
+    """coverage model per row (health.coverage)"""
 
     def band(self, i: int) -> str:
         s = self.score[i]
@@ -90,12 +99,17 @@ def score_frame(columns: dict[str, Any], settings: HealthSettings, model_name: s
     name = model_name or settings.model
     model = settings.models[name]
     n = len(columns["segment"])
+    coverage = np.array([settings.coverage.coverage_of(s) for s in columns["segment"]], dtype=object)
     fractions: dict[str, np.ndarray] = {}
+    scored: dict[str, np.ndarray] = {}
+    off: dict[str, np.ndarray] = {}
     for dim in model.dimensions.values():
         for metric in dim.metrics:
             if metric not in fractions:
-                values = columns.get(metric, np.full(n, np.nan))
-                fractions[metric] = curve_value(settings.curves[metric], values)
+                values = damped(metric, columns.get(metric, np.full(n, np.nan)), columns, settings)
+                off[metric] = _not_expected(metric, coverage, settings)
+                scored[metric] = values
+                fractions[metric] = np.where(off[metric], np.nan, curve_value(settings.curves[metric], values))
     dim_scores: dict[str, np.ndarray] = {}
     for d, dim in model.dimensions.items():
         earned = np.zeros(n)
@@ -120,4 +134,28 @@ def score_frame(columns: dict[str, Any], settings: HealthSettings, model_name: s
             d: np.where(~np.isnan(s) & (total_w > 0), 100.0 * weights[d] / total_w, 0.0)
             for d, s in dim_scores.items()
         }
-    return ScoredFrame(name, model, score, dim_scores, weights, effective, fractions)
+    return ScoredFrame(name, model, score, dim_scores, weights, effective, fractions, scored, off, coverage)
+
+
+def damped(metric: str, values: Any, columns: dict[str, Any], settings: HealthSettings) -> Any:
+    """A rate pulled toward its neutral prior in proportion to how few answers it rests on."""
+    import numpy as np
+
+    from cs_mcp.domain.metrics import sample_column
+
+    values = np.asarray(values, dtype=float)
+    prior = settings.small_samples.priors.get(metric)
+    k = settings.small_samples.pseudo_count
+    col = sample_column(metric)
+    if prior is None or k <= 0 or col is None or col not in columns:
+        return values
+    n = np.nan_to_num(np.asarray(columns[col], dtype=float), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(values), np.nan, (n * values + k * prior) / (n + k))
+
+
+def _not_expected(metric: str, coverage: Any, settings: HealthSettings) -> Any:
+    import numpy as np
+
+    models = [c for c, metrics in settings.coverage.not_expected.items() if metric in metrics]
+    return np.isin(coverage, models) if models else np.zeros(len(coverage), dtype=bool)

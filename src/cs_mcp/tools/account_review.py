@@ -10,7 +10,8 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
-from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, money, pct
+from cs_mcp.domain.formatting import money, pct
+from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS
 from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
@@ -48,7 +49,11 @@ def render_review(r: AccountReview) -> str:
     k = r.risks
     risks = [f"[{a.severity}] {a.message}" for a in k.alerts[:3]] + k.churn_drivers[:3] + k.risk_factors[:2]
     if risks:
-        out.append("Risks: " + "; ".join(dict.fromkeys(risks)))
+        churn = "" if k.churn_probability is None else f" ({k.churn_probability:g}% risk of loss by the renewal)"
+        out.append(f"Risks (internal){churn}: " + "; ".join(dict.fromkeys(risks)))
+    if k.customer_comments:
+        out.append("In their words: " + " | ".join(
+            f'"{c.text}" (NPS {c.score}, {c.responded_at})' for c in k.customer_comments))
     o = r.outlook
     if o.renewal_date:
         prob = "" if o.probability is None else f", {o.probability:g}% {CATEGORY_WORDS.get(o.category or '', '')}"
@@ -60,7 +65,7 @@ def render_review(r: AccountReview) -> str:
         st = r.stakeholders
         roles = ", ".join(f"{role} {n}" for role, n in st.by_role.items())
         out.append(f"Stakeholders: {st.active_contacts} active ({roles or 'none'}); {st.exec_sponsor_note}")
-    out.append(f"Agenda ({r.meeting_minutes} min):")
+    out.append(f"Agenda for the customer ({r.meeting_minutes} min):")
     out += [f"- {a.start_minute}-{a.start_minute + a.minutes} min {a.topic}: {a.points}" for a in r.agenda]
     out.append("Prep:")
     out += [f"- {t}" for t in r.prep_todos]

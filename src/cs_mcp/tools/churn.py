@@ -9,66 +9,69 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from cs_mcp.domain.churn import ChurnRiskList, Tier, churn_risk_list
+from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list
+from cs_mcp.domain.formatting import pct
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
 
 MAX_DRIVER_CHARS = 60
 
 
-def render_churn_list(r: ChurnRiskList) -> str:
+RANKED_BY = {
+    "next_renewal": "P(lost at or before the next renewal)",
+    "horizon": "P(churn within {h} days)",
+    "snapshot": "resemblance to past churners (snapshot model)",
+}
+
+
+def _how(r: ChurnRiskList) -> str:
     m = r.model
-    if r.method == "model":
-        how = (
-            f"learned model ({m.estimator}, {m.mode}; CV ROC-AUC {m.cv_roc_auc:.2f}"
-            + (
-                f" vs leading indicators {m.leading_indicator_roc_auc:.2f}"
-                if m.leading_indicator_roc_auc
-                else ""
-            )
-            + (f"; P(churn within {m.horizon_days} days)" if m.horizon_days
-               else "; P(churn at or before the next renewal)")
-            + ")"
-        )
-    else:
-        how = "leading-indicator score (too few churn outcomes to learn from; probability = score/100)"
+    if r.method != "model":
+        return "leading-indicator score (too few churn outcomes to learn from; probability = score/100)"
+    what = RANKED_BY.get(m.ranks_by or "", "churn probability").format(h=m.horizon_days)
+    bits = [f"{m.estimator}, CV ROC-AUC {m.cv_roc_auc:.2f}"]
+    if m.leading_indicator_roc_auc:
+        bits.append(f"leading indicators {m.leading_indicator_roc_auc:.2f}")
+    side = f"; 90-day probability beside it (CV ROC-AUC {m.short_horizon_cv_roc_auc:.2f})" if (
+        m.short_horizon_cv_roc_auc and m.ranks_by == "next_renewal") else ""
+    return f"{what}, a learned model ({'; '.join(bits)}){side}"
+
+
+def _line(a: ChurnRiskAccount) -> str:
+    head = f"{pct(a.probability)} {a.tier.upper()}"
+    if a.probability_90d is not None:
+        head += f" (90d {pct(a.probability_90d)})"
+    bits = [head, f"ARR {money(a.arr)} (at risk {money(a.arr_at_risk)})"]
+    if a.days_to_renewal is not None:
+        bits.append(f"renews in {a.days_to_renewal}d" + (" AT-RISK RENEWAL" if a.at_risk_renewal else ""))
+    if a.days_since_last_touch is not None:
+        bits.append(f"touch {a.days_since_last_touch}d ago")
+    if a.health_score is not None:
+        bits.append(f"health {a.health_score:.0f} {a.health_band}")
+    drivers = "; ".join(
+        ("" if d.direction == "raises risk" else "(+) ") + d.text[:MAX_DRIVER_CHARS]
+        + (f" ({d.change})" if d.change else "") for d in a.drivers
+    )
+    ident = f" ({a.account_id})" if a.account_id != a.name else ""
+    out = f"{a.rank}. {a.name[:40]}{ident} | " + " | ".join(bits) + (f" | why: {drivers}" if drivers else "")
+    if a.context:
+        out += f" | context: {'; '.join(a.context)}"
+    return out + f"\n   -> {a.recommended_action}"
+
+
+def render_churn_list(r: ChurnRiskList) -> str:
     shown = f"; {', '.join(f'{k}={v}' for k, v in r.filters.items())}" if r.filters else ""
-    lines = [f"Churn risk as of {r.as_of}: {r.total} active accounts{shown}. Ranked by {how}."]
+    lines = [f"Churn risk as of {r.as_of}: {r.total} active accounts{shown}. Ranked by {_how(r)}."]
     tiers = ", ".join(
         f"{t.tier} {t.accounts} ({money(t.arr_at_risk)} of {money(t.arr)} at risk)"
         for t in r.totals_by_tier
         if t.accounts
     )
     lines.append(
-        f"By tier: {tiers or 'none'}. ARR at risk {money(r.total_arr_at_risk)} of {money(r.total_arr)}."
+        f"By tier: {tiers or 'none'}. ARR at risk {money(r.total_arr_at_risk)} of {money(r.total_arr)}. "
+        f"At-risk renewals: {r.at_risk_renewals} ({money(r.at_risk_renewal_arr)})."
     )
-    for a in r.accounts:
-        bits = [
-            f"{a.probability * 100:.0f}% {a.tier.upper()}",
-            f"ARR {money(a.arr)} (at risk {money(a.arr_at_risk)})",
-        ]
-        if a.days_to_renewal is not None:
-            bits.append(f"renews in {a.days_to_renewal}d")
-        if a.days_since_last_touch is not None:
-            bits.append(f"touch {a.days_since_last_touch}d ago")
-        if a.health_score is not None:
-            bits.append(f"health {a.health_score:.0f} {a.health_band}")
-        drivers = "; ".join(
-            ("" if d.direction == "raises risk" else "(+) ") + d.text[:MAX_DRIVER_CHARS] for d in a.drivers
-        )
-        lines.append(
-            f"{a.rank}. {a.name[:40]}{f' ({a.account_id})' if a.account_id != a.name else ''} "
-            + " | ".join(bits)
-            + (f" | {drivers}" if drivers else "")
-        )
-    if r.accounts:
-        lines.append(
-            "Actions: "
-            + " ".join(
-                f"{t.upper()}: {next(a.recommended_action for a in r.accounts if a.tier == t)}"
-                for t in dict.fromkeys(a.tier for a in r.accounts)
-            )
-        )
+    lines += [_line(a) for a in r.accounts]
     if r.next_cursor:
         lines.append(f"More: pass cursor={r.next_cursor}")
     if r.note:
@@ -99,16 +102,17 @@ async def churn_risk_list_tool(
     renewal_from: Annotated[dt.date | None, Field(description="only renewals on or after this date")] = None,
     renewal_to: Annotated[dt.date | None, Field(description="only renewals on or before this date")] = None,
     sort: Annotated[
-        Literal["probability", "arr_at_risk"],
-        Field(description="rank by churn probability, or by ARR at risk (ARR x probability)"),
+        Literal["probability", "arr_at_risk", "days_to_renewal"],
+        Field(description="rank by churn probability (default), ARR at risk (ARR x probability), or the "
+              "soonest renewal first"),
     ] = "probability",
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="rows per page (default: the server's page size)")
     ] = None,
     cursor: Cursor = None,
 ) -> Annotated[CallToolResult, ChurnRiskList]:
-    """Active accounts ranked by churn risk with probability, tier, ARR at risk, renewal, last touch, health,
-    top 3 drivers and a recommended action; totals by tier over the filtered set."""
+    """Active accounts ranked by the risk of losing them at (or before) their next renewal, with the 90-day
+    probability beside it, tier, ARR at risk, renewal, last touch, health, top 3 drivers, context and an action."""
     state = app_state(ctx)
     ws = await workspace(ctx)
 
@@ -137,11 +141,13 @@ TOOLS = [
         fn=churn_risk_list_tool,
         title="Churn risk list",
         description=(
-            "Active accounts ranked by churn risk: calibrated probability from a model learned on this "
-            "workspace's churn outcomes (or the leading-indicator score when there are too few; the answer "
-            "says which), tier, ARR at risk, days to renewal, days since the last CSM touch, health, top 3 "
-            "drivers in words and a recommended action. Filters: segment, CSM, minimum tier, renewal window "
-            "(days, quarter or dates). "
+            "Active accounts ranked by the risk of losing them at or before their next renewal: a calibrated "
+            "probability from a model learned on this workspace's past renewals (or the leading-indicator "
+            "score when there are too few outcomes; the answer says which), with the 90-day churn probability "
+            "beside it, tier, ARR at risk, days to renewal and whether it is an at-risk renewal, days since the "
+            "last CSM touch, health, top 3 behaviour drivers with their change, context (timing, firmographics) "
+            "and a recommended action built from the account's own drivers. Filters: segment, CSM, minimum "
+            "tier, renewal window (days, quarter or dates); sort by probability, ARR at risk or renewal date. "
             "Totals by tier cover all filtered accounts; pages with a cursor. The model card is cs://models/churn."
         ),
     )

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.csm import CsmBook, CsmPerformance, SortKey, csm_performance
 from cs_mcp.domain.formatting import pct1
+from cs_mcp.progress import thread_progress
 from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 
@@ -97,7 +98,10 @@ async def csm_performance_tool(
 ) -> Annotated[CallToolResult, CsmPerformance]:
     """Per-CSM book: accounts, ARR, capacity use, health mix, GRR/NRR, activity, overdue touches, renewals at
     risk and coaching notes, with team totals."""
+    from cs_mcp.domain.churn_model import churn_scores
+
     ws = await workspace(ctx)
+    await run_domain(churn_scores, ws, thread_progress(ctx))  # a first fit reports its progress
     result = await run_domain(csm_performance, ws, csm_id=csm_id, sort=sort, order=order, limit=limit, cursor=cursor)
     return respond(result, render_csm(result), app_state(ctx).settings.server.max_text_chars)
 

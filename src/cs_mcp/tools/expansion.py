@@ -71,7 +71,8 @@ async def expansion_opportunities_tool(
     ] = None,
     include_red: Annotated[
         bool | None,
-        Field(description="include accounts with red health (left out by default: fix health before selling)"),
+        Field(description="include accounts with red health or a critical / high churn tier (left out by "
+              "default: save the account before selling to it)"),
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=50, description="candidates per page (default 25)")] = None,
     cursor: Cursor = None,
@@ -95,8 +96,9 @@ TOOLS = [
             "Upsell, cross-sell and tier-upgrade candidates among active accounts: propensity 0-100 (health, "
             "adoption, growth, engagement, budget), evidence in words (seats in use, features used, whitespace "
             "products), potential ARR and expected value = propensity x potential, ranked by expected value. "
-            "Candidates already covered by an open CRM opportunity are flagged; totals by type. Red-health "
-            "accounts are left out unless include_red. Filters: segment, CSM, type, minimum propensity, account."
+            "Candidates already covered by an open CRM opportunity are flagged; totals by type. Accounts with "
+            "red health or a critical / high churn tier are left out unless include_red. Filters: segment, CSM, "
+            "type, minimum propensity, account."
         ),
     )
 ]

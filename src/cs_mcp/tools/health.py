@@ -12,7 +12,7 @@ from pydantic import Field
 
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.health import AdHocMetrics, HealthScore, health_for_account, health_from_metrics
-from cs_mcp.tools.registry import ToolSpec, app_state, respond, run_domain, workspace
+from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
 
 
 def render_health(h: HealthScore) -> str:
@@ -23,7 +23,7 @@ def render_health(h: HealthScore) -> str:
     if h.segment:
         facts.append(h.segment)
     if h.arr is not None:
-        facts.append(f"ARR ${h.arr:,.0f}")
+        facts.append(f"ARR {money(h.arr)}")
     if h.renewal_in_days is not None:
         facts.append(f"renewal in {h.renewal_in_days} days")
     if h.status and h.status != "active":
@@ -40,8 +40,8 @@ def render_health(h: HealthScore) -> str:
     if h.trend:
         hist = ", ".join(f"{p.days_ago}d ago {p.score:.0f}" if p.score is not None else f"{p.days_ago}d ago n/a"
                          for p in h.trend.history)
-        vel = f"{h.trend.velocity_per_day:+.2f}/day" if h.trend.velocity_per_day is not None else "n/a"
-        head.append(f"Trend: {h.trend.direction} ({vel}); {hist}")
+        vel = ", ".join(f"{v:+.2f}/day over {d}d" for d, v in h.trend.velocities.items()) or "n/a"
+        head.append(f"Trend: {h.trend.direction.replace('_', ' ')} ({vel}); {hist}")
     if h.alerts:
         head.append("Alerts: " + "; ".join(f"[{a.severity}] {a.message}" for a in h.alerts))
     if h.risk_factors:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.nps import Granularity, NpsFigures, NpsReport, nps_analysis
+from cs_mcp.domain.nps_themes import ThemeStat
 from cs_mcp.tools.registry import (
     Period,
     PeriodEnd,
@@ -43,6 +44,47 @@ def mix(f: NpsFigures) -> str:
     )
 
 
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "p n/a"
+    return "p<0.001" if p < 0.001 else f"p={p:.2g}"
+
+
+def contrast(t: ThemeStat) -> str:
+    return (f"{pct(t.share_of_detractor_comments)} of detractor vs {pct(t.share_of_promoter_comments)} of "
+            f"promoter comments, {p_text(t.p_value)}")
+
+
+def theme_lines(r: NpsReport) -> list[str]:
+    """Coverage, drivers, then one line per theme with its contrast and closest quote."""
+    c, cov = r.comments, r.theme_coverage
+    if not c.comments:
+        return []
+    if cov.method == "discovered":
+        how = f"{len(r.themes)} themes learned from the comments"
+    else:
+        how = f"{len(r.themes)} keyword themes (feedback.themes; {cov.reason})"
+    lines = [
+        f"Comment themes: {c.comments} comments ({c.promoter_comments}P/{c.passive_comments}N/"
+        f"{c.detractor_comments}D); {how} cover {pct(cov.coverage)}; other {cov.other} "
+        f"({cov.other_promoters}P/{cov.other_passives}N/{cov.other_detractors}D)"
+    ]
+    by = {t.theme: t for t in r.themes}
+    for side, names in (("Detractor", r.detractor_drivers), ("Promoter", r.promoter_drivers)):
+        lines.append(f"{side} drivers: " + (", ".join(
+            f"{n} ({pct(by[n].share_of_detractor_comments)} vs {pct(by[n].share_of_promoter_comments)})"
+            for n in names
+        ) or "none significant"))
+    for t in r.themes[:MAX_THEMES_SHOWN]:
+        terms = f" [{', '.join(t.top_terms[:3])}]" if t.seed and cov.method == "discovered" else ""
+        quote = f': "{clip(t.examples[0].text)}" ({t.examples[0].score})' if t.examples else ""
+        n = f"{t.mentions} comment" + ("s" if t.mentions != 1 else "")
+        lines.append(f"- {t.theme}{terms}: {n}; {contrast(t)}{quote}")
+    if len(r.themes) > MAX_THEMES_SHOWN:
+        lines.append(f"... {len(r.themes) - MAX_THEMES_SHOWN} more themes in the structured content")
+    return lines
+
+
 def render_nps(r: NpsReport) -> str:
     p, s = r.period, r.summary
     scope = f" for {', '.join(f'{k} {v}' for k, v in r.filters.items())}" if r.filters else ""
@@ -72,30 +114,7 @@ def render_nps(r: NpsReport) -> str:
             )
         if len(r.groups) > MAX_GROUPS_SHOWN:
             lines.append(f"... {len(r.groups) - MAX_GROUPS_SHOWN} more groups in the structured content")
-    c = r.comments
-    if r.themes:
-        def drivers(names: list[str], side: str) -> str:
-            by = {t.theme: t for t in r.themes}
-            key = "share_of_detractor_comments" if side == "detractors" else "share_of_promoter_comments"
-            other = "share_of_promoter_comments" if side == "detractors" else "share_of_detractor_comments"
-            return ", ".join(
-                f"{n} ({pct(getattr(by[n], key))} vs {pct(getattr(by[n], other))})" for n in names
-            ) or "none stands out"
-
-        lines.append(
-            f"Comment themes ({c.comments} comments: {c.promoter_comments} promoters, {c.passive_comments} "
-            f"passives, {c.detractor_comments} detractors)"
-        )
-        lines.append("Detractor drivers (share of detractor vs promoter comments): "
-                     + drivers(r.detractor_drivers, "detractors"))
-        lines.append("Promoter drivers (share of promoter vs detractor comments): "
-                     + drivers(r.promoter_drivers, "promoters"))
-        for t in r.themes[:MAX_THEMES_SHOWN]:
-            ex = " | ".join(f'"{clip(e.text)}" ({e.score})' for e in t.examples)
-            lines.append(
-                f"- {t.theme}: {t.mentions} mentions ({t.promoter_mentions}P/{t.passive_mentions}N/"
-                f"{t.detractor_mentions}D)" + (f": {ex}" if ex else "")
-            )
+    lines += theme_lines(r)
     f = r.followup
     check = "no touchpoint since" if f.touchpoints_checked else "touchpoints not checked"
     if f.total:
@@ -131,7 +150,8 @@ async def nps_analysis_tool(
     ] = None,
     by: Annotated[
         str | None,
-        Field(description="NPS and CSAT per group: segment, plan, tenure, or another accounts column (csm, region)"),
+        Field(description="NPS per group: segment, plan, tenure, another accounts column (csm, region), or a column "
+              "of the nps table (survey, channel; write nps.<column> when accounts has one of the same name)"),
     ] = None,
     trend: Annotated[Granularity, Field(description="trend by month or quarter")] = "quarter",
     trend_periods: Annotated[
@@ -166,9 +186,11 @@ TOOLS = [
         title="NPS analysis",
         description=(
             "NPS for a period (last 12 months by default, a quarter or dates) and a cut (segment, plan, tenure "
-            "band), optionally per group: promoters/passives/detractors, 0-10 distribution, trend by month or "
-            "quarter, and CSAT from tickets. Comment themes show what drives promoters vs detractors, with "
-            "examples; detractors with no CSM touch since their answer are listed for follow-up, largest ARR first."
+            "band), optionally per group (also any column of the nps table, e.g. survey or channel): "
+            "promoters/passives/detractors, 0-10 distribution, trend by month or quarter, and CSAT from tickets. "
+            "Themes learned from the comments, with their coverage, show what drives detractors vs promoters "
+            "(significance-tested) with the closest quotes; detractors with no CSM touch since their answer are "
+            "listed for follow-up, largest ARR first."
         ),
     )
 ]

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
+from cs_mcp.progress import thread_progress
 from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
 from cs_mcp.tools.retention import metric_line
 
@@ -97,7 +98,10 @@ async def renewal_forecast_tool(
 ) -> Annotated[CallToolResult, RenewalForecast]:
     """Renewals due in a window: per-account renewal probability, forecast category, expected outcome and
     timeline stage; best/base/worst ARR, forecast GRR/NRR/logo retention and an ARR waterfall."""
+    from cs_mcp.domain.churn_model import churn_scores
+
     ws = await workspace(ctx)
+    await run_domain(churn_scores, ws, thread_progress(ctx))  # a first fit reports its progress
     result = await run_domain(
         renewal_forecast, ws, days, quarter, from_date, to_date, segment, csm_id, sort, limit, cursor
     )

@@ -8,7 +8,8 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, money, renewal_strategy
+from cs_mcp.domain.formatting import money
+from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
 from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
@@ -26,13 +27,18 @@ def render_strategy(s: RenewalStrategy) -> str:
         + (f", expected {r.expected_outcome}" if r.expected_outcome else "")
         + f". Lead with {lead.title.lower()} ({money(lead.arr)}/yr).",
     ]
-    churn = "n/a" if r.churn_probability is None else f"{r.churn_probability:g}%"
+    churn = "n/a" if r.churn_probability is None else f"{r.churn_probability:g}% lost by the renewal"
+    if r.churn_probability_90d is not None:
+        churn += f", {r.churn_probability_90d:g}% within 90 days"
     health = "n/a" if r.health_score is None else f"{r.health_score:.0f} {r.health_band}"
     trend = f", {r.health_trend.replace('_', ' ')}" if r.health_trend and r.health_trend != "unknown" else ""
     out.append(f"Risk: churn {churn} ({r.churn_method}" + (f", tier {r.churn_tier}" if r.churn_tier else "")
                + f"); health {health}{trend}")
     if r.churn_drivers:
         out.append("Drivers: " + "; ".join(r.churn_drivers))
+    if r.customer_comments:
+        out.append("In their words: " + " | ".join(
+            f'"{c.text}" (NPS {c.score}, {c.responded_at})' for c in r.customer_comments))
     if r.alerts:
         out.append("Alerts: " + "; ".join(f"[{a.severity}] {a.message}" for a in r.alerts[:4]))
     if r.signals:
@@ -41,11 +47,11 @@ def render_strategy(s: RenewalStrategy) -> str:
         out.append("Value: " + "; ".join(s.value.highlights))
     e = s.expansion
     if e.options:
-        opts = "; ".join(f"{o.description} {money(o.arr)}" + (" [proposed]" if o.in_proposal else "")
-                         for o in e.options[:6])
+        opts = "; ".join(f"{o.description} {money(o.arr)}" + (" [in CRM]" if o.in_crm else "")
+                         + (" [proposed]" if o.in_proposal else "") for o in e.options[:6])
         out.append(f"Expansion ({money(e.expansion_arr)} proposed): {opts}")
     else:
-        out.append("Expansion: no evidence in the data")
+        out.append("Expansion: none (expansion-opportunities finds no candidate for this account)")
     if s.timeline:
         out.append("Timeline:")
         for m in s.timeline:
@@ -56,7 +62,8 @@ def render_strategy(s: RenewalStrategy) -> str:
         term = f"{p.term_months // 12} years" if p.term_months > 12 else "12 months"
         extra = f", {p.discount_pct:g}% off, total {money(p.total_contract_value)}" if p.discount_pct else ""
         delta = f" ({p.change_vs_current:+,.0f})" if p.change_vs_current else ""
-        out.append(f"- {'LEAD ' if p.lead else ''}{p.title}: {money(p.arr)}/yr{delta}, {term}{extra}. {p.rationale}")
+        tag = "LEAD " if p.lead else ("" if p.offered else "NOT OFFERED ")
+        out.append(f"- {tag}{p.title}: {money(p.arr)}/yr{delta}, {term}{extra}. {p.rationale}")
     g = s.guide
     out.append(f"Opening: {g.opening}")
     out.append("Ask: " + " | ".join(g.questions))

@@ -83,6 +83,8 @@ def render_retention(r: RetentionReport) -> str:
             )
         if g.next_cursor:
             lines.append(f"More groups: pass cursor={g.next_cursor}")
+    if r.target_basis:
+        lines.append("Targets: " + r.target_basis)
     lines += caveat_lines(r.not_computed, r.note)
     return "\n".join(lines)
 

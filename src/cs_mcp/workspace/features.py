@@ -41,7 +41,9 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "feature_adoption",
     "features_used",
     "outreach_response_rate",
+    "outreach_n",
     "meeting_attendance_rate",
+    "meetings_n",
     "days_since_last_touch",
     "touches_90d",
     "tickets_30d",
@@ -50,7 +52,9 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "oldest_open_critical_hours",
     "escalations_90d",
     "support_csat",
+    "support_csat_n",
     "csat",
+    "csat_n",
     "nps",
     "nps_responses",
     "min_nps_score_90d",
@@ -175,11 +179,7 @@ tk AS (
     COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['support_csat_days']})
       AS csat_recent_n,
     COUNT(k.csat) FILTER (WHERE k.csat >= {w['satisfied']}
-      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['support_csat_days']}) AS csat_recent_good,
-    COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['satisfaction_days']})
-      AS csat_n,
-    COUNT(k.csat) FILTER (WHERE k.csat >= {w['satisfied']}
-      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['satisfaction_days']}) AS csat_good
+      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['support_csat_days']}) AS csat_recent_good
   -- a CSAT answer is known once its ticket closes: as of a past date, later answers do not count
   FROM x JOIN (SELECT *, CAST(COALESCE(closed_at, opened_at) AS DATE) AS csat_known FROM tickets) k
    ON k.account_id = x.account_id AND CAST(k.opened_at AS DATE) <= x.as_of
@@ -187,7 +187,7 @@ tk AS (
   GROUP BY x.account_id, x.as_of
 ),
 nps_latest AS (
-  SELECT x.account_id, x.as_of, n.score, n.responded_at,
+  SELECT x.account_id, x.as_of, n.score, n.csat, n.responded_at,
     ROW_NUMBER() OVER (PARTITION BY x.account_id, x.as_of, COALESCE(n.contact_id, n.response_id,
       CAST(n.responded_at AS VARCHAR)) ORDER BY n.responded_at DESC) AS rn
   FROM x JOIN nps n ON n.account_id = x.account_id AND n.responded_at <= x.as_of
@@ -198,7 +198,9 @@ np AS (
     COUNT(*) AS responses,
     100.0 * (COUNT(*) FILTER (WHERE score >= {w['promoter']}) - COUNT(*) FILTER (WHERE score <= {w['detractor']}))
       / COUNT(*) AS nps,
-    MIN(score) FILTER (WHERE responded_at > as_of - 90) AS min_score_90d
+    MIN(score) FILTER (WHERE responded_at > as_of - 90) AS min_score_90d,
+    COUNT(csat) AS csat_n,
+    COUNT(csat) FILTER (WHERE csat >= {w['satisfied']}) AS csat_good
   FROM nps_latest WHERE rn = 1
   GROUP BY account_id, as_of
 ),
@@ -252,7 +254,9 @@ SELECT
     END AS feature_adoption,
   CAST(f.features_used AS DOUBLE) AS features_used,
   CASE WHEN tp.outreach_n > 0 THEN tp.outreach_answered * 1.0 / tp.outreach_n END AS outreach_response_rate,
+  CAST(tp.outreach_n AS DOUBLE) AS outreach_n,
   CASE WHEN tp.meetings_n > 0 THEN tp.meetings_held * 1.0 / tp.meetings_n END AS meeting_attendance_rate,
+  CAST(tp.meetings_n AS DOUBLE) AS meetings_n,
   CAST(COALESCE(x.as_of - tp.last_touch, {touch_fallback}) AS DOUBLE) AS days_since_last_touch,
   CAST(COALESCE(tp.touches_90d, 0) AS DOUBLE) AS touches_90d,
   CAST(COALESCE(tk.tickets_recent, 0) AS DOUBLE) AS tickets_30d,
@@ -264,7 +268,9 @@ SELECT
     AS oldest_open_critical_hours,
   CAST(COALESCE(tk.escalations_90d, 0) AS DOUBLE) AS escalations_90d,
   CASE WHEN tk.csat_recent_n > 0 THEN tk.csat_recent_good * 1.0 / tk.csat_recent_n END AS support_csat,
-  CASE WHEN tk.csat_n > 0 THEN tk.csat_good * 1.0 / tk.csat_n END AS csat,
+  CAST(tk.csat_recent_n AS DOUBLE) AS support_csat_n,
+  CASE WHEN np.csat_n > 0 THEN np.csat_good * 1.0 / np.csat_n END AS csat,
+  CAST(np.csat_n AS DOUBLE) AS csat_n,
   np.nps,
   CAST(COALESCE(np.responses, 0) AS DOUBLE) AS nps_responses,
   CAST(np.min_score_90d AS DOUBLE) AS min_nps_score_90d,
@@ -298,11 +304,11 @@ def _null_unavailable(frame: dict[str, Any], tables: frozenset[str]) -> None:
         "usage": ("active_users", "active_users_prev", "usage_change_pct", "seat_utilization",
                   "logins_per_user_week", "days_since_last_login"),
         "feature_usage": ("feature_adoption", "features_used"),
-        "touchpoints": ("outreach_response_rate", "meeting_attendance_rate", "days_since_last_touch",
-                        "touches_90d"),
+        "touchpoints": ("outreach_response_rate", "outreach_n", "meeting_attendance_rate", "meetings_n",
+                        "days_since_last_touch", "touches_90d"),
         "tickets": ("tickets_30d", "ticket_volume_ratio", "open_critical_tickets", "escalations_90d",
-                    "support_csat", "csat", "oldest_open_critical_hours"),
-        "nps": ("nps", "nps_responses", "min_nps_score_90d"),
+                    "support_csat", "support_csat_n", "oldest_open_critical_hours"),
+        "nps": ("nps", "nps_responses", "min_nps_score_90d", "csat", "csat_n"),
         "invoices": ("days_overdue",),
         "subscriptions": ("arr_growth_12m", "arr_12m_ago"),
         "contacts": ("active_contacts", "has_exec_sponsor", "exec_sponsor_left_90d"),

@@ -34,7 +34,7 @@ class Table:
     """Rows carry an account_id that must exist in accounts."""
     description: str = ""
     extra_columns_kept: bool = False
-    """Columns not in the schema are kept as custom attributes (accounts only)."""
+    """Columns not in the schema are kept: custom attributes of accounts, cuts of nps answers."""
 
     @property
     def required(self) -> list[str]:
@@ -138,10 +138,14 @@ TABLES: dict[str, Table] = {
                 _c("account_id", "string", True),
                 _c("responded_at", "date", True),
                 _c("score", "integer", True, "0-10", min_value=0, max_value=10),
+                _c("csat", "integer", description="1-5 satisfaction answer of the same survey, if asked",
+                   min_value=1, max_value=5),
                 _c("contact_id", "string"),
                 _c("comment", "string"),
             ),
             key=("response_id",),
+            extra_columns_kept=True,
+            description="NPS answers; extra columns (survey type, channel ...) are kept and can be cuts",
         ),
         Table(
             "touchpoints",

@@ -1,6 +1,9 @@
-"""Queries by table family, each written once in DuckDB's dialect and run on any engine by the query layer.
+"""The workspace's queries, one module per table family: the domain calls these and sees no SQL.
 
-A query is a function `(ws, typed arguments) -> Columns | list[dict]` that builds its SQL text (only code
-and canonical names in the text; every value bound as a `$name` parameter) and calls `ws.columns`,
-`ws.records`, `ws.rows` or `ws.scalar`. The domain calls these functions and holds no SQL text.
+Each function takes the workspace and returns records or column arrays (numeric NULL as NaN, text NULL
+as None); every value reaches the SQL as a bound parameter.
+
+Written once in DuckDB's dialect and run through the query layer (`ws.columns`, `ws.records`, `ws.rows`,
+`ws.scalar`, see `cs_mcp.workspace.sql`), a query runs on every engine `data.url` can name: the text
+holds only code and canonical names, list values are bound as arrays (`unnest(CAST($ids AS VARCHAR[]))`).
 """

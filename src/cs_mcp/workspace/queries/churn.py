@@ -1,4 +1,4 @@
-"""Account-level facts behind the churn model: dates as epoch days, running subscription ARR, custom attributes."""
+"""Account-level facts the churn model needs at past dates, and how far back the activity reaches."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cs_mcp.workspace.engine import ident
-
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
-    from cs_mcp.workspace.sql import Columns
+
+ACTIVITY = (("usage", "date"), ("touchpoints", "date"), ("tickets", "opened_at"), ("nps", "responded_at"))
 
 
 def account_facts_sql(custom: Sequence[str], filtered: bool) -> str:
+    from cs_mcp.workspace.engine import ident
+
     custom_sql = "".join(f", a.{ident(c)} AS {ident('c__' + c)}" for c in custom)
     where = "WHERE a.account_id IN (SELECT unnest(CAST($ids AS VARCHAR[])))" if filtered else ""
     return f"""
@@ -44,10 +45,29 @@ ORDER BY x.as_of, a.account_id
 """
 
 
-def account_facts(ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None = None) -> Columns:
-    """Per (as_of, account), in compute_features' order: epoch-day dates, the ARR, seats and main plan of the
-    subscriptions running at each date, the first subscription start, and the custom attributes."""
+def account_facts(
+    ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Per (as_of, account), ordered like compute_features: dates as epoch days, ARR / seats / plan of the
+    subscriptions running at each date, first subscription start, and the custom attributes."""
     params: dict[str, Any] = {"dates": list(dates)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
-    return ws.columns(account_facts_sql(ws.custom_columns, account_ids is not None), **params)
+    return ws.columns(account_facts_sql(list(custom_column_types(ws)), account_ids is not None), **params)
+
+
+def custom_column_types(ws: Workspace) -> dict[str, str]:
+    """Custom account attribute -> 'DOUBLE' or 'VARCHAR'."""
+    types = getattr(ws, "custom_column_types", None)
+    if types:
+        return dict(types)
+    return {c: "VARCHAR" for c in getattr(ws, "custom_columns", [])}
+
+
+def first_activity_date(ws: Workspace) -> dt.date | None:
+    """The earliest activity date in the event tables (None when they are empty)."""
+    parts = [f"SELECT MIN(CAST({col} AS DATE)) AS d FROM {table}" for table, col in ACTIVITY if table in ws.tables]
+    if not parts:
+        return None
+    found = ws.scalar(f"SELECT MIN(d) FROM ({' UNION ALL '.join(parts)}) AS activity")
+    return found.date() if hasattr(found, "date") and callable(found.date) else found
