@@ -132,3 +132,18 @@ def test_settings_refuse_an_unknown_engine_with_the_forms_accepted():
 
     with pytest.raises(ConfigError, match="postgresql://"):
         load_settings(overrides={"data": {"url": "oracle://db"}})
+
+
+def test_an_answer_not_yet_portable_says_so_on_a_warehouse_instead_of_failing_blindly():
+    from cs_mcp.domain.errors import CSError
+    from cs_mcp.workspace.loader import NotOnThisEngine, Workspace
+    from cs_mcp.workspace.quality import DataQualityReport
+
+    class Engine:
+        dialect, label = "postgres", "postgresql://db/cs"
+
+    report = DataQualityReport(path=None, version="v", as_of=dt.date(2026, 6, 30), as_of_rule="fixed")
+    ws = Workspace(path=None, settings=Settings(), tables=frozenset(), custom=[], quality=report, backend=Engine())
+    with pytest.raises(NotOnThisEngine, match="cannot run on postgres") as raised:
+        ws.cursor()
+    assert isinstance(raised.value, CSError)  # shown to the model as-is

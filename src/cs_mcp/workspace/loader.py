@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
+from cs_mcp.domain.errors import CSError
 from cs_mcp.workspace import engine as sql
 from cs_mcp.workspace import store
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
@@ -69,6 +70,10 @@ class WorkspaceError(ValueError):
     """A workspace that cannot be served at all; the message says what to fix."""
 
 
+class NotOnThisEngine(WorkspaceError, CSError):
+    """An answer whose queries still read DuckDB directly, asked of a warehouse (shown to the model as-is)."""
+
+
 class Workspace(QueryMethods):
     """A loaded workspace: every canonical table, typed and validated, on one engine (embedded DuckDB by default).
 
@@ -107,9 +112,10 @@ class Workspace(QueryMethods):
         """A new DuckDB cursor on the shared connection, for use from the calling thread."""
         cursor = getattr(self.backend, "cursor", None)
         if cursor is None:
-            raise WorkspaceError(
-                f"this answer still reads DuckDB directly and cannot run on {self.backend.dialect} yet "
-                f"({self.backend.label}); the queries moved to cs_mcp.workspace.queries run everywhere"
+            raise NotOnThisEngine(
+                f"This answer cannot run on {self.backend.dialect} ({self.backend.label}) yet: its queries "
+                "still read DuckDB directly. Serve a workspace folder or a duckdb:/// database for it "
+                "(cs-mcp load copies a folder into the warehouse; cs-mcp serve --data DIR serves the folder)."
             )
         return cursor()
 
