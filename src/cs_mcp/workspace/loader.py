@@ -263,6 +263,7 @@ def _reopen_stored(root: Path, settings: Settings, version: str, report: Progres
     path = store.database_file(settings, root, version)
     if not path.is_file():
         return None
+    report(0.1, f"opening the stored database of version {version}")
     try:
         con = store.reopen(path, settings)
     except Exception:  # a damaged or locked file only costs a fresh load
@@ -276,9 +277,10 @@ def _reopen_stored(root: Path, settings: Settings, version: str, report: Progres
     as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
     quality = quality.model_copy(update={"as_of": as_of, "as_of_rule": rule, "notes": quality.notes + as_of_notes})
     accounts = quality.table("accounts")
-    report(1.0, f"workspace ready from its stored database (version {version}): "
-                f"{accounts.rows_loaded if accounts else 0:,} accounts, {len(loaded)} tables, "
-                f"{quality.rows_loaded:,} rows, {quality.rows_rejected:,} rejected")
+    report(0.5, f"stored database open: {accounts.rows_loaded if accounts else 0:,} accounts")
+    # the same last words as a fresh load
+    report(1.0, f"workspace ready: {len(loaded)} tables, {quality.rows_loaded:,} rows, "
+                f"{quality.rows_rejected:,} rejected")
     return Workspace(path=root, settings=settings, con=con, tables=loaded,
                      custom=accounts.custom_columns if accounts else [], quality=quality)
 

@@ -25,6 +25,8 @@ SESSION_CONF = {
     "spark.sql.adaptive.enabled": "true",
 }
 _session_lock = threading.Lock()
+_serving: dict[int, SparkBackend] = {}
+"""The backend whose views a session holds, by session."""
 
 
 class SparkBackend:
@@ -36,6 +38,12 @@ class SparkBackend:
         self.label = redact(url)
         self.spark = session(url)
         self._views: list[str] = []
+        # temporary views are the session's: the workspace served before this one gives its names up
+        with _session_lock:
+            previous = _serving.get(id(self.spark))
+            _serving[id(self.spark)] = self
+        if previous is not None:
+            previous.close()
 
     def rows(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
         df = self.spark.sql(sql, args=params or None)
@@ -81,7 +89,7 @@ class SparkBackend:
         # cached: each view reads the one before (stage -> valid rows -> children), and Spark would
         # otherwise re-plan and re-run the whole chain for every query
         # LAZY: filled by the first query that reads it, not by a job of its own
-        self.spark.sql(f"UNCACHE TABLE IF EXISTS {qualified([name])}")
+        self._drop(name)
         self.spark.sql(f"CACHE LAZY TABLE {qualified([name])} AS {sql}")
         self._views.append(name)
 
@@ -94,12 +102,18 @@ class SparkBackend:
     def close(self) -> None:
         # the session is shared by the process (one JVM): drop this workspace's views, keep the session
         for name in self._views:
-            try:
-                self.spark.sql(f"UNCACHE TABLE IF EXISTS {qualified([name])}")
-                self.spark.catalog.dropTempView(name)
-            except Exception:  # already gone with a stopped session
-                pass
+            self._drop(name)
         self._views.clear()
+
+    def _drop(self, name: str) -> None:
+        try:
+            self.spark.sql(f"UNCACHE TABLE IF EXISTS {qualified([name])}")
+        except Exception:  # not cached, or the session is gone
+            pass
+        try:
+            self.spark.catalog.dropTempView(name)
+        except Exception:  # already gone with a stopped session
+            pass
 
 
 def session(url: str) -> Any:
