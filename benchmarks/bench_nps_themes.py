@@ -5,8 +5,9 @@
 Comments are drawn with the seeded generator of tests/data/feedback_large (paraphrases, mixed topics, typos,
 chatter). 'themes' times `comment_themes` on the comments alone (TF-IDF, latent semantic space, choosing k,
 clustering, names, seeds, contrast, quotes), wall clock and the process's CPU time (the CPU figure is what the
-wall time would be on an idle machine, as discovery runs on one thread); 'first' is nps-analysis on a workspace of that many answers (one
-comment per respondent) after loading it, 'cached' the same call again (themes come from the per-version cache).
+wall time would be on an idle machine, as discovery runs on one thread); 'first' is nps-analysis on a workspace
+of that many answers (one comment per respondent) after loading it, 'cached' the same call again (themes come
+from the per-version cache).
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def main() -> None:
             t = time.perf_counter()
             nps_analysis(ws)
             cached = time.perf_counter() - t
-        print(f"{len(comments):>9,} {themes:>7.2f}s {themes_cpu:>6.2f}s {found.coverage.k:>3} {found.coverage.coverage:>9.1%} "
+        cov = found.coverage
+        print(f"{len(comments):>9,} {themes:>7.2f}s {themes_cpu:>6.2f}s {cov.k:>3} {cov.coverage:>9.1%} "
               f"{load:>6.2f}s {first:>6.2f}s {cached:>6.2f}s")
 
 

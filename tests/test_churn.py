@@ -483,7 +483,7 @@ def test_a_restart_loads_the_fitted_model_from_the_disk_cache(flat_path, tmp_pat
     monkeypatch.setenv("CS_MCP_CACHE_DIR", str(tmp_path))
     ws = open_workspace(load_settings(flat_path))
     fitted = churn_model_card(ws).fitted_at
-    assert list(tmp_path.glob("churn/*.pkl"))
+    assert list(tmp_path.glob("churn/*.model"))
     ws.close()
     monkeypatch.setattr(churn_model, "_fit_model", lambda *a: pytest.fail("refitted after a restart"))
     again = open_workspace(load_settings(flat_path))
@@ -664,3 +664,42 @@ def test_churn_list_states_which_probability_ranks(demo_ws):
         assert "Ranked by P(churn within 90 days)" in render_churn_list(result).splitlines()[0]
     finally:
         ws.close()
+
+
+def test_the_action_names_urgency_the_drivers_plays_the_renewal_and_an_owner():
+    from cs_mcp.config import Settings
+    from cs_mcp.domain.churn import Driver
+    from cs_mcp.domain.risk_actions import recommended_action
+
+    s = Settings().churn.actions
+    ticket = Driver(feature="open_critical_tickets", text="1 critical ticket open", direction="raises risk", impact=9)
+    seats = Driver(feature="health_usage", metric="seat_utilization", text="usage health 12/100: 6% of seats active",
+                   direction="raises risk", impact=7)
+    safe = Driver(feature="nps", text="NPS +60", direction="lowers risk", impact=-3)
+    text = recommended_action("critical", 90_000, 30, [ticket, seats, safe], s)
+    assert text == (
+        "This week: support escalation: get the open critical ticket an owner in support leadership and give the "
+        "customer a dated fix plan; enablement plan: list inactive licensed users with the admin and book training "
+        "for their teams. Renewal in 30 days: agree the renewal path now. Owner: CS lead with the executive "
+        "sponsor ($90K at risk)."
+    )
+    medium = recommended_action("medium", 4_000, 200, [seats], s)
+    assert medium.startswith("This month: enablement plan") and medium.endswith("Owner: CSM ($4,000 at risk).")
+    assert "Renewal in 200 days." in medium
+    assert recommended_action("low", 100, 20, [safe], s) == (
+        "At the next regular touch: keep the regular cadence; look for expansion and advocacy."
+    )
+
+
+def test_health_validation_counts_churn_after_a_past_cutoff(tiny_workspace):
+    from cs_mcp.domain.model_cards import health_validation
+
+    v = health_validation(tiny_workspace)
+    # as of 2026-06-30 the cut-offs 365, 455 and 545 days back all have a full year observed after them
+    assert [c.cutoff for c in v.cutoffs] == [dt.date(2025, 6, 30), dt.date(2025, 4, 1), dt.date(2025, 1, 1)]
+    # on 2025-06-30 A-1, A-2 (from 2025-03-01) and A-3 were customers; only A-3 (churned 2026-05-01) was lost
+    # within the year, and none of the three was lost within a year of the two earlier cut-offs
+    assert [(sum(b.accounts for b in c.bands), sum(b.churned for b in c.bands)) for c in v.cutoffs][:2] == [
+        (3, 1), (3, 0)]
+    assert sum(b.churned for b in v.pooled) == 1
+    assert v.window_days == 365

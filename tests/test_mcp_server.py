@@ -139,6 +139,7 @@ async def test_changed_data_files_are_reloaded_on_the_next_call(tmp_path, monkey
     import cs_mcp.server as server_module
     shutil.copytree(Path(__file__).parent / "data" / "tiny", tmp_path / "ws")
     monkeypatch.setattr(server_module, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(server_module, "SETTLE_SECONDS", 0.0)
     server = create_server(load_settings(tmp_path / "ws"), warm_up=False)
     async with Client(server) as c:
         before = await c.call_tool("find-accounts", {})

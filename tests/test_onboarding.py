@@ -369,7 +369,7 @@ def test_a_corrupt_plan_file_is_reported_not_fatal(ws, state):
 def test_writes_are_atomic_and_leave_no_temporary_files(ws, state):
     for n in range(3):
         onboarding_plan(ws, "create", "O-1", start_date=START, users=100 + n, save=True)
-    assert sorted(os.listdir(state)) == ["o-1-20270201.json"]
+    assert sorted(os.listdir(state)) == [".lock", "o-1-20270201.json"]  # the writers' lock file, the plan
     stored = json.loads((state / "o-1-20270201.json").read_text())
     assert stored["format"] == 1 and stored["plan"]["users"] == 102
 

@@ -308,3 +308,30 @@ async def test_renewal_forecast_tool_explains_bad_arguments(renewal_client):
     assert sort.is_error
     empty = await renewal_client.call_tool("renewal-forecast", {"quarter": "2027-Q2"})
     assert not empty.is_error and "No renewals fall in 2027-Q2" in empty.content[0].text
+
+
+def test_a_quarter_is_compared_with_targets_compounded_to_the_quarter():
+    from cs_mcp.config import Settings
+    from cs_mcp.domain.retention import period_targets
+
+    t = Settings().targets  # GRR 0.90, NRR 1.10, logo retention 0.90, expansion rate 0.15 a year
+    scaled, basis = period_targets(t, 92)
+    f = 92 / 365.25
+    assert scaled["grr"] == pytest.approx(0.90**f, abs=1e-6)  # 0.9738
+    assert scaled["nrr"] == pytest.approx(1.10**f, abs=1e-6)  # 1.0243
+    assert scaled["expansion_rate"] == pytest.approx(1.15**f - 1, abs=1e-6)  # 0.0358, not 0.15
+    assert "compounded" in basis and "92-day" in basis
+    annual, basis = period_targets(t, 365)
+    assert annual == {"grr": 0.90, "nrr": 1.10, "logo_retention": 0.90, "expansion_rate": 0.15}
+    assert "compared as they are" in basis
+
+
+def test_retention_of_a_quarter_says_which_target_basis_it_used():
+    from cs_mcp.domain.retention import retention_metrics
+
+    with _open() as w:
+        q = retention_metrics(w, period="2026-Q1")
+        year = retention_metrics(w, period="last-12-months")
+    assert q.metrics["grr"].target == pytest.approx(0.90 ** (90 / 365.25), abs=1e-6)
+    assert "90-day period" in q.target_basis
+    assert year.metrics["grr"].target == 0.90

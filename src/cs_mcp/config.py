@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +26,19 @@ CONFIG_FILE_NAME = "cs-mcp.yaml"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _weights_with_a_total(values: dict[str, float], what: str) -> dict[str, float]:
+    """`values` when each is a finite number >= 0 and they add up to more than 0; else a ValueError naming `what`."""
+    bad = sorted(k for k, v in values.items() if not (math.isfinite(v) and v >= 0))
+    if bad:
+        raise ValueError(f"{what} must be finite numbers of 0 or more; check {', '.join(bad)}")
+    if not sum(values.values()) > 0:
+        raise ValueError(
+            f"{what} add up to 0, so nothing could be scored: give at least one of them a value above 0"
+            + (f" (now: {', '.join(f'{k}={v:g}' for k, v in values.items())})" if values else " (none given)")
+        )
+    return values
 
 
 # --------------------------------------------------------------------------- data
@@ -105,6 +119,11 @@ class Dimension(_Model):
     weight: float = Field(ge=0)
     metrics: dict[str, float] = Field(description="metric -> points inside the dimension")
 
+    @field_validator("metrics")
+    @classmethod
+    def _points_with_a_total(cls, v: dict[str, float]) -> dict[str, float]:
+        return _weights_with_a_total(v, "the metric points of a dimension")
+
 
 class Bands(_Model):
     green: float = Field(80, description="score at or above which an account is green")
@@ -125,6 +144,25 @@ class HealthModel(_Model):
         description="segment -> dimension -> weight, replacing the dimension weights for that segment",
     )
     bands: Bands = Field(default_factory=Bands)
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimension_weights_total(cls, v: dict[str, Dimension]) -> dict[str, Dimension]:
+        _weights_with_a_total({name: dim.weight for name, dim in v.items()}, "the dimension weights")
+        return v
+
+    @model_validator(mode="after")
+    def _segment_weights_known(self) -> HealthModel:
+        for segment, override in self.segment_weights.items():
+            unknown = sorted(set(override) - set(self.dimensions))
+            if unknown:
+                raise ValueError(
+                    f"segment_weights.{segment} names dimensions this model does not have: {unknown}; "
+                    f"its dimensions: {sorted(self.dimensions)}"
+                )
+            weights = {name: override.get(name, dim.weight) for name, dim in self.dimensions.items()}
+            _weights_with_a_total(weights, f"segment_weights.{segment} (with the model's weights where not given)")
+        return self
 
 
 def _default_models() -> dict[str, HealthModel]:
@@ -434,6 +472,10 @@ class ChurnSettings(_Model):
     random_state: int = 7
     tiers: ChurnTiers = Field(default_factory=ChurnTiers)
     actions: ChurnActions = Field(default_factory=ChurnActions)
+    page_size: int = Field(
+        15, ge=1, le=50, description="churn-risk-list rows per page by default (each row carries drivers, context "
+        "and an action)"
+    )
     leading_indicator_points: LeadingIndicatorPoints = Field(default_factory=LeadingIndicatorPoints)
     indicators: list[ChurnIndicator] = Field(
         default_factory=_default_indicators,
@@ -589,6 +631,18 @@ class ExpansionSettings(_Model):
         description="leave out accounts in these churn tiers (churn-risk-list's): save the account before "
         "selling to it",
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_total(cls, v: dict[str, float]) -> dict[str, float]:
+        return _weights_with_a_total(v, "the propensity weights")
+
+    @field_validator("components")
+    @classmethod
+    def _points_total(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, metrics in v.items():
+            _weights_with_a_total(metrics, f"the metric points of component {name}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> ExpansionSettings:
@@ -810,6 +864,18 @@ class EngagementSettings(_Model):
     flag_cadence_share_below: float = Field(
         0.5, ge=0, le=1, description="red flag: touches in window_days below this share of the expected"
     )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_total(cls, v: dict[str, float]) -> dict[str, float]:
+        return _weights_with_a_total(v, "the component weights")
+
+    @field_validator("components")
+    @classmethod
+    def _points_total(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, metrics in v.items():
+            _weights_with_a_total(metrics, f"the metric points of component {name}")
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> EngagementSettings:

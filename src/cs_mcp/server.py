@@ -47,6 +47,8 @@ WARMUP_WAITS_FOR_LISTS_SECONDS = 10.0
 """The warm-up lets the first listing (which registers the tools) go first, so as not to slow it down."""
 RECHECK_SECONDS = 2.0
 """How often a request may stat the workspace's files to notice changed data."""
+SETTLE_SECONDS = 1.0
+"""A data file modified less than this long ago may still be being written: its reload waits until it is not."""
 
 
 class AppState:
@@ -56,7 +58,10 @@ class AppState:
         self.settings = settings
         self._workspace = workspace
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
         self._fingerprint: str | None = None
+        self._refused: str | None = None
+        """Fingerprint of files whose load failed: not tried again until they change again."""
         self._checked = 0.0
         self.board = ProgressBoard()
         self.on_reload: Callable[[], Awaitable[None]] | None = None
@@ -79,19 +84,66 @@ class AppState:
             return self._workspace
 
     def reload_if_changed(self) -> bool:
-        """Reopen the workspace when its files changed since it was loaded (fits and caches start over)."""
-        from cs_mcp.workspace.loader import workspace_version
+        """Load changed files into a new workspace, and serve it only once it has loaded well.
 
-        if self._workspace is None or self._fingerprint is None or self._workspace.path is None:
+        Until then, and when the new files do not load (a file truncated, emptied or half written), requests
+        keep the last good workspace, whose `cs://data/quality` report then says what is wrong. A file still
+        being written (modified in the last SETTLE_SECONDS) is waited for. Requests are never held for
+        another request's reload: they answer from the current version meanwhile.
+        """
+        from cs_mcp.workspace.loader import open_workspace, workspace_version
+
+        current = self._workspace
+        if current is None or self._fingerprint is None or current.path is None:
             return False
-        if workspace_version(self.settings) == self._fingerprint:
+        if not self._reload_lock.acquire(blocking=False):
             return False
-        with self._lock:
-            # Not closed here: a request may still be reading it; it goes when the last reference does.
-            self._workspace = None
-        log.info("workspace files changed: reloading")
-        self.open_workspace()
-        return True
+        try:
+            try:
+                fingerprint = workspace_version(self.settings)
+            except OSError:  # a file vanished between listing and stat: it is being replaced
+                return False
+            if fingerprint == self._fingerprint and current.quality.reload_problem:
+                # the files are back to the version being served
+                current.quality = current.quality.model_copy(update={"reload_problem": None})
+            if fingerprint in (self._fingerprint, self._refused) or self._being_written():
+                return False
+            log.info("workspace files changed: loading the new version")
+            try:
+                fresh = open_workspace(self.settings)
+            except Exception as exc:  # any failure keeps the last good version
+                self._keep_serving(current, fingerprint, (str(exc).strip() or type(exc).__name__).splitlines()[0])
+                return False
+            problem = fresh.quality.lost_tables(current.quality)
+            if problem:
+                fresh.close()
+                self._keep_serving(current, fingerprint, problem)
+                return False
+            with self._lock:
+                # The old workspace is not closed: a request may still be reading it; it goes with its last reference.
+                self._workspace, self._fingerprint, self._refused = fresh, fingerprint, None
+            log.info("workspace reloaded: version %s", fresh.version)
+            return True
+        finally:
+            self._reload_lock.release()
+
+    def _being_written(self) -> bool:
+        from cs_mcp.workspace.loader import data_files
+
+        try:
+            newest = max((p.stat().st_mtime for p in data_files(self.settings)), default=0.0)
+        except OSError:
+            return True
+        return time.time() - newest < SETTLE_SECONDS
+
+    def _keep_serving(self, current: Workspace, fingerprint: str, problem: str) -> None:
+        self._refused = fingerprint
+        message = (
+            f"The workspace files changed but the new version was not loaded: {problem}. Answers still come "
+            f"from the last good version ({current.version}); fix the files and the next request loads them."
+        )
+        current.quality = current.quality.model_copy(update={"reload_problem": message})
+        log.warning("%s", message)
 
     async def workspace(self, ctx: Context | None = None) -> Workspace:
         if self._workspace is not None:

@@ -295,7 +295,7 @@ def churn_risk_list(
     from cs_mcp.domain.churn_model import churn_scores
     from cs_mcp.domain.renewal import renewal_base
 
-    limit = limit or ws.settings.server.page_size
+    limit = limit or min(ws.settings.server.page_size, ws.settings.churn.page_size)
     offset = decode_cursor(cursor)
     scores = churn_scores(ws, progress)
     book = renewal_base(ws)

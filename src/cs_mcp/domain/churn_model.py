@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
-import pickle
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -81,7 +79,8 @@ def _cache_file(ws: Workspace) -> Path | None:
     import numpy
     import sklearn
 
-    root = Path(os.environ.get("CS_MCP_CACHE_DIR") or Path.home() / ".cache" / "cs-mcp") / "churn"
+    from cs_mcp.workspace import model_store
+
     key = "|".join(
         [
             str(FORMAT_VERSION),
@@ -95,11 +94,11 @@ def _cache_file(ws: Workspace) -> Path | None:
             _code_version(),
         ]
     )
-    return root / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".pkl")
+    return model_store.cache_file("churn", key)
 
 
 def _code_version() -> str:
-    """Hash of the code a fitted model depends on, so an upgrade never reuses an incompatible pickle."""
+    """Hash of the code a fitted model depends on, so an upgrade never reuses an incompatible model."""
     from cs_mcp.domain import churn_fit, churn_training, scoring
     from cs_mcp.workspace import features
 
@@ -109,48 +108,20 @@ def _code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def _load_cached(path: Path | None) -> FittedModel | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        with path.open("rb") as fh:
-            model = pickle.load(fh)
-        return model if isinstance(model, FittedModel) else None
-    except Exception:  # a stale or damaged cache file only costs a refit
-        log.debug("ignoring unreadable churn model cache %s", path, exc_info=True)
-        return None
-
-
-def _save_cached(path: Path | None, model: FittedModel) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        stale = sorted(path.parent.glob("*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)[
-            DISK_CACHE_KEEP:
-        ]
-        for old in stale:
-            old.unlink(missing_ok=True)
-    except OSError:
-        log.debug("could not write the churn model cache %s", path, exc_info=True)
-
-
 def fitted_model(ws: Workspace, progress: Progress | None = None) -> tuple[FittedModel | None, str]:
     """The workspace's churn model, fitted once per data version (memory, then disk cache)."""
     key = ("churn-model", ws.settings.churn.model_dump_json(), ws.settings.health.model_dump_json())
 
     def compute() -> tuple[FittedModel | None, str]:
+        from cs_mcp.workspace import model_store
+
         path = _cache_file(ws)
-        model = _load_cached(path)
+        model = model_store.load(path, FittedModel)
         if model is not None:
             return model, ""
         model, why = fit_model(ws, progress)
         if model is not None:
-            _save_cached(path, model)
+            model_store.save(path, model, keep=DISK_CACHE_KEEP)
         return model, why
 
     return cached(ws, key, compute)

@@ -31,8 +31,8 @@ from cs_mcp.domain.nps_text import snippet
 from cs_mcp.domain.nps_themes import Comment, ThemeCoverage, ThemeResult, ThemeStat, comment_themes
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.retention import PERIOD_HELP, add_months, group_column, named_period, quarter_start
-from cs_mcp.workspace.queries import nps as nps_queries
 from cs_mcp.workspace.cache import cached
+from cs_mcp.workspace.queries import nps as nps_queries
 from cs_mcp.workspace.queries.nps import UNKNOWN_TENURE, Answers, NpsCut
 
 if TYPE_CHECKING:

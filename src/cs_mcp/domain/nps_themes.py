@@ -14,8 +14,8 @@ Method (every number is a `feedback.theme_*` setting):
      stricter closeness theme_select_similarity, which two topics merged into one theme lose): the fewest themes
      that explain nearly as many comments as the most allowed.
   5. A theme is named by its most distinctive terms (class-based TF-IDF: weight in the comments nearest to it,
-     discounted by the term's weight in all themes); when at least theme_seed_match of its closest comments match a configured seed
-     theme's keywords, it takes the seed's name.
+     discounted by the term's weight in all themes); when at least theme_seed_match of its closest comments
+     match a configured seed theme's keywords, it takes the seed's name.
   6. Contrast: the share of detractor comments in the theme against the share of promoter comments, with a
      two-proportion z-test; p-values are Holm-adjusted over the answer's themes. A theme drives detractors when
      the adjusted p-value is at most theme_significance, its detractor share is at least theme_driver_lift times

@@ -43,8 +43,8 @@ def register_resources(server: MCPServer, state: AppState) -> None:
     @server.resource("cs://data/quality", name="data/quality", title="Data quality report",
                      description="What the data load found: rows read, loaded and rejected per table, and why",
                      mime_type="application/json")
-    def data_quality() -> str:
-        ws = state.open_workspace()
+    async def data_quality() -> str:
+        ws = await state.workspace()  # notices changed files, so a failed reload is reported here too
         return ws.quality.compact(10).model_dump_json(indent=2)
 
     @server.resource("cs://accounts/{account_id}", name="accounts", title="Account profile",

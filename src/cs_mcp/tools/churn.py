@@ -107,7 +107,7 @@ async def churn_risk_list_tool(
               "soonest renewal first"),
     ] = "probability",
     limit: Annotated[
-        int | None, Field(ge=1, le=50, description="rows per page (default: the server's page size)")
+        int | None, Field(ge=1, le=50, description="rows per page (default 15, churn.page_size)")
     ] = None,
     cursor: Cursor = None,
 ) -> Annotated[CallToolResult, ChurnRiskList]:

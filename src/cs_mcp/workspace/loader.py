@@ -285,19 +285,22 @@ def _reopen_stored(root: Path, settings: Settings, version: str, report: Progres
                      custom=accounts.custom_columns if accounts else [], quality=quality)
 
 
+def data_files(settings: Settings) -> set[Path]:
+    """The data files in the workspace folder and below (dot-folders, such as saved plans, left out)."""
+    root = workspace_root(settings)
+    if not root.is_dir():
+        return set()
+    return {
+        p
+        for p in root.rglob("*")
+        if p.is_file() and _is_data_file(p) and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    }
+
+
 def workspace_version(settings: Settings, extra_files: list[Path] | None = None) -> str:
     """Short hash of the workspace's data files (names, sizes, mtimes) and the table mappings."""
-    root = workspace_root(settings)
     h = hashlib.sha256()
-    files = set(extra_files or [])
-    if root.is_dir():
-        files.update(
-            p
-            for p in root.rglob("*")
-            if p.is_file()
-            and _is_data_file(p)
-            and not any(part.startswith(".") for part in p.relative_to(root).parts)
-        )
+    files = set(extra_files or []) | data_files(settings)
     for p in sorted(files):
         st = p.stat()
         h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())

@@ -71,6 +71,11 @@ class DataQualityReport(BaseModel):
     tables: list[TableQuality] = Field(default_factory=list)
     tables_absent: list[str] = Field(default_factory=list, description="canonical tables with no source")
     notes: list[str] = Field(default_factory=list)
+    reload_problem: str | None = Field(
+        None,
+        description="why changed data files were not loaded: the server still answers from this version (the "
+        "last good one) until the files are fixed",
+    )
 
     @computed_field
     @property
@@ -104,6 +109,23 @@ class DataQualityReport(BaseModel):
 
     def table(self, name: str) -> TableQuality | None:
         return next((t for t in self.tables if t.table == name), None)
+
+    def lost_tables(self, before: DataQualityReport) -> str | None:
+        """What this load lost against `before`: tables that had rows and are now unusable or load none (a file
+        truncated, emptied or cut mid-row). None when it can replace it; a table whose file was deleted is a
+        change like any other."""
+        problems = []
+        for old in before.tables:
+            new = self.table(old.table)
+            if old.status != "loaded" or old.rows_loaded == 0 or new is None:
+                continue
+            if new.status == "unusable":
+                reason = "; ".join(p.reason for p in new.problems[:1]) or "cannot be read"
+                problems.append(f"{new.source} is unusable ({reason})")
+            elif new.rows_loaded == 0:
+                problems.append(f"{new.source} now loads no rows ({new.rows_read:,} read, "
+                                f"{new.rows_rejected:,} rejected; {old.rows_loaded:,} loaded before)")
+        return "; ".join(problems) or None
 
     def compact(self, problems_per_table: int = 10) -> DataQualityReport:
         """A copy listing at most `problems_per_table` problems per table (the rest are counted)."""

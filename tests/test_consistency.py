@@ -1,0 +1,101 @@
+"""One definition everywhere: the same account gets the same churn risk, renewal probability, at-risk status,
+tier and expansion from every tool, and the at-risk renewals of a window are counted the same by all of them.
+
+Run through a real MCP client on the bundled demo workspace, the way a model would read the answers.
+"""
+
+import json
+
+import pytest
+from mcp import Client
+
+from cs_mcp.config import load_settings
+from cs_mcp.server import create_server
+from cs_mcp.workspace.loader import open_workspace
+
+FIRST_CALL_TIMEOUT = 600  # the first call fits the churn models; generous for a busy machine
+
+
+@pytest.fixture(scope="module")
+def demo():
+    ws = open_workspace(load_settings(None, overrides={"churn": {"disk_cache": False}}))
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+async def client(demo):
+    async with Client(create_server(demo.settings, demo, warm_up=False)) as c:
+        yield c
+
+
+async def _call(client, tool, args):
+    result = await client.call_tool(tool, args, read_timeout_seconds=FIRST_CALL_TIMEOUT)
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+@pytest.mark.anyio
+async def test_at_risk_renewals_of_a_window_are_the_same_in_every_tool(client):
+    for days in (30, 90):
+        churn = await _call(client, "churn-risk-list", {"renewal_within_days": days, "limit": 1})
+        forecast = await _call(client, "renewal-forecast", {"days": days, "limit": 1})
+        assert churn["at_risk_renewals"] == forecast["at_risk_renewals"], days
+        assert churn["at_risk_renewal_arr"] == pytest.approx(forecast["at_risk_arr"]), days
+        at_risk = {b["name"]: b["accounts"] for b in forecast["by_category"]}
+        assert forecast["at_risk_renewals"] == at_risk["at_risk"] + at_risk["high_risk"]
+    csm = await _call(client, "csm-performance", {"limit": 50})
+    forecast = await _call(client, "renewal-forecast", {"days": 90, "limit": 1})
+    assert csm["team"]["renewals"]["at_risk"] == forecast["at_risk_renewals"]
+    assert csm["team"]["renewals"]["due"] == forecast["renewals"]
+
+
+@pytest.mark.anyio
+async def test_one_account_gets_the_same_figures_from_every_tool(client):
+    top = (await _call(client, "churn-risk-list", {"renewal_within_days": 365, "limit": 3}))["accounts"]
+    for row in top:
+        aid = row["account_id"]
+        days = row["days_to_renewal"]
+        forecast = await _call(client, "renewal-forecast", {"days": max(days, 1), "limit": 50, "sort": "risk"})
+        fr = next(r for r in forecast["accounts"] if r["account_id"] == aid)
+        strategy = (await _call(client, "renewal-strategy", {"account": aid}))["risk"]
+        review = await _call(client, "account-review-prep", {"account": aid})
+        profile = json.loads((await client.read_resource(f"cs://accounts/{aid}")).contents[0].text)["renewal"]
+
+        risk_pct = round(row["probability"] * 100, 1)
+        assert fr["churn_probability"] == pytest.approx(risk_pct, abs=0.1)
+        assert strategy["churn_probability"] == pytest.approx(risk_pct, abs=0.1)
+        assert review["risks"]["churn_probability"] == pytest.approx(risk_pct, abs=0.1)
+        assert profile["churn_probability"] == pytest.approx(row["probability"], abs=1e-3)
+
+        assert fr["probability"] == strategy["probability"] == review["outlook"]["probability"]
+        assert row["renewal_probability"] == fr["probability"] == profile["renewal_probability"]
+        assert row["tier"] == fr["churn_tier"] == strategy["churn_tier"] == profile["churn_tier"]
+        assert row["at_risk_renewal"] == fr["at_risk"] == strategy["at_risk"] == profile["at_risk_renewal"]
+        assert fr["renewal_date"] == str(strategy["renewal_date"]) == profile["renewal_date"]
+
+
+@pytest.mark.anyio
+async def test_renewal_plans_propose_only_what_the_expansion_engine_finds(client):
+    plans = 0
+    cursor = None
+    candidates: dict[str, set[tuple[str, float]]] = {}
+    while True:
+        page = await _call(client, "expansion-opportunities", {"limit": 50, **({"cursor": cursor} if cursor else {})})
+        for c in page["candidates"]:
+            candidates.setdefault(c["account_id"], set()).add((c["type"], round(c["potential_arr"], 2)))
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    book = (await _call(client, "churn-risk-list", {"limit": 50}))["accounts"]
+    for row in book[:6] + book[-6:]:
+        plan = await _call(client, "renewal-strategy", {"account": row["account_id"]})
+        for o in plan["expansion"]["options"]:
+            if o["type"] != "open_opportunity":
+                assert (o["type"], round(o["arr"], 2)) in candidates.get(row["account_id"], set()), o
+        lead = next(p for p in plan["proposals"] if p["lead"])
+        if row["tier"] in ("critical", "high"):
+            assert lead["option"] not in ("renewal_expansion", "multi_year")
+            assert not any(o["type"] != "open_opportunity" for o in plan["expansion"]["options"])
+        plans += 1
+    assert plans
