@@ -22,7 +22,9 @@ LOADED = "workspace loaded: version"
 
 def cold_server(**overrides):
     """A server that has not loaded its workspace yet: the first call loads it (and logs that)."""
-    return create_server(load_settings(TINY, overrides=overrides or None), warm_up=False)
+    # a real load, not the database an earlier test stored
+    overrides = {"data": {"duckdb_on_disk": False}, **overrides}
+    return create_server(load_settings(TINY, overrides=overrides), warm_up=False)
 
 
 async def test_logging_set_level_succeeds_and_lines_arrive_at_the_clients_level():

@@ -182,7 +182,9 @@ async def test_prompts_whose_tools_are_enabled_are_offered_and_render(client):
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_the_first_call_reports_progress_while_the_workspace_loads(mode):
-    server = create_server(load_settings(Path(__file__).parent / "data" / "tiny"), warm_up=False)
+    # a real load, not the database an earlier test stored
+    settings = load_settings(Path(__file__).parent / "data" / "tiny", overrides={"data": {"duckdb_on_disk": False}})
+    server = create_server(settings, warm_up=False)
     seen = []
 
     async def on_progress(progress, total, message):

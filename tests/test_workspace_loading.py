@@ -131,7 +131,9 @@ def test_custom_account_columns_are_kept_and_typed() -> None:
 
 def test_progress_reports_rising_fractions_ending_at_one() -> None:
     seen: list[tuple[float, str]] = []
-    open_workspace(load_settings(FIXTURES / "clean"), progress=lambda f, m: seen.append((f, m))).close()
+    # a fresh load, not the database stored by an earlier test
+    settings = load_settings(FIXTURES / "clean", overrides={"data": {"duckdb_on_disk": False}})
+    open_workspace(settings, progress=lambda f, m: seen.append((f, m))).close()
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m == "loading usage (7 rows)" for _, m in seen)

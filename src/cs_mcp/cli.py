@@ -1,4 +1,5 @@
-"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check` (also installed as `customer-success-mcp`)."""
+"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check`, `cs-mcp load` (also installed as
+`customer-success-mcp`)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ DATA_OPTIONS = (
     Option("data", "--data", "CS_MCP_DATA", "path", "workspace folder (default: the bundled demo workspace)"),
     Option("config", "--config", "CS_MCP_CONFIG", "path", "YAML settings file (default: <data>/cs-mcp.yaml)"),
     Option("as_of", "--as-of", "CS_MCP_AS_OF", "date", "analyse as of this date (YYYY-MM-DD)"),
+    Option("url", "--url", "CS_MCP_URL", "text",
+           "read the tables from an engine: duckdb:///path.db, postgresql://user@host/db, spark://local"),
 )
 SERVE_OPTIONS = (
     Option("toolsets", "--toolsets", "CS_MCP_TOOLSETS", "list",
@@ -96,7 +99,39 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for opt in DATA_OPTIONS:
         _add(check, opt)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_load_parser(sub)
     return parser
+
+
+def _add_load_parser(sub: Any) -> None:
+    load = sub.add_parser("load", help="copy a workspace folder (its valid rows) into a warehouse")
+    load.add_argument("--from", dest="source", type=Path, required=True, help="workspace folder to copy")
+    load.add_argument("--url", required=True, help="postgresql://..., spark://local?warehouse=DIR or duckdb:///x.db")
+    load.add_argument("--schema", help="schema (PostgreSQL) or database (Spark) to write the tables into")
+    load.add_argument("--config", type=Path, help="YAML settings file (default: <from>/cs-mcp.yaml)")
+
+
+def _load(args: argparse.Namespace) -> int:
+    """Validate the folder, then replace the warehouse's canonical tables with its valid rows."""
+    from cs_mcp.config import load_settings
+    from cs_mcp.workspace.backends import redact
+    from cs_mcp.workspace.loader import open_workspace
+    from cs_mcp.workspace.transfer import load_into
+
+    settings = load_settings(args.source, args.config, {"data": {"url": None}})
+    ws = open_workspace(settings)
+    try:
+        if ws.quality.has_errors:
+            sys.stderr.write(f"cs-mcp: {ws.quality.rows_rejected:,} rows rejected (see cs-mcp check); "
+                             "copying the valid rows\n")
+        counts = load_into(ws, args.url, args.schema, lambda m: sys.stderr.write(m + "\n"))
+    finally:
+        ws.close()
+    where = f"{redact(args.url)}" + (f" (schema {args.schema})" if args.schema else "")
+    sys.stdout.write(f"Loaded {sum(counts.values()):,} rows in {len(counts)} tables into {where}\n"
+                     f"Serve it with: cs-mcp serve --url '{redact(args.url)}'"
+                     + (f" (data.database_schema: {args.schema})" if args.schema else "") + "\n")
+    return 0
 
 
 def _convert(opt: Option, raw: Any, source: str) -> Any:
@@ -152,6 +187,8 @@ def _settings(args: argparse.Namespace, server_overrides: dict[str, Any] | None 
     overrides: dict[str, Any] = {}
     if getattr(args, "as_of", None):
         overrides["data"] = {"as_of": args.as_of.isoformat()}
+    if getattr(args, "url", None):
+        overrides.setdefault("data", {})["url"] = args.url
     if server_overrides:
         overrides["server"] = server_overrides
     return load_settings(args.data, args.config, overrides)
@@ -335,7 +372,7 @@ def run(argv: list[str] | None = None) -> int:
     from cs_mcp.config import ConfigError
 
     try:
-        return {"serve": _serve, "demo": _demo, "check": _check}[args.command or "serve"](args)
+        return {"serve": _serve, "demo": _demo, "check": _check, "load": _load}[args.command or "serve"](args)
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"cs-mcp: {exc}\n")
         return 2

@@ -48,10 +48,14 @@ class TableMapping(_Model):
     """How one canonical table is read from the workspace."""
 
     file: str | None = Field(None, description="file name or glob inside the workspace folder")
+    table: str | None = Field(
+        None, description="with data.url: the warehouse table or view to read, e.g. crm.accounts"
+    )
     sql: str | None = Field(
         None,
-        description="a SELECT over the workspace's files producing canonical columns "
-        "(read_csv('x.csv') / read_parquet('y.parquet') resolve relative to the workspace)",
+        description="a SELECT producing canonical columns: over the workspace's files (read_csv('x.csv') / "
+        "read_parquet('y.parquet') resolve relative to the workspace), or with data.url in the warehouse's "
+        "own dialect",
     )
     columns: dict[str, str] = Field(
         default_factory=dict, description="canonical column -> column name in the file"
@@ -64,8 +68,8 @@ class TableMapping(_Model):
 
     @model_validator(mode="after")
     def _file_or_sql(self) -> TableMapping:
-        if self.file and self.sql:
-            raise ValueError("give a table either `file` or `sql`, not both")
+        if sum(1 for v in (self.file, self.table, self.sql) if v) > 1:
+            raise ValueError("give a table one of `file`, `table` or `sql`, not several")
         return self
 
 
@@ -73,7 +77,20 @@ class DataSettings(_Model):
     path: Path | None = Field(None, description="workspace folder; the bundled demo when empty")
     url: str | None = Field(
         None,
-        description="warehouse URL: reserved; this version reads workspace files only (an error if set)",
+        description="where the tables live: empty (the workspace folder, embedded DuckDB), duckdb:///path.db, "
+        "postgresql://user@host/db, spark://local or sc://host:port (Spark Connect)",
+    )
+    database_schema: str | None = Field(
+        None, description="with data.url: the schema (PostgreSQL) or database (Spark) of tables named after the "
+        "canonical tables (default: the connection's own)",
+    )
+    duckdb_memory_limit: str | None = Field(
+        None, description="DuckDB memory_limit, e.g. '2GB' (default: DuckDB's, 80% of RAM); larger work spills "
+        "to the cache folder",
+    )
+    duckdb_on_disk: bool = Field(
+        True, description="build a workspace folder into a DuckDB database file in the cache folder, once per "
+        "data version, and reopen it on restart (false: load into memory every time)",
     )
     as_of: Literal["latest", "today"] | dt.date = Field(
         "latest",
@@ -85,12 +102,11 @@ class DataSettings(_Model):
 
     @field_validator("url")
     @classmethod
-    def _no_warehouse_yet(cls, v: str | None) -> str | None:
+    def _known_engine(cls, v: str | None) -> str | None:
         if v:
-            raise ValueError(
-                "data.url: warehouse connections are not supported in this version; export the tables to "
-                "CSV or Parquet files in a workspace folder and point data.path (or --data) at it"
-            )
+            from cs_mcp.workspace.backends import parse_url
+
+            parse_url(v)  # raises with the URL forms it accepts
         return v
 
 

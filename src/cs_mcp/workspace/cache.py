@@ -1,9 +1,22 @@
-"""A per-workspace memo: results computed once per loaded version of the data."""
+"""A per-workspace memo: results computed once per loaded version of the data, some kept on disk too.
+
+The results a warm restart needs (the portfolio feature snapshot, the churn scores, the churn model's
+account facts) are also pickled to `<cache>/memo/`, keyed by the workspace folder, its data version, its
+as-of date, the memo key (which holds the settings it depends on) and a hash of the code that computes
+them, so a restart on unchanged files answers the first portfolio question without recomputing them.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import logging
+import os
+import pickle
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -11,6 +24,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _locks_guard = threading.Lock()
+log = logging.getLogger("cs_mcp")
+
+PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts"})
+"""Memo keys (their first element) kept on disk across restarts."""
+KEEP_FILES = 64
 
 
 def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -23,5 +41,80 @@ def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         lock = locks.setdefault(key, threading.Lock())
     with lock:
         if key not in store:
-            store[key] = compute()
+            path = _disk_path(ws, key)
+            value = _read(path) if path is not None else _MISSING
+            if value is _MISSING:
+                value = compute()
+                if path is not None:
+                    _write(path, value)
+            store[key] = value
         return store[key]
+
+
+_MISSING = object()
+
+
+def _disk_path(ws: Workspace, key: tuple[Any, ...]) -> Path | None:
+    if not key or key[0] not in PERSISTED or getattr(ws, "path", None) is None:
+        return None
+    if not getattr(ws.settings.data, "duckdb_on_disk", True):
+        return None
+    from cs_mcp.workspace.store import cache_root
+
+    h = hashlib.sha256("\0".join([str(ws.path), ws.version, str(ws.as_of), repr(key), _code_hash()]).encode())
+    return cache_root() / "memo" / f"{h.hexdigest()[:24]}.pkl"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_hash() -> str:
+    """Hash of the domain and workspace code: an upgrade never reads a memo computed by other code."""
+    import numpy
+
+    import cs_mcp.domain
+    import cs_mcp.workspace
+
+    h = hashlib.sha256(numpy.__version__.encode())
+    for package in (cs_mcp.domain, cs_mcp.workspace):
+        for f in sorted(Path(package.__file__).parent.rglob("*.py")):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles locks as new locks (memo values may hold one to guard lazily filled fields)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, type(threading.Lock())):
+            return threading.Lock, ()
+        if isinstance(obj, type(threading.RLock())):
+            return threading.RLock, ()
+        return NotImplemented
+
+
+def _read(path: Path) -> Any:
+    if not path.is_file():
+        return _MISSING
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except Exception:  # a stale or damaged file only costs recomputing
+        log.debug("ignoring unreadable memo %s", path, exc_info=True)
+        return _MISSING
+
+
+def _write(path: Path, value: Any) -> None:
+    try:
+        buffer = io.BytesIO()
+        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    except Exception:  # a value that cannot be pickled stays in memory only
+        log.debug("memo %s not kept on disk", path, exc_info=True)
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_bytes(buffer.getvalue())
+        os.replace(tmp, path)
+        for old in sorted(path.parent.glob("*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)[KEEP_FILES:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        log.debug("could not write the memo %s", path, exc_info=True)

@@ -45,11 +45,11 @@ _TEMPORAL_SOURCES = {"DATE", "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMEST
 _MONEY_RE = r"\s*[-+]?\s*[$€£¥]?\s*(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*"
 
 
-def connect(search_path: Path | None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection whose relative file paths resolve against `search_path`."""
+def connect(search_path: Path | None, database: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection (in memory, or on a database file) whose relative paths resolve against `search_path`."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(str(database) if database is not None else ":memory:")
     # DuckDB draws a progress bar on stdout for long queries: on stdio, stdout is the protocol
     con.execute("SET enable_progress_bar = false")
     # row numbers in the quality report are stage row ids: they must follow file order

@@ -1,9 +1,11 @@
 """Per-account figures as of given dates, computed by SQL inside the engine.
 
 This is the one place that turns event tables into per-account metrics. The query is
-portable SQL (CTEs, FILTER, date - integer, bound parameters) so it can be pushed down to a
-warehouse; nothing here loops over event rows in Python. One call computes any number of
-accounts at any number of as-of dates (health trends and churn training use several dates).
+portable SQL (CTEs, FILTER, date - integer, bound parameters) run through the query layer
+(`cs_mcp.workspace.sql`), so the same text runs on DuckDB, PostgreSQL and Spark; nothing here
+loops over event rows in Python, and settings are bound as parameters, never written into the text.
+One call computes any number of accounts at any number of as-of dates (health trends and churn
+training use several dates).
 """
 
 from __future__ import annotations
@@ -92,31 +94,49 @@ class FeatureFrame:
         return FeatureFrame({k: v[mask_or_index] for k, v in self.columns.items()}, self.as_of)
 
 
-def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
-    """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid."""
+def _params(settings: Settings) -> dict[str, Any]:
+    """The settings the feature query reads, bound as parameters (config values never enter the SQL text)."""
     w = settings.health.windows
     fb = settings.feedback
-    promoter, detractor, satisfied = int(fb.promoter_min), int(fb.detractor_max), int(fb.csat_satisfied_min)
+    return {
+        "usage_days": w.usage_days,
+        "feature_days": w.feature_days,
+        "engagement_days": w.engagement_days,
+        "ticket_recent_days": w.ticket_recent_days,
+        "ticket_baseline_days": w.ticket_baseline_days,
+        "ticket_window_days": w.ticket_recent_days + w.ticket_baseline_days,
+        "support_csat_days": w.support_csat_days,
+        "satisfaction_days": w.satisfaction_days,
+        "growth_days": w.growth_days,
+        "longest_days": max(w.usage_days * 2, w.engagement_days, w.ticket_recent_days + w.ticket_baseline_days,
+                            w.satisfaction_days, w.support_csat_days),
+        "promoter": int(fb.promoter_min),
+        "detractor": int(fb.detractor_max),
+        "satisfied": int(fb.csat_satisfied_min),
+    }
+
+
+def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
+    """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid."""
     outreach = ", ".join(f"'{t}'" for t in OUTREACH_TYPES)
     meetings = ", ".join(f"'{t}'" for t in MEETING_TYPES)
     no_answer = ", ".join(f"'{o}'" for o in NO_ANSWER_OUTCOMES)
-    account_filter = "WHERE a.account_id IN (SELECT unnest($ids))" if filtered else ""
+    account_filter = "WHERE a.account_id IN (SELECT unnest(CAST($ids AS VARCHAR[])))" if filtered else ""
     touch_fallback = "LEAST(x.as_of - COALESCE(a.contract_start, x.as_of - 365), 365)" if (
         "touchpoints" in tables
     ) else "NULL"
-    longest = max(w.usage_days * 2, w.engagement_days, w.ticket_recent_days + w.ticket_baseline_days,
-                  w.satisfaction_days, w.support_csat_days)
+    w = {name: f"CAST(${name} AS INTEGER)" for name in _params(settings)}
     return f"""
-WITH dates AS (SELECT CAST(unnest($dates) AS DATE) AS as_of),
+WITH dates AS (SELECT unnest(CAST($dates AS DATE[])) AS as_of),
 x AS (
   SELECT a.account_id, d.as_of FROM accounts a CROSS JOIN dates d {account_filter}
 ),
 u AS (
   SELECT x.account_id, x.as_of,
-    AVG(u.active_users) FILTER (WHERE u.date > x.as_of - {w.usage_days}) AS active_users,
-    AVG(u.active_users) FILTER (WHERE u.date <= x.as_of - 30 AND u.date > x.as_of - 30 - {w.usage_days})
+    AVG(u.active_users) FILTER (WHERE u.date > x.as_of - {w['usage_days']}) AS active_users,
+    AVG(u.active_users) FILTER (WHERE u.date <= x.as_of - 30 AND u.date > x.as_of - 30 - {w['usage_days']})
       AS active_users_prev,
-    SUM(u.logins) FILTER (WHERE u.date > x.as_of - {w.usage_days}) AS logins_window,
+    SUM(u.logins) FILTER (WHERE u.date > x.as_of - {w['usage_days']}) AS logins_window,
     MAX(u.date) FILTER (WHERE u.logins > 0) AS last_login,
     COUNT(*) AS usage_rows
   FROM x JOIN usage u ON u.account_id = x.account_id AND u.date <= x.as_of
@@ -127,43 +147,43 @@ f AS (
   SELECT x.account_id, x.as_of, COUNT(DISTINCT fu.feature) AS features_used
   FROM x JOIN feature_usage fu ON fu.account_id = x.account_id
    -- inclusive start: monthly rows are dated the 1st, which a 30-day window must still reach on the 31st
-   AND fu.date <= x.as_of AND fu.date >= x.as_of - {w.feature_days} AND fu.users > 0
+   AND fu.date <= x.as_of AND fu.date >= x.as_of - {w['feature_days']} AND fu.users > 0
   GROUP BY x.account_id, x.as_of
 ),
 tp AS (
   SELECT x.account_id, x.as_of,
     MAX(t.date) AS last_touch,
     COUNT(*) FILTER (WHERE t.date > x.as_of - 90) AS touches_90d,
-    COUNT(*) FILTER (WHERE t.date > x.as_of - {w.engagement_days} AND t.type IN ({outreach})
+    COUNT(*) FILTER (WHERE t.date > x.as_of - {w['engagement_days']} AND t.type IN ({outreach})
                        AND t.outcome IS NOT NULL) AS outreach_n,
-    COUNT(*) FILTER (WHERE t.date > x.as_of - {w.engagement_days} AND t.type IN ({outreach})
+    COUNT(*) FILTER (WHERE t.date > x.as_of - {w['engagement_days']} AND t.type IN ({outreach})
                        AND t.outcome IS NOT NULL AND t.outcome NOT IN ({no_answer})) AS outreach_answered,
-    COUNT(*) FILTER (WHERE t.date > x.as_of - {w.engagement_days} AND t.type IN ({meetings})
+    COUNT(*) FILTER (WHERE t.date > x.as_of - {w['engagement_days']} AND t.type IN ({meetings})
                        AND t.outcome IS NOT NULL) AS meetings_n,
-    COUNT(*) FILTER (WHERE t.date > x.as_of - {w.engagement_days} AND t.type IN ({meetings})
+    COUNT(*) FILTER (WHERE t.date > x.as_of - {w['engagement_days']} AND t.type IN ({meetings})
                        AND t.outcome IS NOT NULL AND t.outcome NOT IN ({no_answer})) AS meetings_held
   FROM x JOIN touchpoints t ON t.account_id = x.account_id AND t.date <= x.as_of
   GROUP BY x.account_id, x.as_of
 ),
 tk AS (
   SELECT x.account_id, x.as_of,
-    COUNT(*) FILTER (WHERE CAST(k.opened_at AS DATE) > x.as_of - {w.ticket_recent_days}) AS tickets_recent,
-    COUNT(*) FILTER (WHERE CAST(k.opened_at AS DATE) <= x.as_of - {w.ticket_recent_days}
-      AND CAST(k.opened_at AS DATE) > x.as_of - {w.ticket_recent_days + w.ticket_baseline_days})
+    COUNT(*) FILTER (WHERE CAST(k.opened_at AS DATE) > x.as_of - {w['ticket_recent_days']}) AS tickets_recent,
+    COUNT(*) FILTER (WHERE CAST(k.opened_at AS DATE) <= x.as_of - {w['ticket_recent_days']}
+      AND CAST(k.opened_at AS DATE) > x.as_of - {w['ticket_window_days']})
       AS tickets_baseline,
     COUNT(*) FILTER (WHERE k.priority = 'critical'
       AND (k.closed_at IS NULL OR CAST(k.closed_at AS DATE) > x.as_of)) AS open_critical,
     MIN(k.opened_at) FILTER (WHERE k.priority = 'critical'
       AND (k.closed_at IS NULL OR CAST(k.closed_at AS DATE) > x.as_of)) AS oldest_open_critical,
     COUNT(*) FILTER (WHERE k.escalated AND CAST(k.opened_at AS DATE) > x.as_of - 90) AS escalations_90d,
-    COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days})
+    COUNT(k.csat) FILTER (WHERE k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['support_csat_days']})
       AS csat_recent_n,
-    COUNT(k.csat) FILTER (WHERE k.csat >= {satisfied}
-      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w.support_csat_days}) AS csat_recent_good
+    COUNT(k.csat) FILTER (WHERE k.csat >= {w['satisfied']}
+      AND k.csat_known <= x.as_of AND k.csat_known > x.as_of - {w['support_csat_days']}) AS csat_recent_good
   -- a CSAT answer is known once its ticket closes: as of a past date, later answers do not count
   FROM x JOIN (SELECT *, CAST(COALESCE(closed_at, opened_at) AS DATE) AS csat_known FROM tickets) k
    ON k.account_id = x.account_id AND CAST(k.opened_at AS DATE) <= x.as_of
-   AND CAST(k.opened_at AS DATE) > x.as_of - {longest}
+   AND CAST(k.opened_at AS DATE) > x.as_of - {w['longest_days']}
   GROUP BY x.account_id, x.as_of
 ),
 nps_latest AS (
@@ -171,16 +191,16 @@ nps_latest AS (
     ROW_NUMBER() OVER (PARTITION BY x.account_id, x.as_of, COALESCE(n.contact_id, n.response_id,
       CAST(n.responded_at AS VARCHAR)) ORDER BY n.responded_at DESC) AS rn
   FROM x JOIN nps n ON n.account_id = x.account_id AND n.responded_at <= x.as_of
-   AND n.responded_at > x.as_of - {w.satisfaction_days}
+   AND n.responded_at > x.as_of - {w['satisfaction_days']}
 ),
 np AS (
   SELECT account_id, as_of,
     COUNT(*) AS responses,
-    100.0 * (COUNT(*) FILTER (WHERE score >= {promoter}) - COUNT(*) FILTER (WHERE score <= {detractor}))
+    100.0 * (COUNT(*) FILTER (WHERE score >= {w['promoter']}) - COUNT(*) FILTER (WHERE score <= {w['detractor']}))
       / COUNT(*) AS nps,
     MIN(score) FILTER (WHERE responded_at > as_of - 90) AS min_score_90d,
     COUNT(csat) AS csat_n,
-    COUNT(csat) FILTER (WHERE csat >= {satisfied}) AS csat_good
+    COUNT(csat) FILTER (WHERE csat >= {w['satisfied']}) AS csat_good
   FROM nps_latest WHERE rn = 1
   GROUP BY account_id, as_of
 ),
@@ -195,8 +215,8 @@ sub AS (
   SELECT x.account_id, x.as_of,
     SUM(s.arr) FILTER (WHERE s.start_date <= x.as_of AND (s.end_date IS NULL OR s.end_date > x.as_of))
       AS arr_now,
-    SUM(s.arr) FILTER (WHERE s.start_date <= x.as_of - {w.growth_days}
-      AND (s.end_date IS NULL OR s.end_date > x.as_of - {w.growth_days})) AS arr_then
+    SUM(s.arr) FILTER (WHERE s.start_date <= x.as_of - {w['growth_days']}
+      AND (s.end_date IS NULL OR s.end_date > x.as_of - {w['growth_days']})) AS arr_then
   FROM x JOIN subscriptions s ON s.account_id = x.account_id AND s.start_date <= x.as_of
   GROUP BY x.account_id, x.as_of
 ),
@@ -227,7 +247,7 @@ SELECT
   CASE WHEN a.seats_purchased > 0 AND u.usage_rows > 0
        THEN COALESCE(u.active_users, 0) / a.seats_purchased END AS seat_utilization,
   CASE WHEN u.usage_rows > 0 AND u.active_users > 0
-       THEN u.logins_window / ({w.usage_days} / 7.0) / u.active_users
+       THEN u.logins_window / (CAST($usage_days AS DOUBLE) / 7.0) / u.active_users
        WHEN u.usage_rows > 0 THEN 0.0 END AS logins_per_user_week,
   CAST(x.as_of - u.last_login AS DOUBLE) AS days_since_last_login,
   CASE WHEN (SELECT n FROM catalogue) > 0 THEN COALESCE(f.features_used, 0) * 1.0 / (SELECT n FROM catalogue)
@@ -241,7 +261,7 @@ SELECT
   CAST(COALESCE(tp.touches_90d, 0) AS DOUBLE) AS touches_90d,
   CAST(COALESCE(tk.tickets_recent, 0) AS DOUBLE) AS tickets_30d,
   (COALESCE(tk.tickets_recent, 0) + 1.0)
-    / (COALESCE(tk.tickets_baseline, 0) * {w.ticket_recent_days} / {w.ticket_baseline_days}.0 + 1.0)
+    / (COALESCE(tk.tickets_baseline, 0) * CAST($ticket_recent_days AS DOUBLE) / $ticket_baseline_days + 1.0)
     AS ticket_volume_ratio,
   CAST(COALESCE(tk.open_critical, 0) AS DOUBLE) AS open_critical_tickets,
   CAST(date_diff('minute', tk.oldest_open_critical, CAST(x.as_of AS TIMESTAMP)) / 60.0 AS DOUBLE)
@@ -304,7 +324,7 @@ def feature_catalogue_size(ws: Workspace) -> int:
     from cs_mcp.workspace.cache import cached
 
     def count() -> int:
-        return int(ws.cursor().execute("SELECT COUNT(DISTINCT feature) FROM feature_usage").fetchone()[0])
+        return int(ws.scalar("SELECT COUNT(DISTINCT feature) FROM feature_usage") or 0)
 
     return cached(ws, ("feature_catalogue",), count)
 
@@ -318,20 +338,12 @@ def compute_features(
     import numpy as np
 
     dates = [ws.as_of] if as_of is None else ([as_of] if isinstance(as_of, dt.date) else list(as_of))
-    params: dict[str, Any] = {"dates": [d.isoformat() for d in dates], "catalogue": feature_catalogue_size(ws)}
+    params: dict[str, Any] = {"dates": dates, "catalogue": feature_catalogue_size(ws), **_params(ws.settings)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
-    sql = _sql(ws.settings, ws.tables, account_ids is not None)
-    raw = ws.cursor().execute(sql, params).fetchnumpy()
-    columns: dict[str, Any] = {}
-    for name in TEXT_COLUMNS:
-        col = raw[name]
-        text = np.array(np.ma.getdata(col), dtype=object)
-        text[np.ma.getmaskarray(col)] = None  # np.ma.filled(col, None) would fill with '?'
-        columns[name] = text
-    columns["as_of"] = np.asarray(raw["as_of"]).astype("datetime64[D]")
+    columns = ws.columns(_sql(ws.settings, ws.tables, account_ids is not None), **params)
+    columns["as_of"] = columns["as_of"].astype("datetime64[D]")
     for name in METRIC_COLUMNS:
-        col = raw[name]
-        columns[name] = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+        columns[name] = np.asarray(columns[name], dtype=float)
     _null_unavailable(columns, ws.tables)
     return FeatureFrame(columns, dates)

@@ -13,6 +13,7 @@ import difflib
 import glob
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +21,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
+from cs_mcp.domain.errors import CSError
 from cs_mcp.workspace import engine as sql
+from cs_mcp.workspace import store
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
-from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table
+from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table, query_schema
+from cs_mcp.workspace.sql import QueryMethods
 
 if TYPE_CHECKING:
     import duckdb
 
+    from cs_mcp.workspace.backends import Backend
+
 Progress = Callable[[float, str], None]
+log = logging.getLogger("cs_mcp")
 
 ACTIVITY_DATES = (
     ("usage", "date"),
@@ -63,18 +70,27 @@ class WorkspaceError(ValueError):
     """A workspace that cannot be served at all; the message says what to fix."""
 
 
-class Workspace:
-    """A loaded workspace: every canonical table as a typed DuckDB table on one in-memory connection."""
+class NotOnThisEngine(WorkspaceError, CSError):
+    """An answer whose queries still read DuckDB directly, asked of a warehouse (shown to the model as-is)."""
+
+
+class Workspace(QueryMethods):
+    """A loaded workspace: every canonical table, typed and validated, on one engine (embedded DuckDB by default).
+
+    Readers run queries through `columns` / `rows` / `records` / `scalar` (`cs_mcp.workspace.sql`), which
+    work on every engine; `cursor()` is the raw DuckDB cursor of code not yet moved to the query layer.
+    """
 
     def __init__(
         self,
         *,
         path: Path | None,
         settings: Settings,
-        con: duckdb.DuckDBPyConnection,
+        con: duckdb.DuckDBPyConnection | None = None,
         tables: frozenset[str],
         custom: list[CustomColumn],
         quality: DataQualityReport,
+        backend: Backend | None = None,
     ) -> None:
         self.path = path
         self.settings = settings
@@ -85,14 +101,26 @@ class Workspace:
         self.quality = quality
         self.version = quality.version
         self.as_of = quality.as_of
-        self._con = con
+        if backend is None:
+            from cs_mcp.workspace.backends.duckdb import DuckDBBackend
+
+            backend = DuckDBBackend(con, label=str(path))
+        self.backend = backend
+        self.query_schema = query_schema(self.custom_column_types)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A new cursor on the shared connection, for use from the calling thread."""
-        return self._con.cursor()
+        """A new DuckDB cursor on the shared connection, for use from the calling thread."""
+        cursor = getattr(self.backend, "cursor", None)
+        if cursor is None:
+            raise NotOnThisEngine(
+                f"This answer cannot run on {self.backend.dialect} ({self.backend.label}) yet: its queries "
+                "still read DuckDB directly. Serve a workspace folder or a duckdb:/// database for it "
+                "(cs-mcp load copies a folder into the warehouse; cs-mcp serve --data DIR serves the folder)."
+            )
+        return cursor()
 
     def close(self) -> None:
-        self._con.close()
+        self.backend.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -116,7 +144,21 @@ def workspace_root(settings: Settings) -> Path:
 
 
 def open_workspace(settings: Settings, progress: Progress | None = None) -> Workspace:
-    """Load the workspace of `settings.data` into DuckDB; bad rows are reported, never raised."""
+    """Open the workspace of `settings.data`: a folder loaded into DuckDB, or a warehouse by `data.url`."""
+    from cs_mcp.workspace.backends import parse_url
+
+    target = parse_url(settings.data.url)
+    if target.kind != "folder":
+        from cs_mcp.workspace.warehouse import open_warehouse
+
+        return open_warehouse(settings, progress)
+    if target.path is not None:
+        settings = settings.model_copy(update={"data": settings.data.model_copy(update={"path": target.path})})
+    return _open_folder(settings, progress)
+
+
+def _open_folder(settings: Settings, progress: Progress | None = None) -> Workspace:
+    """Load a workspace folder into DuckDB; bad rows are reported, never raised."""
     root = workspace_root(settings)
     if not root.is_dir():
         what = "is not a folder" if root.exists() else "does not exist"
@@ -144,7 +186,17 @@ def open_workspace(settings: Settings, progress: Progress | None = None) -> Work
         raise WorkspaceError(sources["accounts"].error)
     notes += _unused_files_note(root, sources, mappings)
 
-    con = sql.connect(root)
+    version = workspace_version(settings, [f for s in sources.values() for f in s.files])
+    stored = _reopen_stored(root, settings, version, report)
+    if stored is not None:
+        return stored
+    db = store.database_file(settings, root, version) if settings.data.duckdb_on_disk else None
+    building = store.building_file(db) if db is not None else None
+    if building is not None:
+        building.parent.mkdir(parents=True, exist_ok=True)
+        building.unlink(missing_ok=True)
+    con = sql.connect(root, building)
+    store.configure(con, settings)
     try:
         con.execute(
             f"CREATE TABLE {_PROBLEMS} (tbl VARCHAR, rid BIGINT, col VARCHAR, val VARCHAR, "
@@ -180,22 +232,57 @@ def open_workspace(settings: Settings, progress: Progress | None = None) -> Work
         con.execute(f"DROP TABLE IF EXISTS {_ACCOUNT_IDS}")
     except BaseException:
         con.close()
+        if building is not None:
+            building.unlink(missing_ok=True)
         raise
     quality = DataQualityReport(
         path=str(root),
-        version=workspace_version(settings, [f for s in sources.values() for f in s.files]),
+        version=version,
         as_of=as_of,
         as_of_rule=rule,
         tables=qualities,
         tables_absent=[n for n in TABLES if n not in sources],
         notes=notes + as_of_notes,
     )
+    if db is not None:
+        # as_of is chosen again at each start (data.as_of: today moves): keep the notes without it
+        store.save_report(con, quality.model_copy(update={"notes": notes}))
+        con = store.publish(con, building, db, settings)
     report(
         1.0,
         f"workspace ready: {len(loaded)} tables, {quality.rows_loaded:,} rows, "
         f"{quality.rows_rejected:,} rejected",
     )
     return Workspace(path=root, settings=settings, con=con, tables=loaded, custom=custom, quality=quality)
+
+
+def _reopen_stored(root: Path, settings: Settings, version: str, report: Progress) -> Workspace | None:
+    """The workspace from its stored database when this version was loaded before (None: load it)."""
+    if not settings.data.duckdb_on_disk:
+        return None
+    path = store.database_file(settings, root, version)
+    if not path.is_file():
+        return None
+    report(0.1, f"opening the stored database of version {version}")
+    try:
+        con = store.reopen(path, settings)
+    except Exception:  # a damaged or locked file only costs a fresh load
+        log.info("cannot reopen %s; loading the workspace again", path, exc_info=True)
+        return None
+    quality = store.stored_report(con)
+    if quality is None:
+        con.close()
+        return None
+    loaded = frozenset(t.table for t in quality.tables if t.status == "loaded")
+    as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
+    quality = quality.model_copy(update={"as_of": as_of, "as_of_rule": rule, "notes": quality.notes + as_of_notes})
+    accounts = quality.table("accounts")
+    report(0.5, f"stored database open: {accounts.rows_loaded if accounts else 0:,} accounts")
+    # the same last words as a fresh load
+    report(1.0, f"workspace ready: {len(loaded)} tables, {quality.rows_loaded:,} rows, "
+                f"{quality.rows_rejected:,} rejected")
+    return Workspace(path=root, settings=settings, con=con, tables=loaded,
+                     custom=accounts.custom_columns if accounts else [], quality=quality)
 
 
 def data_files(settings: Settings) -> set[Path]:

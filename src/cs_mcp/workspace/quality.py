@@ -16,6 +16,9 @@ class Problem(BaseModel):
     row: int | None = Field(
         None, description="1-based data row, header excluded; empty for a table-level problem"
     )
+    key: str | None = Field(
+        None, description="the row's key values (warehouse tables have no row numbers); empty for files"
+    )
     column: str | None = Field(None, description="canonical column (or source column when unmapped)")
     value: str | None = Field(None, description="the offending value, truncated")
     reason: str
@@ -193,7 +196,7 @@ def _table_detail(t: TableQuality, limit: int) -> list[str]:
             action = "rejected" if s.rejected else "warned"
             out.append(f"  {s.count:,} x {s.column or '-'}: {s.reason} ({action})")
     for p in t.problems[:limit]:
-        where = f"{p.file} row {p.row}" if p.row is not None else p.file
+        where = f"{p.file} row {p.row}" if p.row is not None else f"{p.file} key {p.key}" if p.key else p.file
         value = f" = {p.value!r}" if p.value is not None else ""
         action = "rejected" if p.rejected else "warned"
         out.append(f"  {where}, {p.column or '-'}{value}: {p.reason} ({action})")

@@ -247,3 +247,21 @@ TABLES: dict[str, Table] = {
 
 FILE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".tsv")
 
+
+SQL_TYPES: dict[ColumnType, str] = {
+    "string": "VARCHAR",
+    "float": "DOUBLE",
+    "integer": "BIGINT",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
+
+
+def query_schema(custom_types: dict[str, str] | None = None) -> tuple:
+    """The canonical tables' column types (accounts with its custom columns), as the query layer types SQL."""
+    from cs_mcp.workspace.sql import schema_of
+
+    tables = {t.name: {c.name: SQL_TYPES[c.type] for c in t.columns} for t in TABLES.values()}
+    tables["accounts"].update(custom_types or {})
+    return schema_of(tables)

@@ -65,13 +65,22 @@ def accounts_containing(ws: Workspace, fragment: str, limit: int) -> tuple[int, 
 
 def accounts_like(ws: Workspace, reference: str, limit: int) -> list[AccountMatch]:
     """The `limit` accounts whose name or id reads most like `reference` (Jaro-Winkler)."""
-    rows = ws.cursor().execute(
-        f"""SELECT {_MATCH_COLUMNS} FROM accounts
-            ORDER BY GREATEST(jaro_winkler_similarity(lower(name), lower($r)),
-                              jaro_winkler_similarity(lower(account_id), lower($r))) DESC, name
-            LIMIT $n""",
-        {"r": reference, "n": limit},
-    ).fetchall()
+    from cs_mcp.workspace.sql import EngineLacksFunction, jaro_winkler
+
+    try:
+        rows = ws.rows(
+            f"""SELECT {_MATCH_COLUMNS} FROM accounts
+                ORDER BY GREATEST(jaro_winkler_similarity(lower(name), lower($r)),
+                                  jaro_winkler_similarity(lower(account_id), lower($r))) DESC, name
+                LIMIT $n""",
+            r=reference, n=limit,
+        )
+    except EngineLacksFunction:  # only DuckDB has it: rank here with DuckDB's own formula
+        ref = reference.lower()
+        every = ws.rows(f"SELECT {_MATCH_COLUMNS} FROM accounts")
+        rows = sorted(every, key=lambda r: (
+            -max(jaro_winkler(str(r[1] or "").lower(), ref), jaro_winkler(str(r[0]).lower(), ref)), str(r[1])))
+        rows = rows[:limit]
     return [AccountMatch(*r) for r in rows]
 
 

@@ -6,24 +6,19 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from cs_mcp.workspace.queries.columns import fetch_columns
-
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
 
 ACTIVITY = (("usage", "date"), ("touchpoints", "date"), ("tickets", "opened_at"), ("nps", "responded_at"))
 
 
-def account_facts(ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None) -> dict[str, Any]:
-    """Per (as_of, account), ordered like compute_features: dates as epoch days, ARR / seats / plan of the
-    subscriptions running at each date, first subscription start, and the custom attributes."""
+def account_facts_sql(custom: Sequence[str], filtered: bool) -> str:
     from cs_mcp.workspace.engine import ident
 
-    custom = custom_column_types(ws)
     custom_sql = "".join(f", a.{ident(c)} AS {ident('c__' + c)}" for c in custom)
-    where = "WHERE a.account_id IN (SELECT unnest($ids))" if account_ids is not None else ""
-    sql = f"""
-WITH dates AS (SELECT CAST(unnest($dates) AS DATE) AS as_of),
+    where = "WHERE a.account_id IN (SELECT unnest(CAST($ids AS VARCHAR[])))" if filtered else ""
+    return f"""
+WITH dates AS (SELECT unnest(CAST($dates AS DATE[])) AS as_of),
 x AS (SELECT a.account_id, d.as_of FROM accounts a CROSS JOIN dates d {where}),
 s AS (
   SELECT x.account_id, x.as_of, SUM(s.arr) AS sub_arr, SUM(s.seats) AS sub_seats,
@@ -48,10 +43,17 @@ LEFT JOIN s ON s.account_id = x.account_id AND s.as_of = x.as_of
 LEFT JOIN fs ON fs.account_id = x.account_id
 ORDER BY x.as_of, a.account_id
 """
-    params: dict[str, Any] = {"dates": [d.isoformat() for d in dates]}
+
+
+def account_facts(
+    ws: Workspace, dates: Sequence[dt.date], account_ids: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Per (as_of, account), ordered like compute_features: dates as epoch days, ARR / seats / plan of the
+    subscriptions running at each date, first subscription start, and the custom attributes."""
+    params: dict[str, Any] = {"dates": list(dates)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
-    return fetch_columns(ws.cursor(), sql, params)
+    return ws.columns(account_facts_sql(list(custom_column_types(ws)), account_ids is not None), **params)
 
 
 def custom_column_types(ws: Workspace) -> dict[str, str]:
@@ -67,5 +69,5 @@ def first_activity_date(ws: Workspace) -> dt.date | None:
     parts = [f"SELECT MIN(CAST({col} AS DATE)) AS d FROM {table}" for table, col in ACTIVITY if table in ws.tables]
     if not parts:
         return None
-    row = ws.cursor().execute(f"SELECT MIN(d) FROM ({' UNION ALL '.join(parts)})").fetchone()
-    return row[0] if row else None
+    found = ws.scalar(f"SELECT MIN(d) FROM ({' UNION ALL '.join(parts)}) AS activity")
+    return found.date() if hasattr(found, "date") and callable(found.date) else found

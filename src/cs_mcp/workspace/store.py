@@ -1,0 +1,102 @@
+"""On-disk DuckDB databases, one per workspace version, so big workspaces stay out of process memory.
+
+A workspace folder is loaded once into `<cache>/duckdb/<root>-<version>.duckdb` (the cache folder is
+`$CS_MCP_CACHE_DIR`, default `~/.cache/cs-mcp`); a restart on unchanged files reopens that file read-only
+instead of loading again, and DuckDB pages the tables in as queries need them (`data.duckdb_memory_limit`
+caps its memory; larger work spills to the cache folder). A new version replaces the older files of the
+same folder. The data-quality report is kept inside the database, beside the tables it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cs_mcp.workspace.quality import DataQualityReport
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from cs_mcp.config import Settings
+
+log = logging.getLogger("cs_mcp")
+
+FORMAT = "1"
+"""Bumped when the layout of the stored database changes."""
+META_TABLE = "_cs_meta"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("CS_MCP_CACHE_DIR") or Path.home() / ".cache" / "cs-mcp")
+
+
+def database_file(settings: Settings, root: Path, version: str) -> Path:
+    """Where the database of this folder, version and loading code lives."""
+    import duckdb
+
+    from cs_mcp.workspace import engine, loader, schema
+
+    h = hashlib.sha256()
+    for part in (FORMAT, duckdb.__version__, version,
+                 settings.data.model_dump_json(include={"tables", "max_reported_problems"})):
+        h.update(part.encode() + b"\0")
+    for module in (loader, engine, schema):
+        h.update(Path(module.__file__).read_bytes())
+    return cache_root() / "duckdb" / f"{_folder_key(root)}-{h.hexdigest()[:16]}.duckdb"
+
+
+def _folder_key(root: Path) -> str:
+    return hashlib.sha256(str(root).encode()).hexdigest()[:10]
+
+
+def building_file(final: Path) -> Path:
+    return final.with_name(f"{final.stem}.{os.getpid()}.building")
+
+
+def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    """Session settings of every workspace connection: the memory cap and where to spill."""
+    con.execute("SET enable_progress_bar = false")
+    if settings.data.duckdb_memory_limit:
+        con.execute("SET memory_limit = $m", {"m": settings.data.duckdb_memory_limit})
+    spill = cache_root() / "duckdb" / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute("SET temp_directory = $d", {"d": str(spill)})
+
+
+def save_report(con: duckdb.DuckDBPyConnection, report: DataQualityReport) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE {META_TABLE} (report VARCHAR)")
+    con.execute(f"INSERT INTO {META_TABLE} VALUES ($r)", {"r": report.model_dump_json()})
+
+
+def publish(con: duckdb.DuckDBPyConnection, building: Path, final: Path, settings: Settings
+            ) -> duckdb.DuckDBPyConnection:
+    """Close the freshly built database, move it into place, drop older versions, reopen it read-only."""
+    con.execute("CHECKPOINT")
+    con.close()
+    os.replace(building, final)
+    for old in final.parent.glob(f"{final.name.split('-')[0]}-*.duckdb"):
+        if old != final:
+            try:
+                old.unlink()
+            except OSError:  # another process may still hold it open; the next start retries
+                log.debug("could not remove an older workspace database %s", old, exc_info=True)
+    return reopen(final, settings)
+
+
+def reopen(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    configure(con, settings)
+    return con
+
+
+def stored_report(con: duckdb.DuckDBPyConnection) -> DataQualityReport | None:
+    try:
+        row = con.execute(f"SELECT report FROM {META_TABLE}").fetchone()
+    except Exception:  # an older or half-written file: rebuild it
+        return None
+    return DataQualityReport.model_validate_json(row[0]) if row else None
