@@ -265,3 +265,36 @@ async def test_an_apps_host_gets_the_view_and_the_live_result_drawn(browser, tin
     # the host's theme reached the view
     view_bg = "getComputedStyle(document.getElementById('view').contentDocument.body).backgroundColor"
     assert browser.evaluate(view_bg) == "rgb(10, 20, 30)"
+
+
+def test_the_weekly_report_command_writes_the_view_with_live_results(browser, tiny_workspace, tmp_path, capsys):
+    import re
+
+    from cs_mcp.cli import run
+    from cs_mcp.domain.churn import churn_risk_list
+    from cs_mcp.domain.retention import retention_metrics
+
+    out = tmp_path / "report.html"
+    assert run(["report", "weekly-at-risk", "--data", str(tiny_workspace.path), "--out", str(out)]) == 0
+    assert "churn-risk-list: 2 of 2 rows" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="cs-data">(.*?)</script>', page, re.S).group(1))
+    assert data["title"] == "Weekly at-risk review"
+    by_tool = {r["tool"]: r["structuredContent"] for r in data["results"]}
+    assert list(by_tool) == ["churn-risk-list", "renewal-forecast", "retention-metrics"]
+    expected = churn_risk_list(tiny_workspace, limit=25)
+    assert by_tool["churn-risk-list"]["total_arr_at_risk"] == expected.total_arr_at_risk
+    assert by_tool["retention-metrics"]["metrics"]["grr"]["value"] == retention_metrics(tiny_workspace).metrics["grr"].value
+    browser.open(out.as_uri())
+    browser.evaluate(WAIT_FOR % "document.documentElement.getAttribute('data-rendered') === '3'")
+    seen = browser.evaluate(READ_VIEW + "(document)")
+    assert seen["churn"]["kpis"]["arr-at-risk"][0] == money(expected.total_arr_at_risk)
+    _keep_screenshot(browser, tmp_path, "weekly-report.png")
+
+
+def test_the_report_command_refuses_a_missing_workspace(tmp_path, capsys):
+    from cs_mcp.cli import run
+
+    assert run(["report", "weekly-at-risk", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()

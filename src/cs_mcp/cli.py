@@ -1,4 +1,4 @@
-"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check` (also installed as `customer-success-mcp`)."""
+"""Command line: `cs-mcp [serve]`, `demo`, `check`, `export`, `report` (also installed as `customer-success-mcp`)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,18 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for opt in DATA_OPTIONS:
         _add(check, opt)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_report_parser(sub)
     return parser
+
+
+def _add_report_parser(sub: Any) -> None:
+    from cs_mcp.apps.report import REPORTS
+
+    report = sub.add_parser("report", help="write a dashboard as one standalone HTML page, from the live data")
+    report.add_argument("name", choices=sorted(REPORTS), help="which report")
+    for opt in DATA_OPTIONS:
+        _add(report, opt)
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
 
 
 def _convert(opt: Option, raw: Any, source: str) -> Any:
@@ -320,6 +331,21 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if report.has_errors or problems else 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    import anyio
+
+    from cs_mcp.apps.report import build_report
+
+    resolve_options(args, DATA_OPTIONS)
+    _configure_logging("warning")
+    settings = _settings(args)
+    check_workspace_folder(settings)
+    page, lines = anyio.run(build_report, settings, args.name)
+    args.out.write_text(page, encoding="utf-8")
+    sys.stdout.write(f"Wrote {args.out} ({args.name}): " + "; ".join(lines) + "\n")
+    return 0
+
+
 def _program_name() -> str:
     name = Path(sys.argv[0]).name
     return name if name in PROGRAM_NAMES else "cs-mcp"
@@ -335,7 +361,8 @@ def run(argv: list[str] | None = None) -> int:
     from cs_mcp.config import ConfigError
 
     try:
-        return {"serve": _serve, "demo": _demo, "check": _check}[args.command or "serve"](args)
+        commands = {"serve": _serve, "demo": _demo, "check": _check, "report": _report}
+        return commands[args.command or "serve"](args)
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"cs-mcp: {exc}\n")
         return 2
