@@ -17,12 +17,10 @@ from cs_mcp.domain import churn_model
 from cs_mcp.domain.churn import (
     churn_risk_list,
     leading_indicator_score,
-    quarter_bounds,
     tier_codes,
     tier_of,
 )
 from cs_mcp.domain.churn_model import churn_model_card, churn_scores, examples_as_of
-from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.resources.models import register_model_resources
 from cs_mcp.server import create_server
 from cs_mcp.workspace.loader import open_workspace
@@ -80,13 +78,6 @@ def test_tiers_follow_the_configured_thresholds():
     ]
     assert [tier_of(p, tiers) for p, _ in cases] == [t for _, t in cases]
     assert tier_codes(np.array([p for p, _ in cases]), tiers).tolist() == [0, 1, 1, 2, 2, 3, 3, 0]
-
-
-def test_quarter_shorthand_is_a_calendar_quarter():
-    assert quarter_bounds("2026-Q4") == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
-    assert quarter_bounds("2027q1") == (dt.date(2027, 1, 1), dt.date(2027, 3, 31))
-    with pytest.raises(InvalidArgument):
-        quarter_bounds("Q4")
 
 
 def test_without_enough_outcomes_the_leading_indicator_score_ranks_and_says_so(tiny_workspace):
@@ -695,9 +686,11 @@ def test_health_validation_counts_churn_after_a_past_cutoff(tiny_workspace):
     from cs_mcp.domain.model_cards import health_validation
 
     v = health_validation(tiny_workspace)
-    # as of 2026-06-30 only the cut-off 365 days back (2025-06-30) has a full year observed after it:
-    # were customers then, and only A-3 (churned 2026-05-01) was lost within the year
-    assert [c.cutoff for c in v.cutoffs] == [dt.date(2025, 6, 30)]
-    bands = v.cutoffs[0].bands
-    assert sum(b.accounts for b in bands) == 3 and sum(b.churned for b in bands) == 1
+    # as of 2026-06-30 the cut-offs 365, 455 and 545 days back all have a full year observed after them
+    assert [c.cutoff for c in v.cutoffs] == [dt.date(2025, 6, 30), dt.date(2025, 4, 1), dt.date(2025, 1, 1)]
+    # on 2025-06-30 A-1, A-2 (from 2025-03-01) and A-3 were customers; only A-3 (churned 2026-05-01) was lost
+    # within the year, and none of the three was lost within a year of the two earlier cut-offs
+    assert [(sum(b.accounts for b in c.bands), sum(b.churned for b in c.bands)) for c in v.cutoffs][:2] == [
+        (3, 1), (3, 0)]
+    assert sum(b.churned for b in v.pooled) == 1
     assert v.window_days == 365

@@ -98,6 +98,7 @@ def grow_accounts(ws: Path) -> None:
 def changing_workspace(tmp_path, monkeypatch):
     shutil.copytree(TINY, tmp_path / "ws")
     monkeypatch.setattr(server_module, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(server_module, "SETTLE_SECONDS", 0.0)  # the appended file is complete at once
     return tmp_path / "ws"
 
 

@@ -20,6 +20,7 @@ from cs_mcp import __version__
 from cs_mcp.config import Settings
 from cs_mcp.notify import ClientLogHandler, Peers
 from cs_mcp.progress import ProgressBoard
+from cs_mcp.tool_errors import CSServer
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -247,7 +248,7 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
                 state.board.bridge = None
                 tg.cancel_scope.cancel()
 
-    server = MCPServer(
+    server = CSServer(
         "customer-success-mcp",
         title="Customer Success analytics",
         description="Health, churn risk, renewals, retention, NPS and more, computed from your own data",

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.health import Alert, TrendPoint
+from cs_mcp.domain.periods import coverage_text, data_span
 from cs_mcp.domain.renewal_strategy import (
     CATEGORY_WORDS,
     CustomerComment,
@@ -561,7 +562,10 @@ def account_review(
         notes.append("No data to score health for this account.")
     if risk.renewal_date is None:
         notes.append("No renewal date: set accounts.renewal_date or add a current subscription with an end_date.")
-    if usage and not any(m.rows for m in usage.months):
+    span = data_span(ws)
+    if span and (p.last_day < span[0] or p.first_day > span[1]):
+        notes.append(f"The period {p.first_day} to {p.last_day} lies outside the data: {coverage_text(ws)}.")
+    elif usage and not any(m.rows for m in usage.months):
         notes.append("No usage rows in the trend months.")
     used = {"accounts", *(h.tables_used if h else [])}
     used |= {t for t in ("usage", "feature_usage", "tickets", "nps", "contacts", "subscriptions", "opportunities",

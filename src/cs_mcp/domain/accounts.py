@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from cs_mcp.domain.errors import AccountNotFound, InvalidArgument
+from cs_mcp.domain.errors import AccountNotFound, AmbiguousAccount, InvalidArgument
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -36,66 +36,70 @@ class AccountSearch(Page):
     accounts: list[AccountSummary]
 
 
+MAX_MATCHES_SHOWN = 10
+
+
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
 def resolve_account(ws: Workspace, reference: str) -> AccountRef:
-    """An account by id, exact name, or an unambiguous name fragment; else AccountNotFound."""
+    """An account by id, exact name, or a name fragment only one account has.
+
+    Several accounts with that name or fragment: AmbiguousAccount listing them; none: AccountNotFound
+    with the closest names.
+    """
+    from cs_mcp.workspace.queries.accounts import account_by_id, accounts_containing, accounts_named
+
     ref = reference.strip()
     if not ref:
-        raise InvalidArgument("account is empty: send an account_id or name (find-accounts searches).")
-    cur = ws.cursor()
-    row = cur.execute("SELECT account_id, name FROM accounts WHERE account_id = $r", {"r": ref}).fetchone()
-    if row is None:
-        rows = cur.execute(
-            "SELECT account_id, name FROM accounts WHERE lower(account_id) = lower($r) OR lower(name) = lower($r)",
-            {"r": ref},
-        ).fetchall()
-        if len(rows) == 1:
-            row = rows[0]
-        elif not rows:
-            rows = cur.execute(
-                "SELECT account_id, name FROM accounts WHERE contains(lower(name), lower($r)) LIMIT 6",
-                {"r": ref},
-            ).fetchall()
-            if len(rows) == 1:
-                row = rows[0]
-        if row is None:
-            raise AccountNotFound(ref, closest_accounts(ws, ref) if not rows else [(a, n) for a, n in rows[:5]])
-    return AccountRef(account_id=row[0], name=row[1])
+        raise InvalidArgument("account: empty; send an account_id or a name (find-accounts searches by fragment).")
+    exact = account_by_id(ws, ref)
+    if exact is not None:
+        return AccountRef(account_id=exact.account_id, name=exact.name)
+    named = accounts_named(ws, ref)
+    if len(named) > 1:
+        raise AmbiguousAccount(ref, named[:MAX_MATCHES_SHOWN], len(named))
+    if not named:
+        total, named = accounts_containing(ws, ref, MAX_MATCHES_SHOWN)
+        if total > 1:
+            raise AmbiguousAccount(ref, named, total)
+    if not named:
+        raise AccountNotFound(ref, closest_accounts(ws, ref))
+    return AccountRef(account_id=named[0].account_id, name=named[0].name)
 
 
 def require_known_value(ws: Workspace, column: str, value: str) -> None:
     """InvalidArgument naming the values present when `value` is not one of accounts.<column>."""
-    rows = ws.cursor().execute(
-        f"SELECT DISTINCT {column} FROM accounts WHERE {column} IS NOT NULL ORDER BY 1"
-    ).fetchall()
-    known = [str(r[0]) for r in rows]
-    if value.lower() not in {k.lower() for k in known}:
-        shown = ", ".join(known[:30]) + (f" ... ({len(known)} in all)" if len(known) > 30 else "")
-        raise InvalidArgument(f"Unknown {column} '{value}'. Values in the data: {shown}.")
+    from cs_mcp.workspace.queries.accounts import distinct_values
+
+    known = distinct_values(ws, column)
+    if value.strip().lower() not in {k.lower() for k in known}:
+        if len(known) > 30:
+            close = difflib.get_close_matches(value, known, n=10, cutoff=0.0)
+            shown = f"the closest of the {len(known):,} in the data: {', '.join(close)}"
+        else:
+            shown = "one of the values in the data: " + (", ".join(known) or "(none: the column is empty)")
+        raise InvalidArgument(f"Unknown {column} '{_clip(value)}': send {shown}.")
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def closest_accounts(ws: Workspace, reference: str, limit: int = 5) -> list[tuple[str, str]]:
-    """The accounts whose name or id reads most like `reference`."""
-    cur = ws.cursor()
-    rows = cur.execute(
-        """SELECT account_id, name FROM accounts
-           ORDER BY GREATEST(jaro_winkler_similarity(lower(name), lower($r)),
-                             jaro_winkler_similarity(lower(account_id), lower($r))) DESC
-           LIMIT 25""",
-        {"r": reference},
-    ).fetchall()
+    """(account_id, name) of the accounts whose name or id reads most like `reference`."""
+    from cs_mcp.workspace.queries.accounts import accounts_like
+
     key = _norm(reference)
     scored = sorted(
-        rows,
+        accounts_like(ws, reference, 25),
         key=lambda r: -max(
-            difflib.SequenceMatcher(None, key, _norm(r[1])).ratio(),
-            difflib.SequenceMatcher(None, key, _norm(r[0])).ratio(),
+            difflib.SequenceMatcher(None, key, _norm(r.name)).ratio(),
+            difflib.SequenceMatcher(None, key, _norm(r.account_id)).ratio(),
         ),
     )
-    return [(a, n) for a, n in scored[:limit]]
+    return [(r.account_id, r.name) for r in scored[:limit]]
 
 
 def find_accounts(
@@ -110,51 +114,25 @@ def find_accounts(
     cursor: str | None = None,
 ) -> AccountSearch:
     """Accounts whose name or id contains `query`, filtered; best matches first, then by ARR."""
-    where = ["TRUE"]
-    params: dict[str, object] = {}
-    if query:
-        where.append("(contains(lower(name), lower($q)) OR contains(lower(account_id), lower($q)))")
-        params["q"] = query.strip()
-    if segment:
-        where.append("lower(segment) = lower($segment)")
-        params["segment"] = segment
-    if csm_id:
-        where.append("lower(csm_id) = lower($csm)")
-        params["csm"] = csm_id
-    if status:
-        where.append("lower(status) = lower($status)")
-        params["status"] = status
-    if min_arr is not None:
-        where.append("arr >= $min_arr")
-        params["min_arr"] = min_arr
-    if renewal_within_days is not None:
-        where.append("renewal_date >= $as_of AND renewal_date <= $as_of + $days")
-        params["as_of"] = ws.as_of
-        params["days"] = renewal_within_days
+    from cs_mcp.workspace.queries.accounts import search_accounts
+
     offset = decode_cursor(cursor)
-    order = "arr DESC NULLS LAST, name"
-    if query:
-        order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
-    sql_where = " AND ".join(where)
-    cur = ws.cursor()
-    total = cur.execute(f"SELECT COUNT(*) FROM accounts WHERE {sql_where}", params).fetchone()[0]
-    rows = cur.execute(
-        f"""SELECT account_id, name, segment, csm_id, plan, arr, status, CAST(renewal_date AS VARCHAR)
-            FROM accounts WHERE {sql_where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)}""",
-        params,
-    ).fetchall()
+    total, rows = search_accounts(
+        ws,
+        query=query.strip() if query else None,
+        segment=segment,
+        csm_id=csm_id,
+        status=status,
+        min_arr=min_arr,
+        renewal_within=None if renewal_within_days is None else (ws.as_of, renewal_within_days),
+        limit=limit,
+        offset=offset,
+    )
     if total == 0:
-        if segment:
-            require_known_value(ws, "segment", segment)
-        if csm_id:
-            require_known_value(ws, "csm_id", csm_id)
-    accounts = [
-        AccountSummary(
-            account_id=r[0], name=r[1], segment=r[2], csm_id=r[3], plan=r[4], arr=r[5], status=r[6],
-            renewal_date=r[7],
-        )
-        for r in rows
-    ]
+        for column, value in (("segment", segment), ("csm_id", csm_id), ("status", status)):
+            if value:
+                require_known_value(ws, column, value)
+    accounts = [AccountSummary(**r._asdict()) for r in rows]
     nxt = offset + len(accounts)
     return AccountSearch(
         query=query,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.metrics import family_of
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.domain.periods import renewal_coverage, renewal_quarter
 
 if TYPE_CHECKING:
     import numpy as np
@@ -236,29 +236,15 @@ class ChurnRiskList(Page):
 
 # --------------------------------------------------------------------------------------- the list
 
-_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
-
-
-def quarter_bounds(quarter: str) -> tuple[dt.date, dt.date]:
-    """'2026-Q4' -> (2026-10-01, 2026-12-31), calendar quarters."""
-    m = _QUARTER.match(quarter)
-    if not m:
-        raise InvalidArgument(f"quarter '{quarter}' is not like '2026-Q4' (calendar quarters).")
-    year, q = int(m.group(1)), int(m.group(2))
-    start = dt.date(year, 3 * q - 2, 1)
-    end = dt.date(year + (q == 4), (3 * q) % 12 + 1, 1) - dt.timedelta(days=1)
-    return start, end
-
-
-def _match_value(value: str, known: list[str], what: str, plural: str) -> str:
+def _match_value(value: str, known: list[str], field: str, plural: str) -> str:
     by_lower = {k.lower(): k for k in known}
     if value.strip().lower() not in by_lower:
         if len(known) <= 20:
-            hint = f"{plural} among active accounts: {', '.join(sorted(known))}."
+            hint = f"send one of the {plural} among active accounts: {', '.join(sorted(known))}."
         else:
             close = difflib.get_close_matches(value, known, n=8, cutoff=0.0)
-            hint = f"Closest of the {len(known):,} {plural} among active accounts: {', '.join(close)}."
-        raise InvalidArgument(f"Unknown {what} '{value}'. {hint}")
+            hint = f"send one of the {len(known):,} {plural} among active accounts, e.g. {', '.join(close)}."
+        raise InvalidArgument(f"Unknown {field} '{value[:60]}': {hint}")
     return by_lower[value.strip().lower()]
 
 
@@ -270,9 +256,8 @@ def _window(ws: Workspace, renewal_within_days: int | None, quarter: str | None,
         lo, hi = ws.as_of, ws.as_of + dt.timedelta(days=renewal_within_days)
         filters["renewal_within_days"] = renewal_within_days
     if quarter:
-        q_lo, q_hi = quarter_bounds(quarter)
+        q_lo, q_hi, filters["quarter"] = renewal_quarter(quarter, ws.as_of)
         lo, hi = max(lo or q_lo, q_lo), min(hi or q_hi, q_hi)
-        filters["quarter"] = quarter.strip().upper().replace(" ", "")
     if renewal_from or renewal_to:
         lo = max(lo, renewal_from) if lo and renewal_from else (lo or renewal_from)
         hi = min(hi, renewal_to) if hi and renewal_to else (hi or renewal_to)
@@ -314,7 +299,7 @@ def churn_risk_list(
         mask &= book.lowered["segment"] == seg.lower()
         filters["segment"] = seg
     if csm_id:
-        csm = _match_value(csm_id, view.csms, "CSM", "CSM ids")
+        csm = _match_value(csm_id, view.csms, "csm_id", "CSM ids")
         mask &= book.lowered["csm_id"] == csm.lower()
         filters["csm_id"] = csm
     if min_tier:
@@ -346,8 +331,15 @@ def churn_risk_list(
         totals_by_tier=totals, health_bands=health_bands, total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
         at_risk_renewals=int(flagged.sum()), at_risk_renewal_arr=round(float(arr[flagged].sum()), 2),
         accounts=rows, total=int(len(ranked)), returned=len(rows),
-        next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None, note=scores.note,
+        next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None,
+        note=" ".join(filter(None, [scores.note, None if len(ranked) else _empty_window_note(ws, lo, hi)])) or None,
     )
+
+
+def _empty_window_note(ws: Workspace, lo: dt.date | None, hi: dt.date | None) -> str | None:
+    if lo is None and hi is None:
+        return None
+    return f"No account in the filters renews from {lo or 'any date'} to {hi or 'any date'}: {renewal_coverage(ws)}."
 
 
 def _order(book: Any, scores: Any, sort: str, days: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cs_mcp.domain import metrics
 from cs_mcp.domain.errors import InvalidArgument, NoData
@@ -113,25 +113,42 @@ class HealthScore(BaseModel):
 class AdHocMetrics(BaseModel):
     """Metrics for an account that is not in the data (any subset)."""
 
-    segment: str | None = Field(None, description="segment, for per-segment weights (e.g. enterprise, smb)")
-    active_users: float | None = Field(None, ge=0, description="users active in the last 4 weeks")
-    seats: float | None = Field(None, gt=0, description="licensed seats (with active_users gives utilization)")
+    # an unknown key is refused, not ignored: a misspelt metric would silently re-spread its weight
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    segment: str | None = Field(
+        None, max_length=200, description="segment, for per-segment weights (e.g. enterprise, smb)"
+    )
+    active_users: float | None = Field(None, ge=0, le=1e8, description="users active in the last 4 weeks")
+    seats: float | None = Field(
+        None, gt=0, le=1e8, description="licensed seats (with active_users gives utilization)"
+    )
     seat_utilization: float | None = Field(None, ge=0, le=5, description="active users / seats, e.g. 0.85")
-    logins_per_user_week: float | None = Field(None, ge=0, description="logins per active user per week")
+    logins_per_user_week: float | None = Field(
+        None, ge=0, le=10_000, description="logins per active user per week"
+    )
     feature_adoption: float | None = Field(None, ge=0, le=1, description="share of features used, 0-1")
     outreach_response_rate: float | None = Field(None, ge=0, le=1, description="share of outreach answered")
     meeting_attendance_rate: float | None = Field(None, ge=0, le=1, description="share of meetings held")
-    days_since_last_touch: float | None = Field(None, ge=0, description="days since the last CSM contact")
-    ticket_volume_ratio: float | None = Field(None, ge=0, description="recent tickets / usual volume (1 = normal)")
-    open_critical_tickets: float | None = Field(None, ge=0, description="critical tickets open now")
+    days_since_last_touch: float | None = Field(
+        None, ge=0, le=36_500, description="days since the last CSM contact"
+    )
+    ticket_volume_ratio: float | None = Field(
+        None, ge=0, le=10_000, description="recent tickets / usual volume (1 = normal)"
+    )
+    open_critical_tickets: float | None = Field(None, ge=0, le=1e6, description="critical tickets open now")
     support_csat: float | None = Field(None, ge=0, le=1, description="share of support CSAT answers 4-5")
     nps: float | None = Field(None, ge=-100, le=100, description="account NPS, -100..100")
     csat: float | None = Field(None, ge=0, le=1, description="share of CSAT answers 4-5, 0-1")
     days_overdue: float | None = Field(
-        None, ge=0, description="days the oldest unpaid invoice is overdue (0 = current)"
+        None, ge=0, le=36_500, description="days the oldest unpaid invoice is overdue (0 = current)"
     )
-    arr_growth_12m: float | None = Field(None, ge=-1, description="ARR change over 12 months, e.g. 0.1 = +10%")
-    renewal_in_days: int | None = Field(None, description="days to renewal, for the renewal alert")
+    arr_growth_12m: float | None = Field(
+        None, ge=-1, le=1_000, description="ARR change over 12 months, e.g. 0.1 = +10%"
+    )
+    renewal_in_days: int | None = Field(
+        None, ge=-36_500, le=36_500, description="days to renewal, for the renewal alert"
+    )
     previous_score: float | None = Field(None, ge=0, le=100, description="health score 30 days ago, for the trend")
 
 

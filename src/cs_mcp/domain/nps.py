@@ -30,7 +30,8 @@ from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.nps_text import snippet
 from cs_mcp.domain.nps_themes import Comment, ThemeCoverage, ThemeResult, ThemeStat, comment_themes
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
-from cs_mcp.domain.retention import PERIOD_HELP, add_months, group_column, named_period, quarter_start
+from cs_mcp.domain.periods import PERIOD_HELP, add_months, past_period, quarter_start
+from cs_mcp.domain.retention import group_column
 from cs_mcp.workspace.cache import cached
 from cs_mcp.workspace.queries import nps as nps_queries
 from cs_mcp.workspace.queries.nps import UNKNOWN_TENURE, Answers, NpsCut
@@ -69,7 +70,7 @@ def resolve_event_period(
         first = start or add_months(last, -12) + ONE_DAY
         label = f"{first.isoformat()} to {last.isoformat()}"
     else:
-        s, e, label = named_period(period or "last-12-months", as_of)
+        s, e, label = past_period(period or "last-12-months", as_of)
         # 'last N months' is (s, as_of]; 'ytd' / 'qtd' run to the as-of date; a calendar period ends the day before e
         first = s + ONE_DAY if label.startswith("last ") else s
         last = e if label.startswith("last ") or label.endswith(" to date") else e - ONE_DAY

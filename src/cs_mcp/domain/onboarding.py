@@ -26,6 +26,7 @@ from cs_mcp.config import ONBOARDING_PHASES, OnboardingFocus, parse_holiday_peri
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.errors import AccountNotFound, InvalidArgument, NoData
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.domain.periods import Day
 from cs_mcp.domain.plan_store import PlanStore, check_plan_id, plans_dir
 
 if TYPE_CHECKING:
@@ -160,12 +161,20 @@ class Stakeholders(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    csm: str | None = Field(None, description="the CSM (default: the account's CSM in the data)")
-    onboarding_specialist: str | None = Field(None, description="onboarding / implementation specialist")
-    project_lead: str | None = Field(None, description="the customer's project lead")
-    champion: str | None = Field(None, description="the customer's champion (default: from contacts)")
-    executive_sponsor: str | None = Field(None, description="executive sponsor (default: from contacts)")
-    admin: str | None = Field(None, description="customer admin / technical owner (default: from contacts)")
+    csm: str | None = Field(None, max_length=200, description="the CSM (default: the account's CSM in the data)")
+    onboarding_specialist: str | None = Field(
+        None, max_length=200, description="onboarding / implementation specialist"
+    )
+    project_lead: str | None = Field(None, max_length=200, description="the customer's project lead")
+    champion: str | None = Field(
+        None, max_length=200, description="the customer's champion (default: from contacts)"
+    )
+    executive_sponsor: str | None = Field(
+        None, max_length=200, description="executive sponsor (default: from contacts)"
+    )
+    admin: str | None = Field(
+        None, max_length=200, description="customer admin / technical owner (default: from contacts)"
+    )
 
 
 class MilestoneUpdate(BaseModel):
@@ -173,10 +182,10 @@ class MilestoneUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    milestone: str = Field(description="milestone id, e.g. 'environment' (the plan lists them)")
+    milestone: str = Field(max_length=200, description="milestone id, e.g. 'environment' (the plan lists them)")
     status: MilestoneStatus | None = Field(None, description="done, blocked, or open (reopen)")
-    on: dt.date | None = Field(None, description="date it was done or blocked, YYYY-MM-DD (default: today)")
-    due: dt.date | None = Field(None, description="new due date, YYYY-MM-DD")
+    on: Day | None = Field(None, description="date it was done or blocked, YYYY-MM-DD (default: today)")
+    due: Day | None = Field(None, description="new due date, YYYY-MM-DD")
     note: str | None = Field(None, max_length=500, description="what happened, e.g. the blocker")
 
 

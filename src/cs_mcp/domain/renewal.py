@@ -41,7 +41,8 @@ from cs_mcp.domain.churn import TIERS
 from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
-from cs_mcp.domain.retention import MetricVsTarget, Waterfall, parse_quarter, quarter_start, vs_target
+from cs_mcp.domain.periods import renewal_coverage, renewal_quarter
+from cs_mcp.domain.retention import MetricVsTarget, Waterfall, vs_target
 
 if TYPE_CHECKING:
     import numpy as np
@@ -170,17 +171,8 @@ def resolve_window(
     if len(given) > 1:
         raise InvalidArgument(f"Send one of days, quarter or from/to dates, not {' and '.join(given)}.")
     if quarter:
-        q = parse_quarter(quarter)
-        if q is None:
-            raise InvalidArgument(f"quarter '{quarter}' is not a quarter: send e.g. '2026-Q4' or 'Q4'.")
-        year, n = q
-        if year is None:
-            year = as_of.year
-            if quarter_start(year, n).replace(month=3 * n) < as_of.replace(day=1):
-                year += 1
-        s = quarter_start(year, n)
-        e = (quarter_start(year + 1, 1) if n == 4 else quarter_start(year, n + 1)) - dt.timedelta(days=1)
-        return RenewalWindow(start=s, end=e, label=f"{year}-Q{n}")
+        s, e, label = renewal_quarter(quarter, as_of)
+        return RenewalWindow(start=s, end=e, label=label)
     if start or end:
         s = start or as_of
         e = end or s + dt.timedelta(days=default_days)
@@ -767,7 +759,7 @@ def renewal_forecast(
         notes.append(
             f"No renewals fall in {window.label} ({window.start} to {window.end})"
             + (f" for {', '.join(f'{k} {v}' for k, v in filters.items())}" if filters else "")
-            + ": widen the window (days, quarter or from/to dates) or drop filters."
+            + f": widen the window (days, quarter or from/to dates) or drop filters; {renewal_coverage(ws)}."
         )
     if method_note := {
         "health-only": "No churn model is available, so probabilities come from health alone."

@@ -16,15 +16,14 @@ next, so consecutive periods chain without a gap; an end after the data's as-of 
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.domain.periods import PERIOD_HELP, add_months, past_period
 
 if TYPE_CHECKING:
     from cs_mcp.config import Targets
@@ -44,76 +43,6 @@ class Period(BaseModel):
     cut_to_as_of: bool = Field(False, description="the requested end lay after the data's as-of date")
 
 
-def add_months(d: dt.date, months: int) -> dt.date:
-    """The same day `months` later (or earlier), clamped to the month's last day."""
-    total = d.year * 12 + d.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
-
-
-def quarter_start(year: int, q: int) -> dt.date:
-    return dt.date(year, 3 * (q - 1) + 1, 1)
-
-
-_QUARTER = re.compile(r"^(?:(\d{4})[-\s/]?q([1-4])|q([1-4])[-\s/]?(\d{4})|q([1-4]))$")
-
-
-def parse_quarter(text: str) -> tuple[int | None, int] | None:
-    """'2026-Q3', 'Q3 2026', '2026Q3' -> (2026, 3); 'Q3' -> (None, 3); anything else None."""
-    m = _QUARTER.match(text.strip().lower())
-    if not m:
-        return None
-    if m.group(1):
-        return int(m.group(1)), int(m.group(2))
-    if m.group(3):
-        return int(m.group(4)), int(m.group(3))
-    return None, int(m.group(5))
-
-
-PERIOD_HELP = (
-    "Send period as 'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', "
-    "'qtd', a quarter '2026-Q3', a year '2025' or a month '2026-05'; or start and end dates."
-)
-
-
-def named_period(text: str, as_of: dt.date) -> tuple[dt.date, dt.date, str]:
-    key = re.sub(r"[\s_]+", "-", text.strip().lower())
-    if key in ("ltm", "ttm", "last-year-rolling", "trailing-12-months"):
-        key = "last-12-months"
-    if m := re.fullmatch(r"(?:last|trailing)-(\d{1,3})-months?", key):
-        n = int(m.group(1))
-        if n < 1:
-            raise InvalidArgument(f"period '{text}' covers no months. {PERIOD_HELP}")
-        return add_months(as_of, -n), as_of, f"last {n} months"
-    q_now = (as_of.month - 1) // 3 + 1
-    if key == "last-quarter":
-        start = add_months(quarter_start(as_of.year, q_now), -3)
-        return start, add_months(start, 3), f"{start.year}-Q{(start.month - 1) // 3 + 1}"
-    if key in ("qtd", "quarter-to-date", "this-quarter"):
-        return quarter_start(as_of.year, q_now), as_of, f"{as_of.year}-Q{q_now} to date"
-    if key in ("ytd", "year-to-date", "this-year"):
-        return dt.date(as_of.year, 1, 1), as_of, f"{as_of.year} to date"
-    if key == "last-year":
-        y = as_of.year - 1
-        return dt.date(y, 1, 1), dt.date(y + 1, 1, 1), str(y)
-    if q := parse_quarter(key):
-        year, quarter = q
-        if year is None:
-            year = as_of.year if quarter_start(as_of.year, quarter) < as_of else as_of.year - 1
-        start = quarter_start(year, quarter)
-        return start, add_months(start, 3), f"{year}-Q{quarter}"
-    if re.fullmatch(r"\d{4}", key):
-        y = int(key)
-        return dt.date(y, 1, 1), dt.date(y + 1, 1, 1), key
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})", key):
-        y, mo = int(m.group(1)), int(m.group(2))
-        if 1 <= mo <= 12:
-            start = dt.date(y, mo, 1)
-            return start, add_months(start, 1), f"{y}-{mo:02d}"
-    raise InvalidArgument(f"Unknown period '{text}'. {PERIOD_HELP}")
-
-
 def resolve_period(
     as_of: dt.date, period: str | None = None, start: dt.date | None = None, end: dt.date | None = None
 ) -> Period:
@@ -125,7 +54,7 @@ def resolve_period(
         s = start or add_months(e, -12)
         label = f"{s.isoformat()} to {e.isoformat()}"
     else:
-        s, e, label = named_period(period or "last-12-months", as_of)
+        s, e, label = past_period(period or "last-12-months", as_of)
     if s >= as_of:
         raise InvalidArgument(
             f"The period {label} starts on {s.isoformat()}, not before the data's as-of date "

@@ -555,7 +555,10 @@ def _fit_clusters(ws: Workspace, st: _State, rows: np.ndarray) -> _Clusters:
             "tables, or use scheme value_tier."
         )
     if k_hi < cfg.cluster_k_min:
-        raise NoData(f"Clustering needs at least {cfg.cluster_k_min + 1} active accounts; this selection has {n}.")
+        raise NoData(
+            f"Clustering needs at least {cfg.cluster_k_min + 1} active accounts; this selection has {n}. "
+            "Drop the segment filter, or use scheme value_tier, health_value, lifecycle or rfm."
+        )
     missing = np.isnan(X)
     median = np.nanmedian(X, axis=0)
     X = np.where(missing, median, X)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -12,7 +11,7 @@ from pydantic import Field
 from cs_mcp.domain.account_review import AccountReview, account_review
 from cs_mcp.domain.formatting import money, pct
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS
-from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
+from cs_mcp.tools.registry import AccountArg, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_review(r: AccountReview) -> str:
@@ -75,16 +74,22 @@ def render_review(r: AccountReview) -> str:
 
 async def account_review_prep(
     ctx: Context,
-    account: Annotated[str, Field(description="account id or name (a unique name fragment works)")],
+    account: AccountArg,
     days: Annotated[
         int | None, Field(ge=7, le=366, description="review the last N days (default from config, 90)")
     ] = None,
     period: Annotated[
         str | None,
-        Field(description="a named period instead: 'last-quarter', '2026-Q2', 'last-3-months', 'ytd'"),
+        Field(
+            max_length=40,
+            description="a named period instead: 'last-quarter', '2026-Q2' (a bare 'Q2' is the latest Q2 that "
+            "began before the as-of date), 'last-3-months', 'ytd'",
+        ),
     ] = None,
-    from_date: Annotated[dt.date | None, Field(description="first day of the review period")] = None,
-    to_date: Annotated[dt.date | None, Field(description="last day of the review period (inclusive)")] = None,
+    from_date: Annotated[Day | None, Field(description="first day of the review period, YYYY-MM-DD")] = None,
+    to_date: Annotated[
+        Day | None, Field(description="last day of the review period (inclusive), YYYY-MM-DD")
+    ] = None,
 ) -> Annotated[CallToolResult, AccountReview]:
     """QBR pack for one account: executive summary, value delivered (usage trend, adoption, support, NPS), health,
     risks, renewal and expansion outlook, stakeholders, a timed agenda and prep to-dos."""

@@ -9,7 +9,18 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.accounts import AccountSearch, find_accounts
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    NAME_CHARS,
+    CsmId,
+    Cursor,
+    Segment,
+    ToolSpec,
+    app_state,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 
 def render_search(r: AccountSearch) -> str:
@@ -32,11 +43,16 @@ def render_search(r: AccountSearch) -> str:
 
 async def find_accounts_tool(
     ctx: Context,
-    query: Annotated[str | None, Field(description="fragment of the account name or id, e.g. 'acme'")] = None,
-    segment: Annotated[str | None, Field(description="only this segment, e.g. enterprise")] = None,
-    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
-    status: Annotated[str | None, Field(description="active or churned")] = None,
-    min_arr: Annotated[float | None, Field(ge=0, description="only accounts with at least this ARR")] = None,
+    query: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="fragment of the account name or id, e.g. 'acme'")
+    ] = None,
+    segment: Segment = None,
+    csm_id: CsmId = None,
+    status: Annotated[str | None, Field(max_length=NAME_CHARS, description="active or churned")] = None,
+    min_arr: Annotated[
+        float | None,
+        Field(ge=0, le=1e12, allow_inf_nan=False, description="only accounts with at least this ARR"),
+    ] = None,
     renewal_within_days: Annotated[
         int | None, Field(ge=0, le=3650, description="only accounts renewing within this many days")
     ] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
@@ -12,7 +11,19 @@ from pydantic import Field
 from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list
 from cs_mcp.domain.formatting import pct
 from cs_mcp.progress import thread_progress
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    CsmId,
+    Cursor,
+    Day,
+    RenewalQuarter,
+    Segment,
+    ToolSpec,
+    app_state,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 MAX_DRIVER_CHARS = 60
 
@@ -82,8 +93,8 @@ def render_churn_list(r: ChurnRiskList) -> str:
 
 async def churn_risk_list_tool(
     ctx: Context,
-    segment: Annotated[str | None, Field(description="only this segment, e.g. enterprise")] = None,
-    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
+    segment: Segment = None,
+    csm_id: CsmId = None,
     min_tier: Annotated[
         Tier | None, Field(description="only this tier and riskier: critical, high, medium or low (= all)")
     ] = None,
@@ -91,16 +102,9 @@ async def churn_risk_list_tool(
         int | None,
         Field(ge=0, le=3650, description="only accounts renewing within this many days from the as-of date"),
     ] = None,
-    quarter: Annotated[
-        str | None,
-        Field(
-            pattern=r"^\s*\d{4}\s*-?\s*[Qq][1-4]\s*$",
-            description="only accounts renewing in this calendar quarter, e.g. '2026-Q4' (with segment, the "
-            "'Q4 enterprise' request)",
-        ),
-    ] = None,
-    renewal_from: Annotated[dt.date | None, Field(description="only renewals on or after this date")] = None,
-    renewal_to: Annotated[dt.date | None, Field(description="only renewals on or before this date")] = None,
+    quarter: RenewalQuarter = None,
+    renewal_from: Annotated[Day | None, Field(description="only renewals on or after this date, YYYY-MM-DD")] = None,
+    renewal_to: Annotated[Day | None, Field(description="only renewals on or before this date, YYYY-MM-DD")] = None,
     sort: Annotated[
         Literal["probability", "arr_at_risk", "days_to_renewal"],
         Field(description="rank by churn probability (default), ARR at risk (ARR x probability), or the "
@@ -147,7 +151,8 @@ TOOLS = [
             "beside it, tier, ARR at risk, days to renewal and whether it is an at-risk renewal, days since the "
             "last CSM touch, health, top 3 behaviour drivers with their change, context (timing, firmographics) "
             "and a recommended action built from the account's own drivers. Filters: segment, CSM, minimum "
-            "tier, renewal window (days, quarter or dates); sort by probability, ARR at risk or renewal date. "
+            "tier, renewal window (days, quarter or dates; a bare 'Q4' is the current Q4 while in it, else the "
+            "next one); sort by probability, ARR at risk or renewal date. "
             "Totals by tier cover all filtered accounts; pages with a cursor. The model card is cs://models/churn."
         ),
     )

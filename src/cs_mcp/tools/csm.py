@@ -11,7 +11,17 @@ from pydantic import Field
 from cs_mcp.domain.csm import CsmBook, CsmPerformance, SortKey, csm_performance
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.progress import thread_progress
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    NAME_CHARS,
+    Cursor,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 
 def _book_line(b: CsmBook) -> str:
@@ -81,7 +91,10 @@ def render_csm(r: CsmPerformance) -> str:
 async def csm_performance_tool(
     ctx: Context,
     csm_id: Annotated[
-        str | None, Field(description="one CSM's id ('unassigned' for accounts without a CSM); omit for all")
+        str | None,
+        Field(
+            max_length=NAME_CHARS, description="one CSM's id ('unassigned' for accounts without a CSM); omit for all"
+        ),
     ] = None,
     sort: Annotated[
         SortKey,

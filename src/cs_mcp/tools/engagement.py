@@ -16,7 +16,17 @@ from cs_mcp.domain.engagement import (
     Sort,
     engagement_report,
 )
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    NAME_CHARS,
+    Cursor,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 BAND_LABELS = {"high": "high", "medium": "medium", "low": "low", "at_risk": "at risk", "unknown": "unknown"}
 SHORT = {"frequency": "F", "quality": "Q", "breadth": "B", "product": "P"}
@@ -110,11 +120,14 @@ async def engagement_report_tool(
     ctx: Context,
     account: Annotated[
         str | None,
-        Field(description="one account's id or name; omit for the portfolio ranking"),
+        Field(max_length=NAME_CHARS, description="one account's id or name; omit for the portfolio ranking"),
     ] = None,
-    segment: Annotated[str | None, Field(description="portfolio: only this segment, e.g. enterprise")] = None,
+    segment: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="portfolio: only this segment, e.g. enterprise")
+    ] = None,
     csm_id: Annotated[
-        str | None, Field(description="portfolio: only this CSM's accounts ('unassigned' for none)")
+        str | None,
+        Field(max_length=NAME_CHARS, description="portfolio: only this CSM's accounts ('unassigned' for none)"),
     ] = None,
     band: Annotated[
         Literal["high", "medium", "low", "at_risk"] | None,

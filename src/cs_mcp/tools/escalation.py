@@ -11,6 +11,7 @@ from pydantic import Field
 from cs_mcp.domain.escalation import ChurnComparison, EscalationReport, ResolutionTimes, escalation_analysis
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.tools.registry import (
+    NAME_CHARS,
     Period,
     PeriodEnd,
     PeriodStart,
@@ -115,12 +116,17 @@ async def escalation_analysis_tool(
     segment: Segment = None,
     by: Annotated[
         str | None,
-        Field(description="also break down by an accounts column: segment, plan, csm, region or industry"),
+        Field(
+            max_length=NAME_CHARS,
+            description="also break down by an accounts column: segment, plan, csm, region or industry",
+        ),
     ] = None,
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="accounts with the most escalations per page (default 25)")
     ] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page of accounts")] = None,
+    cursor: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of accounts")
+    ] = None,
 ) -> Annotated[CallToolResult, EscalationReport]:
     """Escalations per 100 customers, repeat escalators, root-cause categories, time to resolve, churn of
     escalated vs other accounts, and the accounts with the most escalations."""

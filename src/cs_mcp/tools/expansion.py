@@ -9,7 +9,18 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    NAME_CHARS,
+    CsmId,
+    Cursor,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 TYPE_LABELS = {"seat_upsell": "seat upsell", "cross_sell": "cross-sell", "tier_upgrade": "tier upgrade"}
 MAX_EVIDENCE_CHARS = 80
@@ -57,17 +68,23 @@ def render_expansion(r: ExpansionOpportunities) -> str:
 
 async def expansion_opportunities_tool(
     ctx: Context,
-    segment: Annotated[str | None, Field(description="only this CRM segment, e.g. enterprise")] = None,
-    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
+    segment: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="only this CRM segment, e.g. enterprise")
+    ] = None,
+    csm_id: CsmId = None,
     type: Annotated[  # noqa: A002 - the argument users send
         OpportunityType | None,
         Field(description="only seat_upsell, cross_sell or tier_upgrade candidates"),
     ] = None,
     min_propensity: Annotated[
-        float | None, Field(ge=0, le=100, description="only candidates with propensity at least this (0-100)")
+        float | None,
+        Field(ge=0, le=100, allow_inf_nan=False, description="only candidates with propensity at least this (0-100)"),
     ] = None,
     account: Annotated[
-        str | None, Field(description="only this account (id or name), for a one-account expansion review")
+        str | None,
+        Field(
+            max_length=NAME_CHARS, description="only this account (id or name), for a one-account expansion review"
+        ),
     ] = None,
     include_red: Annotated[
         bool | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -12,7 +11,8 @@ from pydantic import Field
 
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.health import AdHocMetrics, HealthScore, health_for_account, health_from_metrics
-from cs_mcp.tools.registry import ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.domain.periods import require_in_data
+from cs_mcp.tools.registry import NAME_CHARS, Day, ToolSpec, app_state, money, respond, run_domain, workspace
 
 
 def render_health(h: HealthScore) -> str:
@@ -58,16 +58,24 @@ def render_health(h: HealthScore) -> str:
 async def health_score(
     ctx: Context,
     account: Annotated[
-        str | None, Field(description="account id or name (a unique name fragment works); omit when sending metrics")
+        str | None,
+        Field(
+            max_length=NAME_CHARS,
+            description="account id or name (a unique name fragment works); omit when sending metrics",
+        ),
     ] = None,
     metrics: Annotated[
         AdHocMetrics | None,
         Field(description="metrics of an account that is not in the data, e.g. {active_users: 85, seats: 100, "
                           "logins_per_user_week: 4.2, nps: 30}; any subset"),
     ] = None,
-    account_name: Annotated[str | None, Field(description="label for an ad-hoc account")] = None,
+    account_name: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="label for an ad-hoc account")
+    ] = None,
     as_of: Annotated[
-        dt.date | None, Field(description="score as of this date (default: the data's as-of date)")
+        Day | None,
+        Field(description="score as of this date, YYYY-MM-DD, within the data's dates (default: the data's as-of "
+                          "date)"),
     ] = None,
 ) -> Annotated[CallToolResult, HealthScore]:
     """Health score 0-100 of one account: five weighted dimensions with their inputs, band, trend vs 30/60/90
@@ -76,10 +84,14 @@ async def health_score(
     if account and metrics:
         raise ToolError("Send either account (scored from the data) or metrics (an account not in the data), not both.")
     if metrics is not None:
+        if as_of is not None:
+            raise ToolError("as_of: only applies to an account in the data; omit it when sending metrics.")
         result = await run_domain(health_from_metrics, state.settings, metrics, account_name)
     elif account:
         ws = await workspace(ctx)
         ref = await run_domain(resolve_account, ws, account)
+        if as_of is not None:
+            await run_domain(require_in_data, ws, "as_of", as_of)
         result = await run_domain(health_for_account, ws, ref.account_id, as_of)
     else:
         raise ToolError(

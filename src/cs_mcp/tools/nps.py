@@ -12,6 +12,7 @@ from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.nps import Granularity, NpsFigures, NpsReport, nps_analysis
 from cs_mcp.domain.nps_themes import ThemeStat
 from cs_mcp.tools.registry import (
+    NAME_CHARS,
     Period,
     PeriodEnd,
     PeriodStart,
@@ -143,15 +144,21 @@ async def nps_analysis_tool(
     start_date: PeriodStart = None,
     end_date: PeriodEnd = None,
     segment: Segment = None,
-    plan: Annotated[str | None, Field(description="only accounts on this plan")] = None,
+    plan: Annotated[str | None, Field(max_length=NAME_CHARS, description="only accounts on this plan")] = None,
     tenure: Annotated[
         str | None,
-        Field(description="only answers given in this tenure band (config feedback.tenure_bands, e.g. '<1y')"),
+        Field(
+            max_length=NAME_CHARS,
+            description="only answers given in this tenure band (config feedback.tenure_bands, e.g. '<1y')",
+        ),
     ] = None,
     by: Annotated[
         str | None,
-        Field(description="NPS per group: segment, plan, tenure, another accounts column (csm, region), or a column "
-              "of the nps table (survey, channel; write nps.<column> when accounts has one of the same name)"),
+        Field(
+            max_length=NAME_CHARS,
+            description="NPS per group: segment, plan, tenure, another accounts column (csm, region), or a column "
+            "of the nps table (survey, channel; write nps.<column> when accounts has one of the same name)",
+        ),
     ] = None,
     trend: Annotated[Granularity, Field(description="trend by month or quarter")] = "quarter",
     trend_periods: Annotated[
@@ -166,7 +173,9 @@ async def nps_analysis_tool(
     limit: Annotated[
         int | None, Field(ge=1, le=50, description="detractors due for follow-up per page (default 25)")
     ] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page of follow-ups")] = None,
+    cursor: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of follow-ups")
+    ] = None,
 ) -> Annotated[CallToolResult, NpsReport]:
     """NPS for a period and cut with its distribution, trend, comment themes (promoter vs detractor drivers) and
     the detractors due for follow-up; CSAT beside it."""

@@ -21,7 +21,7 @@ from cs_mcp.domain.onboarding import (
     Stakeholders,
     onboarding_plan,
 )
-from cs_mcp.tools.registry import ToolSpec, app_state, respond, run_domain, workspace
+from cs_mcp.tools.registry import NAME_CHARS, Day, ToolSpec, app_state, respond, run_domain, workspace
 
 STATE_LABELS = {
     "not_started": "NOT STARTED",
@@ -158,20 +158,21 @@ async def onboarding_plan_tool(
     ] = "create",
     account: Annotated[
         str | None,
-        Field(description="create: the customer, an account id or name in the data or a new customer's name; "
+        Field(max_length=NAME_CHARS,
+              description="create: the customer, an account id or name in the data or a new customer's name; "
                           "get/update: the account whose latest saved plan to use; list: only this account"),
     ] = None,
-    plan_id: Annotated[str | None, Field(description="get/update: a saved plan's id")] = None,
+    plan_id: Annotated[str | None, Field(max_length=NAME_CHARS, description="get/update: a saved plan's id")] = None,
     start_date: Annotated[
-        dt.date | None, Field(description="kickoff date, YYYY-MM-DD (default: the next working day)")
+        Day | None, Field(description="kickoff date, YYYY-MM-DD (default: the next working day)")
     ] = None,
     users: Annotated[
         int | None, Field(ge=1, le=1_000_000, description="users to onboard (default: seats purchased)")
     ] = None,
     focus: Annotated[
         list[OnboardingFocus] | None,
-        Field(description="what the customer wants first; adds the matching milestones and actions (default: "
-                          "onboarding.default_focus in the config)"),
+        Field(max_length=10, description="what the customer wants first; adds the matching milestones and actions "
+                                        "(default: onboarding.default_focus in the config)"),
     ] = None,
     timeline_weeks: Annotated[
         int | None,
@@ -180,7 +181,11 @@ async def onboarding_plan_tool(
     ] = None,
     timeline_days: Annotated[int | None, Field(ge=7, le=365, description="length in days, instead of weeks")] = None,
     segment: Annotated[
-        str | None, Field(description="segment of a new customer, e.g. enterprise (default: from the data or users)")
+        str | None,
+        Field(
+            max_length=NAME_CHARS,
+            description="segment of a new customer, e.g. enterprise (default: from the data or users)",
+        ),
     ] = None,
     goal: Annotated[
         str | None, Field(max_length=300, description="the first success criterion, e.g. 'month-end reporting'")
@@ -198,7 +203,9 @@ async def onboarding_plan_tool(
                                          "'done', on: '2027-02-10'}, {milestone: 'go-live', due: '2027-03-20'}]"),
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=100, description="list: plans per page (default 25)")] = None,
-    cursor: Annotated[str | None, Field(description="list: next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="list: next_cursor of the previous page")
+    ] = None,
 ) -> Annotated[CallToolResult, OnboardingPlanResult]:
     """Create, save, get, update or list onboarding plans with dated milestones, owners and progress."""
     ws = await workspace(ctx)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 from cs_mcp.config import ToolFamily
 from cs_mcp.domain.errors import CSError
 from cs_mcp.domain.formatting import money  # noqa: F401  (re-exported for the tool modules)
+from cs_mcp.domain.periods import Day
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -25,18 +25,49 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Parameters several tools share, described once.
-Cursor = Annotated[str | None, Field(description="next_cursor of the previous page")]
+# Parameters several tools share, described once. Every string has a length bound, every number a
+# range and every date the range the server computes with, so no argument can push the computation
+# outside what it handles.
+NAME_CHARS = 200
+"""Longest account reference, CSM id or label an argument takes."""
+
+AccountArg = Annotated[
+    str, Field(min_length=1, max_length=NAME_CHARS, description="account id or name (a unique name fragment works)")
+]
+Cursor = Annotated[str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page")]
 Period = Annotated[
     str | None,
     Field(
-        description="'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', 'qtd', "
-        "a quarter '2026-Q3', a year '2025' or a month '2026-05'"
+        max_length=40,
+        description="'last-12-months' (default), 'last-N-months', 'last-N-days', 'last-quarter', 'this-quarter', "
+        "'last-year', 'ytd', a quarter '2026-Q3' (a bare 'Q3' is the latest Q3 that began before the as-of "
+        "date), a year '2025' or a month '2026-05'",
     ),
 ]
-PeriodStart = Annotated[dt.date | None, Field(description="first day of the period (instead of period)")]
-PeriodEnd = Annotated[dt.date | None, Field(description="last day of the period (default: the data's as-of date)")]
-Segment = Annotated[str | None, Field(description="only accounts of this segment, e.g. enterprise")]
+RenewalQuarter = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description="renewals in a calendar quarter: '2026-Q4', or a bare 'Q4' (the current Q4 while in it, else "
+        "the next one), 'this-quarter', 'next-quarter'",
+    ),
+]
+PeriodStart = Annotated[Day | None, Field(description="first day of the period, YYYY-MM-DD (instead of period)")]
+PeriodEnd = Annotated[
+    Day | None, Field(description="last day of the period, YYYY-MM-DD (default: the data's as-of date)")
+]
+Segment = Annotated[
+    str | None, Field(max_length=NAME_CHARS, description="only accounts of this segment, e.g. enterprise")
+]
+CsmId = Annotated[str | None, Field(max_length=NAME_CHARS, description="only accounts of this CSM")]
+GroupBy = Annotated[
+    str | None,
+    Field(
+        max_length=NAME_CHARS,
+        description="also break down by an accounts column: segment, plan, csm, region, industry or a custom "
+        "attribute",
+    ),
+]
 
 
 @dataclass(frozen=True)

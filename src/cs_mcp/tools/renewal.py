@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -11,7 +10,19 @@ from pydantic import Field
 
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
 from cs_mcp.progress import thread_progress
-from cs_mcp.tools.registry import Cursor, ToolSpec, app_state, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    CsmId,
+    Cursor,
+    Day,
+    RenewalQuarter,
+    Segment,
+    ToolSpec,
+    app_state,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 from cs_mcp.tools.retention import metric_line
 
 CATEGORY_LABELS = {
@@ -79,13 +90,11 @@ async def renewal_forecast_tool(
         int | None,
         Field(ge=1, le=1095, description="renewals in the next N days (default from config, 90)"),
     ] = None,
-    quarter: Annotated[
-        str | None, Field(description="renewals in a quarter, e.g. '2026-Q4' or 'Q4'")
-    ] = None,
-    from_date: Annotated[dt.date | None, Field(description="first renewal date of the window")] = None,
-    to_date: Annotated[dt.date | None, Field(description="last renewal date of the window")] = None,
-    segment: Annotated[str | None, Field(description="only this segment, e.g. enterprise")] = None,
-    csm_id: Annotated[str | None, Field(description="only accounts of this CSM")] = None,
+    quarter: RenewalQuarter = None,
+    from_date: Annotated[Day | None, Field(description="first renewal date of the window, YYYY-MM-DD")] = None,
+    to_date: Annotated[Day | None, Field(description="last renewal date of the window, YYYY-MM-DD")] = None,
+    segment: Segment = None,
+    csm_id: CsmId = None,
     sort: Annotated[
         Sort,
         Field(
@@ -115,7 +124,8 @@ TOOLS = [
         fn=renewal_forecast_tool,
         title="Renewal forecast",
         description=(
-            "Renewals due in a window (next N days, a quarter, or dates): per-account renewal "
+            "Renewals due in a window (next N days, a quarter, or dates; a bare 'Q4' is the current Q4 while in "
+            "it, else the next one): per-account renewal "
             "probability from the churn model, health and open opportunities; forecast category; expected "
             "outcome (renew, expand, flat, contract, churn); probability-weighted ARR; T-120/90/60/30/0 "
             "timeline stage. Totals: best / base / worst case ARR, forecast GRR, NRR and logo retention, "

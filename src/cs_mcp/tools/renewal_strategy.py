@@ -6,11 +6,10 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
-from pydantic import Field
 
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
-from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
+from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
 
 def render_strategy(s: RenewalStrategy) -> str:
@@ -75,7 +74,7 @@ def render_strategy(s: RenewalStrategy) -> str:
 
 async def renewal_strategy_tool(
     ctx: Context,
-    account: Annotated[str, Field(description="account id or name (a unique name fragment works)")],
+    account: AccountArg,
 ) -> Annotated[CallToolResult, RenewalStrategy]:
     """Renewal plan for one account: risk, value delivered, expansion options, dated T-120/90/60/30/0 timeline,
     conversation guide and three proposals (renewal only, renewal + expansion, multi-year)."""

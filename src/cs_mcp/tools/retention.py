@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
@@ -11,7 +10,20 @@ from pydantic import Field
 
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.retention import MetricVsTarget, RetentionReport, retention_metrics
-from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import (
+    Cursor,
+    GroupBy,
+    Period,
+    PeriodEnd,
+    PeriodStart,
+    ToolSpec,
+    app_state,
+    caveat_lines,
+    money,
+    respond,
+    run_domain,
+    workspace,
+)
 
 LABELS = {
     "grr": "GRR",
@@ -91,26 +103,12 @@ def render_retention(r: RetentionReport) -> str:
 
 async def retention_metrics_tool(
     ctx: Context,
-    period: Annotated[
-        str | None,
-        Field(
-            description="'last-12-months' (default), 'last-N-months', 'last-quarter', 'last-year', 'ytd', "
-            "'qtd', a quarter '2026-Q3', a year '2025' or a month '2026-05'"
-        ),
-    ] = None,
-    start_date: Annotated[dt.date | None, Field(description="period start (instead of period)")] = None,
-    end_date: Annotated[
-        dt.date | None, Field(description="period end (default: the data's as-of date)")
-    ] = None,
-    by: Annotated[
-        str | None,
-        Field(
-            description="also break down by an accounts column: segment, plan, csm, region, industry or a "
-            "custom attribute"
-        ),
-    ] = None,
+    period: Period = None,
+    start_date: PeriodStart = None,
+    end_date: PeriodEnd = None,
+    by: GroupBy = None,
     limit: Annotated[int, Field(ge=1, le=50, description="groups per page when `by` is given")] = 25,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page of groups")] = None,
+    cursor: Cursor = None,
 ) -> Annotated[CallToolResult, RetentionReport]:
     """GRR, NRR, logo retention and expansion rate over a past period from the ARR history, plus the share of
     accounts and ARR in green and average health, each against its target."""

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.segments import CustomerSegments, Scheme, customer_segments
-from cs_mcp.tools.registry import ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.registry import NAME_CHARS, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
 
 SCHEME_LABELS = {
     "value_tier": "value tier",
@@ -73,14 +73,20 @@ async def customer_segments_tool(
         ),
     ] = "value_tier",
     segment: Annotated[
-        str | None, Field(description="only accounts of this CRM segment (the accounts' segment column)")
+        str | None,
+        Field(max_length=NAME_CHARS, description="only accounts of this CRM segment (the accounts' segment column)"),
     ] = None,
     segment_detail: Annotated[
         str | None,
-        Field(description="list the accounts of this segment of the scheme (e.g. strategic, at_risk, champions)"),
+        Field(
+            max_length=NAME_CHARS,
+            description="list the accounts of this segment of the scheme (e.g. strategic, at_risk, champions)",
+        ),
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=50, description="accounts per page of segment_detail")] = None,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page of segment_detail")] = None,
+    cursor: Annotated[
+        str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of segment_detail")
+    ] = None,
 ) -> Annotated[CallToolResult, CustomerSegments]:
     """Segments of the active portfolio by a named scheme, each with size, ARR and share, average health,
     churn rate and a recommended coverage model."""
