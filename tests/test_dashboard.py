@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from chromium import Chromium, find_chromium
 from mcp import Client
 from mcp.client.extension import advertise
 
@@ -12,8 +13,6 @@ from cs_mcp.domain.churn import ChurnRiskList
 from cs_mcp.domain.formatting import money, pct, pct1
 from cs_mcp.domain.renewal import RenewalForecast
 from cs_mcp.domain.retention import RetentionReport
-
-from chromium import Chromium, find_chromium
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dashboard"
 MODELS = {"churn-risk-list": ChurnRiskList, "renewal-forecast": RenewalForecast, "retention-metrics": RetentionReport}
@@ -55,7 +54,8 @@ async def test_exactly_the_three_portfolio_tools_link_the_view(client):
 async def test_clients_with_and_without_apps_get_the_same_text_answer(tiny_server, mode):
     from cs_mcp.tools.churn import render_churn_list
 
-    async with Client(tiny_server, mode=mode) as plain, Client(tiny_server, mode=mode, extensions=[APPS_CLIENT]) as apps:
+    apps_client = Client(tiny_server, mode=mode, extensions=[APPS_CLIENT])
+    async with Client(tiny_server, mode=mode) as plain, apps_client as apps:
         without = await plain.call_tool("churn-risk-list", {})
         with_apps = await apps.call_tool("churn-risk-list", {})
     assert not without.is_error and not with_apps.is_error
@@ -129,7 +129,7 @@ def browser():
 
 def _keep_screenshot(b: Chromium, tmp_path: Path, name: str) -> Path:
     shot = b.screenshot(tmp_path / name)
-    print(f"\nscreenshot: {shot}")
+    print(f"\nscreenshot: {shot}")  # noqa: T201  (the artifact's path, in the test output)
     assert shot.stat().st_size > 10_000  # a drawn page, not a blank one
     return shot
 
@@ -198,8 +198,8 @@ def test_the_view_formats_numbers_exactly_as_the_text_answers(browser, tmp_path)
     values = [0, 5, 999.5, 1000.5, 2500, 9870.4, 9999.5, 10000, 12345, 99950, 99999, 100000, 123456, 999499,
               999500, 1000000, 1234567, 1005000, -5000, -123456, 0.125, 2.5, 83924.54]
     shares = [0, 0.001, 0.125, 0.1255, 0.345, 0.5, 0.705, 0.9999, 1, 1.1, 0.769231]
-    js = browser.evaluate("(%s).map(csPortfolio.money).concat((%s).map(csPortfolio.pct), (%s).map(csPortfolio.pct1))"
-                          % (json.dumps(values), json.dumps(shares), json.dumps(shares)))
+    script = "({0}).map(csPortfolio.money).concat(({1}).map(csPortfolio.pct), ({1}).map(csPortfolio.pct1))"
+    js = browser.evaluate(script.format(json.dumps(values), json.dumps(shares)))
     assert js == [money(v) for v in values] + [pct(v) for v in shares] + [pct1(v) for v in shares]
 
 
@@ -254,7 +254,8 @@ async def test_an_apps_host_gets_the_view_and_the_live_result_drawn(browser, tin
     _keep_screenshot(browser, tmp_path, "dashboard-in-host.png")
 
     renewal = seen["renewal"]
-    assert renewal["kpis"]["renewals"] == [str(forecast.renewals), f"{money(forecast.arr_up_for_renewal)} ARR up for renewal"]
+    up = f"{money(forecast.arr_up_for_renewal)} ARR up for renewal"
+    assert renewal["kpis"]["renewals"] == [str(forecast.renewals), up]
     assert renewal["steps"]["end"] == money(forecast.waterfall.end_arr)
     assert renewal["metrics"]["grr"][0] == pct1(forecast.metrics["grr"].value)
     assert [r["id"] for r in renewal["rows"]] == [r.account_id for r in forecast.accounts]
@@ -284,7 +285,8 @@ def test_the_weekly_report_command_writes_the_view_with_live_results(browser, ti
     assert list(by_tool) == ["churn-risk-list", "renewal-forecast", "retention-metrics"]
     expected = churn_risk_list(tiny_workspace, limit=25)
     assert by_tool["churn-risk-list"]["total_arr_at_risk"] == expected.total_arr_at_risk
-    assert by_tool["retention-metrics"]["metrics"]["grr"]["value"] == retention_metrics(tiny_workspace).metrics["grr"].value
+    grr = retention_metrics(tiny_workspace).metrics["grr"].value
+    assert by_tool["retention-metrics"]["metrics"]["grr"]["value"] == grr
     browser.open(out.as_uri())
     browser.evaluate(WAIT_FOR % "document.documentElement.getAttribute('data-rendered') === '3'")
     seen = browser.evaluate(READ_VIEW + "(document)")

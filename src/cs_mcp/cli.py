@@ -96,8 +96,22 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for opt in DATA_OPTIONS:
         _add(check, opt)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_export_parser(sub)
     _add_report_parser(sub)
     return parser
+
+
+def _add_export_parser(sub: Any) -> None:
+    from cs_mcp.exports import LIST_SHAPES
+
+    export = sub.add_parser("export", help="write a list tool's whole answer to a CSV or XLSX file (for cron)")
+    export.add_argument("tool", choices=sorted(LIST_SHAPES), help="the list tool")
+    export.add_argument("--args", default="{}", metavar="JSON",
+                        help="the tool's arguments as a JSON object, e.g. '{\"segment\": \"enterprise\"}'")
+    for opt in DATA_OPTIONS:
+        _add(export, opt)
+    export.add_argument("--out", type=Path, required=True, help="file to write (.xlsx: XLSX, else CSV)")
+    export.add_argument("--format", choices=["csv", "xlsx"], help="default: from the --out suffix")
 
 
 def _add_report_parser(sub: Any) -> None:
@@ -331,6 +345,32 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if report.has_errors or problems else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    import anyio
+
+    from cs_mcp.local_client import export_file
+
+    resolve_options(args, DATA_OPTIONS)
+    _configure_logging("warning")
+    try:
+        arguments = json.loads(args.args)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--args is not JSON ({exc.msg}): send an object, e.g. '{{\"segment\": \"smb\"}}'") from None
+    if not isinstance(arguments, dict):
+        raise UsageError("--args must be a JSON object of the tool's arguments, e.g. '{\"limit\": 10}'")
+    fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
+    settings = _settings(args)
+    check_workspace_folder(settings)
+    data, summary = anyio.run(export_file, settings, args.tool, arguments, fmt)
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(args.out)  # a cron reader never sees half a file
+    sys.stdout.write(f"Wrote {args.out}: {summary}, {fmt.upper()}\n")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     import anyio
 
@@ -361,7 +401,7 @@ def run(argv: list[str] | None = None) -> int:
     from cs_mcp.config import ConfigError
 
     try:
-        commands = {"serve": _serve, "demo": _demo, "check": _check, "report": _report}
+        commands = {"serve": _serve, "demo": _demo, "check": _check, "export": _export, "report": _report}
         return commands[args.command or "serve"](args)
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"cs-mcp: {exc}\n")

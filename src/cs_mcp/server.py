@@ -65,6 +65,7 @@ class AppState:
         """Fingerprint of files whose load failed: not tried again until they change again."""
         self._checked = 0.0
         self.board = ProgressBoard()
+        self.exports: Any = None  # cs_mcp.exports.ExportStore, made by the first export
         self.on_reload: Callable[[], Awaitable[None]] | None = None
         self.listed: anyio.Event | None = None
 

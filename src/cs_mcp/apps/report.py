@@ -21,10 +21,14 @@ REPORTS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]]]] = {
 async def build_report(settings: Settings, name: str) -> tuple[str, list[str]]:
     """The page, and one line per tool saying what it holds."""
     from cs_mcp.apps import standalone_html
-    from cs_mcp.local_client import call_tools
+    from cs_mcp.local_client import call, with_local_client
 
     title, calls = REPORTS[name]
-    answers, _ = await call_tools(settings, calls)
+
+    async def work(client: Any) -> list[Any]:
+        return [await call(client, tool, arguments) for tool, arguments in calls]
+
+    answers = await with_local_client(settings, work)
     results, lines, as_of = [], [], None
     for (tool, arguments), answer in zip(calls, answers, strict=True):
         content = answer.structured_content or {}

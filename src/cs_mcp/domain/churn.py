@@ -328,7 +328,8 @@ def churn_risk_list(
     flagged = book.at_risk[ranked]
     return ChurnRiskList(
         as_of=ws.as_of, method=scores.method, model=_summary(ws, scores), filters=filters, sort=sort,
-        totals_by_tier=totals, health_bands=health_bands, total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
+        totals_by_tier=totals, health_bands=health_bands,
+        total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
         at_risk_renewals=int(flagged.sum()), at_risk_renewal_arr=round(float(arr[flagged].sum()), 2),
         accounts=rows, total=int(len(ranked)), returned=len(rows),
         next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None,
