@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel
 
 from cs_mcp.exports import ExportStore, Table, model_columns, safe_text, table, to_csv, to_xlsx
@@ -208,7 +209,7 @@ async def test_old_exports_leave_the_resource_list(tiny_workspace):
                 for _ in range(3)]
         listed = {str(r.uri) for r in (await c.list_resources()).resources if str(r.uri).startswith("cs://exports/")}
         assert listed == set(uris[1:])
-        with pytest.raises(Exception):
+        with pytest.raises(MCPError):
             await c.read_resource(uris[0])
 
 
