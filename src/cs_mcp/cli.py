@@ -1,4 +1,4 @@
-"""Command line: `cs-mcp [serve]`, `cs-mcp demo`, `cs-mcp check`, `cs-mcp load` (also installed as
+"""Command line: `cs-mcp [serve]`, `demo`, `check`, `load`, `export`, `report` (also installed as
 `customer-success-mcp`)."""
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         _add(check, opt)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     _add_load_parser(sub)
+    _add_export_parser(sub)
+    _add_report_parser(sub)
     return parser
 
 
@@ -132,6 +134,29 @@ def _load(args: argparse.Namespace) -> int:
                      f"Serve it with: cs-mcp serve --url '{redact(args.url)}'"
                      + (f" (data.database_schema: {args.schema})" if args.schema else "") + "\n")
     return 0
+
+
+def _add_export_parser(sub: Any) -> None:
+    from cs_mcp.exports import LIST_SHAPES
+
+    export = sub.add_parser("export", help="write a list tool's whole answer to a CSV or XLSX file (for cron)")
+    export.add_argument("tool", choices=sorted(LIST_SHAPES), help="the list tool")
+    export.add_argument("--args", default="{}", metavar="JSON",
+                        help="the tool's arguments as a JSON object, e.g. '{\"segment\": \"enterprise\"}'")
+    for opt in DATA_OPTIONS:
+        _add(export, opt)
+    export.add_argument("--out", type=Path, required=True, help="file to write (.xlsx: XLSX, else CSV)")
+    export.add_argument("--format", choices=["csv", "xlsx"], help="default: from the --out suffix")
+
+
+def _add_report_parser(sub: Any) -> None:
+    from cs_mcp.apps.report import REPORTS
+
+    report = sub.add_parser("report", help="write a dashboard as one standalone HTML page, from the live data")
+    report.add_argument("name", choices=sorted(REPORTS), help="which report")
+    for opt in DATA_OPTIONS:
+        _add(report, opt)
+    report.add_argument("--out", type=Path, required=True, help="HTML file to write")
 
 
 def _convert(opt: Option, raw: Any, source: str) -> Any:
@@ -357,6 +382,47 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if report.has_errors or problems else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import json
+
+    import anyio
+
+    from cs_mcp.local_client import export_file
+
+    resolve_options(args, DATA_OPTIONS)
+    _configure_logging("warning")
+    try:
+        arguments = json.loads(args.args)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--args is not JSON ({exc.msg}): send an object, e.g. '{{\"segment\": \"smb\"}}'") from None
+    if not isinstance(arguments, dict):
+        raise UsageError("--args must be a JSON object of the tool's arguments, e.g. '{\"limit\": 10}'")
+    fmt = args.format or ("xlsx" if args.out.suffix.lower() == ".xlsx" else "csv")
+    settings = _settings(args)
+    check_workspace_folder(settings)
+    data, summary = anyio.run(export_file, settings, args.tool, arguments, fmt)
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(args.out)  # a cron reader never sees half a file
+    sys.stdout.write(f"Wrote {args.out}: {summary}, {fmt.upper()}\n")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import anyio
+
+    from cs_mcp.apps.report import build_report
+
+    resolve_options(args, DATA_OPTIONS)
+    _configure_logging("warning")
+    settings = _settings(args)
+    check_workspace_folder(settings)
+    page, lines = anyio.run(build_report, settings, args.name)
+    args.out.write_text(page, encoding="utf-8")
+    sys.stdout.write(f"Wrote {args.out} ({args.name}): " + "; ".join(lines) + "\n")
+    return 0
+
+
 def _program_name() -> str:
     name = Path(sys.argv[0]).name
     return name if name in PROGRAM_NAMES else "cs-mcp"
@@ -372,7 +438,9 @@ def run(argv: list[str] | None = None) -> int:
     from cs_mcp.config import ConfigError
 
     try:
-        return {"serve": _serve, "demo": _demo, "check": _check, "load": _load}[args.command or "serve"](args)
+        commands = {"serve": _serve, "demo": _demo, "check": _check, "load": _load, "export": _export,
+                    "report": _report}
+        return commands[args.command or "serve"](args)
     except (ConfigError, UsageError) as exc:
         sys.stderr.write(f"cs-mcp: {exc}\n")
         return 2

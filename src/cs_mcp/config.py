@@ -1310,6 +1310,13 @@ class ServerSettings(_Model):
         return self
 
 
+class ExportSettings(_Model):
+    keep: int = Field(20, ge=1, le=1000, description="exports a server keeps readable (cs://exports/...); older go")
+    max_rows: int = Field(1_000_000, ge=1, description="most rows one export writes")
+    preview_rows: int = Field(10, ge=1, le=50, description="rows an answer with an export shows (without limit)")
+    dir: Path | None = Field(None, description="also write each export to this folder (env CS_MCP_EXPORT_DIR)")
+
+
 class Settings(_Model):
     data: DataSettings = Field(default_factory=DataSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
@@ -1324,6 +1331,7 @@ class Settings(_Model):
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     planning: PlanningSettings = Field(default_factory=PlanningSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    exports: ExportSettings = Field(default_factory=ExportSettings)
 
     def public_dict(self) -> dict[str, Any]:
         """The active configuration as served to clients (secrets left out)."""
@@ -1402,6 +1410,9 @@ def load_settings(
     token = os.environ.get("CS_MCP_TOKEN")
     if token:
         merged = _deep_merge(merged, {"server": {"token": token}})
+    export_dir = os.environ.get("CS_MCP_EXPORT_DIR", "").strip()
+    if export_dir:
+        merged = _deep_merge(merged, {"exports": {"dir": export_dir}})
     if overrides:
         merged = _deep_merge(merged, overrides)
     try:

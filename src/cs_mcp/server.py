@@ -65,6 +65,7 @@ class AppState:
         """Fingerprint of files whose load failed: not tried again until they change again."""
         self._checked = 0.0
         self.board = ProgressBoard()
+        self.exports: Any = None  # cs_mcp.exports.ExportStore, made by the first export
         self.on_reload: Callable[[], Awaitable[None]] | None = None
         self.listed: anyio.Event | None = None
 
@@ -205,6 +206,7 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
     """
     from mcp.server.subscriptions import InMemorySubscriptionBus
 
+    from cs_mcp.apps import apps_extension
     from cs_mcp.resources import register_completion
 
     settings = settings or Settings()
@@ -257,6 +259,7 @@ def create_server(settings: Settings | None = None, workspace: Workspace | None 
         icons=server_icons(),
         lifespan=lifespan,
         subscriptions=bus,
+        extensions=apps_extension(enabled_tool_names(settings)),
     )
     registered: list[bool] = []
 
@@ -370,6 +373,7 @@ def _serve_logging_and_subscriptions(server: MCPServer, peers: Peers) -> None:
 
 
 def _register(server: MCPServer, state: AppState) -> None:
+    from cs_mcp.apps import tool_meta
     from cs_mcp.prompts import register_prompts
     from cs_mcp.resources import register_resources
 
@@ -387,6 +391,7 @@ def _register(server: MCPServer, state: AppState) -> None:
                 idempotent_hint=spec.read_only,
                 open_world_hint=False,
             ),
+            meta=tool_meta(spec.name),
         )
     register_resources(server, state)
     if any(t.family == "churn" for t in tools):

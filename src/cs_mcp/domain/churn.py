@@ -179,6 +179,12 @@ class TierTotal(BaseModel):
     arr_at_risk: float = Field(description="sum of ARR x churn probability")
 
 
+class BandTotal(BaseModel):
+    band: Literal["green", "yellow", "red", "unknown"] = Field(description="health band; unknown = no score")
+    accounts: int
+    arr: float
+
+
 class ChurnRiskAccount(BaseModel):
     rank: int = Field(description="1 = highest risk among the filtered accounts, in the order asked")
     account_id: str
@@ -216,6 +222,7 @@ class ChurnRiskList(Page):
     filters: dict[str, Any] = Field(description="filters applied")
     sort: Literal["probability", "arr_at_risk", "days_to_renewal"]
     totals_by_tier: list[TierTotal] = Field(description="over all filtered accounts, not only this page")
+    health_bands: list[BandTotal] = Field(description="health band distribution of all filtered accounts")
     total_arr: float
     total_arr_at_risk: float
     at_risk_renewals: int = Field(
@@ -312,13 +319,17 @@ def churn_risk_list(
     codes = book.tier_code[ranked]
     totals = [TierTotal(tier=t, accounts=int((codes == i).sum()), arr=round(float(arr[codes == i].sum()), 2),
                         arr_at_risk=round(float(at_risk[codes == i].sum()), 2)) for i, t in enumerate(TIERS)]
+    bands = book.bands[ranked]
+    health_bands = [BandTotal(band=b, accounts=int((bands == b).sum()), arr=round(float(arr[bands == b].sum()), 2))
+                    for b in ("green", "yellow", "red", "unknown")]
     page = ranked[offset : offset + limit]
     rows = _rows(ws, book, scores, page, offset, days)
     nxt = offset + len(rows)
     flagged = book.at_risk[ranked]
     return ChurnRiskList(
         as_of=ws.as_of, method=scores.method, model=_summary(ws, scores), filters=filters, sort=sort,
-        totals_by_tier=totals, total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
+        totals_by_tier=totals, health_bands=health_bands,
+        total_arr=round(float(arr.sum()), 2), total_arr_at_risk=round(float(at_risk.sum()), 2),
         at_risk_renewals=int(flagged.sum()), at_risk_renewal_arr=round(float(arr[flagged].sum()), 2),
         accounts=rows, total=int(len(ranked)), returned=len(rows),
         next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None,

@@ -9,15 +9,14 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.accounts import AccountSearch, find_accounts
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     CsmId,
     Cursor,
     Segment,
     ToolSpec,
-    app_state,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -58,13 +57,15 @@ async def find_accounts_tool(
     ] = None,
     limit: Annotated[int, Field(ge=1, le=200, description="rows per page")] = 25,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, AccountSearch]:
     """Search accounts by name fragment and filters; returns ids to pass to the other tools."""
     ws = await workspace(ctx)
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
-        find_accounts, ws, query, segment, csm_id, status, min_arr, renewal_within_days, limit, cursor
+        find_accounts, ws, query, segment, csm_id, status, min_arr, renewal_within_days, rows, start
     )
-    return respond(result, render_search(result), app_state(ctx).settings.server.max_text_chars)
+    return await answer(ctx, "find-accounts", result, render_search, export, limit)
 
 
 TOOLS = [

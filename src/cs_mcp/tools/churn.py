@@ -11,6 +11,7 @@ from pydantic import Field
 from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list
 from cs_mcp.domain.formatting import pct
 from cs_mcp.progress import thread_progress
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     CsmId,
     Cursor,
@@ -18,9 +19,7 @@ from cs_mcp.tools.registry import (
     RenewalQuarter,
     Segment,
     ToolSpec,
-    app_state,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -114,12 +113,13 @@ async def churn_risk_list_tool(
         int | None, Field(ge=1, le=50, description="rows per page (default 15, churn.page_size)")
     ] = None,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, ChurnRiskList]:
     """Active accounts ranked by the risk of losing them at (or before) their next renewal, with the 90-day
     probability beside it, tier, ARR at risk, renewal, last touch, health, top 3 drivers, context and an action."""
-    state = app_state(ctx)
     ws = await workspace(ctx)
 
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
         churn_risk_list,
         ws,
@@ -131,11 +131,11 @@ async def churn_risk_list_tool(
         renewal_from=renewal_from,
         renewal_to=renewal_to,
         sort=sort,
-        limit=limit,
-        cursor=cursor,
+        limit=rows,
+        cursor=start,
         progress=thread_progress(ctx),
     )
-    return respond(result, render_churn_list(result), state.settings.server.max_text_chars)
+    return await answer(ctx, "churn-risk-list", result, render_churn_list, export, limit)
 
 
 TOOLS = [

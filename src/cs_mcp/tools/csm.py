@@ -11,14 +11,13 @@ from pydantic import Field
 from cs_mcp.domain.csm import CsmBook, CsmPerformance, SortKey, csm_performance
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.progress import thread_progress
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     Cursor,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -108,6 +107,7 @@ async def csm_performance_tool(
         int | None, Field(ge=1, le=50, description="CSMs per page (default: csm.page_size, 10)")
     ] = None,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, CsmPerformance]:
     """Per-CSM book: accounts, ARR, capacity use, health mix, GRR/NRR, activity, overdue touches, renewals at
     risk and coaching notes, with team totals."""
@@ -115,8 +115,9 @@ async def csm_performance_tool(
 
     ws = await workspace(ctx)
     await run_domain(churn_scores, ws, thread_progress(ctx))  # a first fit reports its progress
-    result = await run_domain(csm_performance, ws, csm_id=csm_id, sort=sort, order=order, limit=limit, cursor=cursor)
-    return respond(result, render_csm(result), app_state(ctx).settings.server.max_text_chars)
+    rows, start = whole_list(ctx, export, limit, cursor)
+    result = await run_domain(csm_performance, ws, csm_id=csm_id, sort=sort, order=order, limit=rows, cursor=start)
+    return await answer(ctx, "csm-performance", result, render_csm, export, limit)
 
 
 TOOLS = [

@@ -16,14 +16,13 @@ from cs_mcp.domain.engagement import (
     Sort,
     engagement_report,
 )
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     Cursor,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -140,15 +139,17 @@ async def engagement_report_tool(
         int | None, Field(ge=1, le=50, description="portfolio rows per page (default: the server's page size)")
     ] = None,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, EngagementReport]:
     """Engagement score 0-100 (frequency, quality, breadth, product) for one account with cadence, stakeholders
     and red flags, or the portfolio ranked with band and red-flag counts."""
     ws = await workspace(ctx)
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
         engagement_report, ws, account=account, segment=segment, csm_id=csm_id, band=band, sort=sort,
-        limit=limit, cursor=cursor,
+        limit=rows, cursor=start,
     )
-    return respond(result, render_engagement(result), app_state(ctx).settings.server.max_text_chars)
+    return await answer(ctx, "engagement-report", result, render_engagement, export, limit)
 
 
 TOOLS = [

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.escalation import ChurnComparison, EscalationReport, ResolutionTimes, escalation_analysis
 from cs_mcp.domain.formatting import pct1
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     Period,
@@ -17,10 +18,8 @@ from cs_mcp.tools.registry import (
     PeriodStart,
     Segment,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -127,12 +126,14 @@ async def escalation_analysis_tool(
     cursor: Annotated[
         str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of accounts")
     ] = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, EscalationReport]:
     """Escalations per 100 customers, repeat escalators, root-cause categories, time to resolve, churn of
     escalated vs other accounts, and the accounts with the most escalations."""
     ws = await workspace(ctx)
-    result = await run_domain(escalation_analysis, ws, period, start_date, end_date, segment, by, limit, cursor)
-    return respond(result, render_escalations(result), app_state(ctx).settings.server.max_text_chars)
+    rows, start = whole_list(ctx, export, limit, cursor)
+    result = await run_domain(escalation_analysis, ws, period, start_date, end_date, segment, by, rows, start)
+    return await answer(ctx, "escalation-analysis", result, render_escalations, export, limit)
 
 
 TOOLS = [

@@ -9,15 +9,14 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     CsmId,
     Cursor,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -93,14 +92,16 @@ async def expansion_opportunities_tool(
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=50, description="candidates per page (default 25)")] = None,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, ExpansionOpportunities]:
     """Seat upsell, cross-sell and tier-upgrade candidates with propensity, evidence, potential ARR and expected
     value, ranked by expected value; totals by type; open CRM opportunities flagged."""
     ws = await workspace(ctx)
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
-        expansion_opportunities, ws, segment, csm_id, type, min_propensity, account, include_red, limit, cursor
+        expansion_opportunities, ws, segment, csm_id, type, min_propensity, account, include_red, rows, start
     )
-    return respond(result, render_expansion(result), app_state(ctx).settings.server.max_text_chars)
+    return await answer(ctx, "expansion-opportunities", result, render_expansion, export, limit)
 
 
 TOOLS = [

@@ -11,6 +11,7 @@ from pydantic import Field
 from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.nps import Granularity, NpsFigures, NpsReport, nps_analysis
 from cs_mcp.domain.nps_themes import ThemeStat
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
     Period,
@@ -18,10 +19,8 @@ from cs_mcp.tools.registry import (
     PeriodStart,
     Segment,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -176,15 +175,17 @@ async def nps_analysis_tool(
     cursor: Annotated[
         str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of follow-ups")
     ] = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, NpsReport]:
     """NPS for a period and cut with its distribution, trend, comment themes (promoter vs detractor drivers) and
     the detractors due for follow-up; CSAT beside it."""
     ws = await workspace(ctx)
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
         nps_analysis, ws, period, start_date, end_date, segment, plan, tenure, by, trend, trend_periods,
-        followup_days, limit, cursor,
+        followup_days, rows, start,
     )
-    return respond(result, render_nps(result), app_state(ctx).settings.server.max_text_chars)
+    return await answer(ctx, "nps-analysis", result, render_nps, export, limit)
 
 
 TOOLS = [

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
 from cs_mcp.progress import thread_progress
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     CsmId,
     Cursor,
@@ -17,9 +18,7 @@ from cs_mcp.tools.registry import (
     RenewalQuarter,
     Segment,
     ToolSpec,
-    app_state,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -104,6 +103,7 @@ async def renewal_forecast_tool(
     ] = "date",
     limit: Annotated[int | None, Field(ge=1, le=50, description="accounts per page (default 25)")] = None,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, RenewalForecast]:
     """Renewals due in a window: per-account renewal probability, forecast category, expected outcome and
     timeline stage; best/base/worst ARR, forecast GRR/NRR/logo retention and an ARR waterfall."""
@@ -111,10 +111,11 @@ async def renewal_forecast_tool(
 
     ws = await workspace(ctx)
     await run_domain(churn_scores, ws, thread_progress(ctx))  # a first fit reports its progress
+    rows, start = whole_list(ctx, export, limit, cursor)
     result = await run_domain(
-        renewal_forecast, ws, days, quarter, from_date, to_date, segment, csm_id, sort, limit, cursor
+        renewal_forecast, ws, days, quarter, from_date, to_date, segment, csm_id, sort, rows, start
     )
-    return respond(result, render_forecast(result), app_state(ctx).settings.server.max_text_chars)
+    return await answer(ctx, "renewal-forecast", result, render_forecast, export, limit)
 
 
 TOOLS = [

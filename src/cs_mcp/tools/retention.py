@@ -10,6 +10,7 @@ from pydantic import Field
 
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.retention import MetricVsTarget, RetentionReport, retention_metrics
+from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     Cursor,
     GroupBy,
@@ -17,10 +18,8 @@ from cs_mcp.tools.registry import (
     PeriodEnd,
     PeriodStart,
     ToolSpec,
-    app_state,
     caveat_lines,
     money,
-    respond,
     run_domain,
     workspace,
 )
@@ -109,12 +108,14 @@ async def retention_metrics_tool(
     by: GroupBy = None,
     limit: Annotated[int, Field(ge=1, le=50, description="groups per page when `by` is given")] = 25,
     cursor: Cursor = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, RetentionReport]:
     """GRR, NRR, logo retention and expansion rate over a past period from the ARR history, plus the share of
     accounts and ARR in green and average health, each against its target."""
     ws = await workspace(ctx)
-    result = await run_domain(retention_metrics, ws, period, start_date, end_date, by, limit, cursor)
-    return respond(result, render_retention(result), app_state(ctx).settings.server.max_text_chars)
+    rows, start = whole_list(ctx, export, limit, cursor)
+    result = await run_domain(retention_metrics, ws, period, start_date, end_date, by, rows, start)
+    return await answer(ctx, "retention-metrics", result, render_retention, export, limit)
 
 
 TOOLS = [

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from cs_mcp.domain.formatting import pct1
 from cs_mcp.domain.segments import CustomerSegments, Scheme, customer_segments
-from cs_mcp.tools.registry import NAME_CHARS, ToolSpec, app_state, caveat_lines, money, respond, run_domain, workspace
+from cs_mcp.tools.exports import Export, answer, whole_list
+from cs_mcp.tools.registry import NAME_CHARS, ToolSpec, caveat_lines, money, run_domain, workspace
 
 SCHEME_LABELS = {
     "value_tier": "value tier",
@@ -87,12 +88,14 @@ async def customer_segments_tool(
     cursor: Annotated[
         str | None, Field(max_length=NAME_CHARS, description="next_cursor of the previous page of segment_detail")
     ] = None,
+    export: Export = None,
 ) -> Annotated[CallToolResult, CustomerSegments]:
     """Segments of the active portfolio by a named scheme, each with size, ARR and share, average health,
     churn rate and a recommended coverage model."""
     ws = await workspace(ctx)
-    result = await run_domain(customer_segments, ws, scheme, segment, segment_detail, limit, cursor)
-    return respond(result, render_segments(result), app_state(ctx).settings.server.max_text_chars)
+    rows, start = whole_list(ctx, export, limit, cursor)
+    result = await run_domain(customer_segments, ws, scheme, segment, segment_detail, rows, start)
+    return await answer(ctx, "customer-segments", result, render_segments, export, limit)
 
 
 TOOLS = [

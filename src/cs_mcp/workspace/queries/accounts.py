@@ -63,25 +63,32 @@ def accounts_containing(ws: Workspace, fragment: str, limit: int) -> tuple[int, 
     return int(total), [AccountMatch(*r) for r in rows]
 
 
+_CLOSEST_SQL = f"""
+SELECT {_MATCH_COLUMNS} FROM accounts
+ORDER BY GREATEST(jaro_winkler_similarity(lower(name), lower($r)),
+                  jaro_winkler_similarity(lower(account_id), lower($r))) DESC, account_id
+LIMIT $n
+"""
+
+
 def accounts_like(ws: Workspace, reference: str, limit: int) -> list[AccountMatch]:
-    """The `limit` accounts whose name or id reads most like `reference` (Jaro-Winkler)."""
+    """The `limit` accounts whose name or id reads most like `reference` (Jaro-Winkler), on any engine."""
     from cs_mcp.workspace.sql import EngineLacksFunction, jaro_winkler
 
     try:
-        rows = ws.rows(
-            f"""SELECT {_MATCH_COLUMNS} FROM accounts
-                ORDER BY GREATEST(jaro_winkler_similarity(lower(name), lower($r)),
-                                  jaro_winkler_similarity(lower(account_id), lower($r))) DESC, name
-                LIMIT $n""",
-            r=reference, n=limit,
-        )
+        rows = ws.rows(_CLOSEST_SQL, r=reference, n=limit)
     except EngineLacksFunction:  # only DuckDB has it: rank here with DuckDB's own formula
         ref = reference.lower()
         every = ws.rows(f"SELECT {_MATCH_COLUMNS} FROM accounts")
         rows = sorted(every, key=lambda r: (
-            -max(jaro_winkler(str(r[1] or "").lower(), ref), jaro_winkler(str(r[0]).lower(), ref)), str(r[1])))
+            -max(jaro_winkler(str(r[1] or "").lower(), ref), jaro_winkler(str(r[0]).lower(), ref)), str(r[0])))
         rows = rows[:limit]
     return [AccountMatch(*r) for r in rows]
+
+
+def closest_accounts(ws: Workspace, reference: str, limit: int = 25) -> list[tuple[str, str]]:
+    """(account_id, name) of the accounts most like `reference`."""
+    return [(m.account_id, m.name) for m in accounts_like(ws, reference, limit)]
 
 
 def distinct_values(ws: Workspace, column: str) -> list[str]:
