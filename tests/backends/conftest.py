@@ -14,10 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from contract import close_engines
+
+from cs_mcp.config import load_settings
+from cs_mcp.workspace.loader import open_workspace
 
 REPO = Path(__file__).resolve().parents[2]
 PG_SCRIPT = REPO / ".ci" / "postgres"
 ENGINES = ("duckdb", "postgres", "spark")
+TINY = REPO / "tests" / "data" / "tiny"
 
 
 def _wanted(engine: str) -> bool:
@@ -80,3 +85,34 @@ def engine_url(request, tmp_path_factory):
         return request.getfixturevalue(f"{engine}_url")
 
     return url
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    from cs_mcp.demo.generator import generate_workspace
+
+    out = tmp_path_factory.mktemp("demo-60")
+    generate_workspace(out, accounts=60, seed=11, fmt="parquet")
+    return out
+
+
+@pytest.fixture(scope="session")
+def reference(demo_dir):
+    """The file workspaces as the embedded loader reads them."""
+    refs = {"tiny": open_workspace(load_settings(TINY)), "demo": open_workspace(load_settings(demo_dir))}
+    yield refs
+    for ws in refs.values():
+        ws.close()
+    close_engines()
+
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    return request.param
+
+
+@pytest.fixture(scope="module", params=["tiny", "demo"])
+def name(request):
+    """Module-scoped, so pytest runs every test of one workspace before the next (Spark serves one at a time)."""
+    return request.param

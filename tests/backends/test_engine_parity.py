@@ -7,69 +7,14 @@ code into each engine, reopened there by URL (validation in the engine), and que
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pytest
+from contract import in_engine
 
-from cs_mcp.config import load_settings
 from cs_mcp.workspace.features import compute_features
-from cs_mcp.workspace.loader import Workspace, open_workspace
 from cs_mcp.workspace.queries.accounts import closest_accounts
 from cs_mcp.workspace.queries.churn import account_facts
-from cs_mcp.workspace.transfer import load_into
-
-TINY = Path(__file__).resolve().parents[1] / "data" / "tiny"
-ENGINES = ("duckdb", "postgres", "spark")
-
-_opened: dict[tuple[str, str], Workspace] = {}
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory) -> Path:
-    from cs_mcp.demo.generator import generate_workspace
-
-    out = tmp_path_factory.mktemp("demo-60")
-    generate_workspace(out, accounts=60, seed=11, fmt="parquet")
-    return out
-
-
-@pytest.fixture(scope="session")
-def reference(demo_dir):
-    """The file workspaces as the embedded loader reads them."""
-    refs = {"tiny": open_workspace(load_settings(TINY)), "demo": open_workspace(load_settings(demo_dir))}
-    yield refs
-    for ws in refs.values():
-        ws.close()
-    for ws in _opened.values():
-        ws.close()
-    _opened.clear()
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request):
-    return request.param
-
-
-@pytest.fixture(scope="module", params=["tiny", "demo"])
-def name(request):
-    """Module-scoped, so pytest runs every test of one workspace before the next (Spark serves one at a time)."""
-    return request.param
-
-
-def in_engine(engine: str, name: str, reference: dict[str, Workspace], engine_url) -> Workspace:
-    """The reference workspace copied into `engine` (schema = workspace name) and reopened there."""
-    if engine == "spark":  # temporary views are per session: one Spark workspace at a time
-        for key in [k for k in _opened if k[0] == "spark" and k[1] != name]:
-            _opened.pop(key).close()
-    if (engine, name) not in _opened:
-        ref = reference[name]
-        url = engine_url(engine, name)
-        schema = None if engine == "duckdb" else f"cs_{name}"
-        load_into(ref, url, schema=schema)
-        data = {"url": url, "database_schema": schema, "as_of": ref.as_of.isoformat()}
-        _opened[(engine, name)] = open_workspace(load_settings(overrides={"data": data}))
-    return _opened[(engine, name)]
 
 
 def assert_same_columns(expected: dict, got: dict) -> None:
