@@ -116,3 +116,15 @@ def engine(request):
 def name(request):
     """Module-scoped, so pytest runs every test of one workspace before the next (Spark serves one at a time)."""
     return request.param
+
+
+@pytest.fixture
+def contract_pair(engine, name, reference, engine_url):
+    """(reference workspace, the same data in `engine`) for the tool contract tests.
+
+    Spark runs the tools on the tiny workspace only: each Spark query costs seconds on two cores."""
+    from contract import in_engine
+
+    if engine == "spark" and name != "tiny":
+        pytest.skip("the Spark leg of the tool contract runs on the tiny workspace")
+    return reference[name], in_engine(engine, name, reference, engine_url)

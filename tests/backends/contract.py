@@ -7,12 +7,14 @@ rates and probabilities to 0.01.
 
 Use from a test module::
 
-    from contract import answer, assert_same_answer, in_engine
+    from contract import ACCOUNT, answer, assert_same_answer
 
-    @pytest.mark.parametrize("tool, args", [("health-score", {"account": "A-1"})])
-    async def test_x(tool, args, engine, name, reference, engine_url):
-        ws = in_engine(engine, name, reference, engine_url)
-        assert_same_answer(await answer(reference[name], tool, args), await answer(ws, tool, args))
+    pytestmark = pytest.mark.anyio
+
+    @pytest.mark.parametrize(("tool", "args"), [("health-score", {"account": ACCOUNT})])
+    async def test_x(tool, args, contract_pair):
+        ref, ws = contract_pair  # fixture in conftest: parametrized over engines and workspaces
+        assert_same_answer(await answer(ref, tool, args), await answer(ws, tool, args))
 """
 
 from __future__ import annotations
