@@ -8,13 +8,16 @@ from pathlib import Path
 
 from cs_mcp.demo.generator import generate_workspace
 
+SPEED_MONTHS = 18
+"""History of the workspaces the speed benchmarks time: 18 months of weekly usage (the scale targets' basis)."""
 
-def ensure_workspace(root: Path, accounts: int) -> Path:
+
+def ensure_workspace(root: Path, accounts: int, months: int = SPEED_MONTHS) -> Path:
     """A seeded demo workspace of `accounts` accounts under `root`, generated once and reused."""
-    path = root / f"demo-{accounts}"
+    path = root / f"demo-{accounts}-{months}m"
     if not (path / "accounts.parquet").exists():
         t = time.perf_counter()
-        generate_workspace(path, accounts=accounts, seed=42, fmt="parquet")
+        generate_workspace(path, accounts=accounts, seed=42, fmt="parquet", months=months)
         print(f"  generated {accounts:,} accounts in {time.perf_counter() - t:.1f} s")
     return path
 

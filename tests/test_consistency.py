@@ -99,3 +99,50 @@ async def test_renewal_plans_propose_only_what_the_expansion_engine_finds(client
             assert not any(o["type"] != "open_opportunity" for o in plan["expansion"]["options"])
         plans += 1
     assert plans
+
+
+async def _whole_list(client, args):
+    rows, cursor = [], None
+    while True:
+        page = await _call(client, "churn-risk-list", {**args, "limit": 50, **({"cursor": cursor} if cursor else {})})
+        rows += page["accounts"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return rows, page
+
+
+@pytest.mark.anyio
+async def test_on_the_demo_red_accounts_renewing_later_outrank_green_ones_renewing_next_month(client, demo):
+    from cs_mcp.domain.portfolio import portfolio_snapshot
+
+    snap = portfolio_snapshot(demo)
+    band = dict(zip(snap.frame["account_id"], snap.health.bands(), strict=True))
+    rows, page = await _whole_list(client, {"renewal_within_days": 365})
+    rank = {r["account_id"]: i for i, r in enumerate(rows)}
+    red_later = [r for r in rows if band[r["account_id"]] == "red" and 120 <= r["days_to_renewal"] <= 365]
+    green_soon = [r for r in rows if band[r["account_id"]] == "green" and r["days_to_renewal"] <= 30]
+    assert red_later and green_soon
+    # ranked by P(lost by the next renewal), not by how soon the renewal is
+    assert sum(rank[r["account_id"]] for r in red_later) / len(red_later) < min(
+        rank[g["account_id"]] for g in green_soon) + len(rows) / 2
+    worst_red = min(rank[r["account_id"]] for r in red_later)
+    assert all(worst_red < rank[g["account_id"]] for g in green_soon)
+    counts = {t["tier"]: t["accounts"] for t in page["totals_by_tier"]}
+    assert all(counts[t] > 0 for t in ("critical", "high", "medium", "low")), counts
+    timing = ("days to renewal", "renewal in ", "employees", "customer for", "tenure")
+    for r in rows[:50]:
+        for d in r["drivers"]:
+            assert not any(w in d["text"].lower() for w in timing), d
+
+
+@pytest.mark.anyio
+async def test_on_the_demo_health_predicts_churn_and_about_half_the_book_is_green(client, demo):
+    from cs_mcp.domain.portfolio import portfolio_snapshot
+
+    health = json.loads((await client.read_resource("cs://models/health")).contents[0].text)
+    assert health["falls_by_band"] is True, health["reading"]
+    rates = {b["band"]: b["churn_rate"] for b in health["pooled"]}
+    assert rates["red"] > 2 * rates["yellow"] and rates["yellow"] > 1.5 * rates["green"], rates
+    snap = portfolio_snapshot(demo)
+    bands = snap.health.bands()[snap.frame["is_active"] == 1]
+    assert 0.45 <= (bands == "green").mean() <= 0.67

@@ -103,13 +103,18 @@ def test_identifiers_are_unique_and_children_point_at_existing_accounts(db):
     assert _one(db, "SELECT count(*) FROM accounts WHERE csm_id NOT IN (SELECT csm_id FROM csms)") == 0
 
 
-def test_churn_rate_over_the_eighteen_months_is_between_8_and_15_percent(db):
-    rate = _one(db, "SELECT avg((status = 'churned')::INT) FROM accounts")
-    assert 0.08 <= rate <= 0.15
+def test_yearly_logo_churn_is_about_ten_percent_and_spread_over_the_whole_history(db):
+    yearly = db.execute("""
+        SELECT y, count(*) FILTER (WHERE contract_start < make_date(y, 1, 1)
+                                     AND (churned_on IS NULL OR churned_on >= make_date(y, 1, 1))),
+               count(*) FILTER (WHERE year(churned_on) = y)
+        FROM accounts, (VALUES (2024), (2025)) AS t(y) GROUP BY y ORDER BY y""").fetchall()
+    for year, at_start, lost in yearly:
+        assert 0.05 <= lost / at_start <= 0.17, (year, at_start, lost)
     first, last = db.execute(
         "SELECT min(churned_on), max(churned_on) FROM accounts WHERE status = 'churned'"
     ).fetchall()[0]
-    assert AS_OF - dt.timedelta(days=550) <= first and last <= AS_OF
+    assert first <= AS_OF - dt.timedelta(days=36 * 30 - 120) and last <= AS_OF
     inconsistent = "SELECT count(*) FROM accounts WHERE (status = 'churned') <> (churned_on IS NOT NULL)"
     assert _one(db, inconsistent) == 0
 
@@ -131,12 +136,12 @@ def test_churned_accounts_have_no_activity_after_churn(db):
     assert _one(db, open_rows) == 0
 
 
-def test_usage_is_weekly_for_eighteen_months_ending_at_as_of(db):
+def test_usage_is_weekly_for_thirty_six_months_ending_at_as_of(db):
     span = "SELECT count(DISTINCT date), min(date), max(date) FROM usage"
     weeks, first, last = db.execute(span).fetchall()[0]
-    assert weeks == 78
+    assert weeks == 156
     assert last == AS_OF - dt.timedelta(days=AS_OF.weekday())
-    assert (last - first).days == 77 * 7
+    assert (last - first).days == 155 * 7
     assert _one(db, "SELECT count(*) FROM usage WHERE dayofweek(date) <> 1") == 0
 
 
@@ -284,3 +289,52 @@ def test_the_bundled_demo_is_what_the_generator_writes(tmp_path):
             f"--out src/cs_mcp/demo/workspace`"
         )
     assert counts["accounts"] == 1000
+
+
+def test_support_csat_is_mostly_satisfied_and_escalations_take_longer(db):
+    satisfied = _one(db, "SELECT avg((csat >= 4)::INT) FROM tickets WHERE csat IS NOT NULL")
+    assert 0.72 <= satisfied <= 0.85
+    hours = dict(db.execute("""
+        SELECT escalated, median(date_diff('minute', opened_at, closed_at) / 60.0) FROM tickets
+        WHERE closed_at IS NOT NULL GROUP BY escalated""").fetchall())
+    assert hours[True] > 1.5 * hours[False]
+
+
+def test_accounts_with_a_recent_escalation_churn_more_in_the_next_year(tmp_path):
+    out = tmp_path / "demo"
+    generate_workspace(out, accounts=2000, seed=5, fmt="parquet")
+    con = duckdb.connect()
+    cut, lo, end = AS_OF - dt.timedelta(days=365), AS_OF - dt.timedelta(days=545), AS_OF
+    rates = dict(con.execute(f"""
+        WITH e AS (SELECT account_id, max(escalated::INT) AS esc FROM '{out}/tickets.parquet'
+                   WHERE opened_at >= DATE '{lo}' AND opened_at < DATE '{cut}' GROUP BY account_id)
+        SELECT coalesce(e.esc, 0),
+               avg(coalesce(a.churned_on > DATE '{cut}' AND a.churned_on <= DATE '{end}', false)::INT)
+        FROM '{out}/accounts.parquet' a LEFT JOIN e USING (account_id)
+        WHERE a.contract_start < DATE '{cut}' AND (a.churned_on IS NULL OR a.churned_on > DATE '{cut}')
+        GROUP BY 1""").fetchall())
+    con.close()
+    assert rates[1] > 1.3 * rates[0], rates
+
+
+def test_opportunity_stages_run_from_discovery_to_closed(db):
+    from cs_mcp.demo.vocabulary import STAGES
+
+    stages = dict(db.execute("SELECT stage, count(*) FROM opportunities GROUP BY 1").fetchall())
+    assert set(stages) == set(STAGES)
+    late_open = "SELECT count(*) FROM opportunities WHERE stage = 'Negotiation' AND close_date > DATE '{}'"
+    assert _one(db, late_open.format(AS_OF + dt.timedelta(days=120))) == 0
+
+
+def test_plans_follow_segments(db):
+    odd = """SELECT count(*) FROM accounts WHERE (segment = 'smb' AND plan = 'enterprise')
+             OR (segment = 'enterprise' AND plan = 'starter')"""
+    assert _one(db, odd) == 0
+
+
+def test_some_customers_who_will_leave_have_said_so_in_the_crm(db):
+    # a lost renewal dated before the renewal of an account still active: the critical tier's evidence
+    noticed = """SELECT count(*) FROM opportunities o JOIN accounts a USING (account_id)
+                 WHERE o.type = 'renewal' AND o.stage = 'Closed Lost' AND a.status = 'active'
+                   AND o.close_date < a.renewal_date"""
+    assert _one(db, noticed) >= 1

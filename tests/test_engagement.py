@@ -301,7 +301,7 @@ def test_on_the_demo_the_answers_are_sane_and_compact():
         text = render_engagement(p)
         assert len(text) < 12_000
         po = p.portfolio
-        assert po.scored_accounts + po.unscored_accounts > 800
+        assert po.scored_accounts + po.unscored_accounts > 750
         assert sum(b.accounts for b in po.bands) == po.scored_accounts
         assert 0 < po.average_score < 100
         scores = [r.score for r in po.accounts]

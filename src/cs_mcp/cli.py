@@ -94,6 +94,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, required=True, help="folder to write")
     demo.add_argument("--format", choices=["csv", "parquet"], default="csv")
     demo.add_argument("--as-of", type=dt.date.fromisoformat, help="last day of the data (default 2026-10-31)")
+    demo.add_argument("--months", type=int, default=36,
+                      help="months of history before the as-of date (default 36; 6 to 72)")
 
     check = sub.add_parser("check", help="validate a workspace and print what the load found")
     for opt in DATA_OPTIONS:
@@ -344,7 +346,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from cs_mcp.demo.generator import generate_workspace
 
-    kwargs: dict[str, Any] = {"accounts": args.accounts, "seed": args.seed, "fmt": args.format}
+    kwargs: dict[str, Any] = {"accounts": args.accounts, "seed": args.seed, "fmt": args.format,
+                              "months": args.months}
     if args.as_of:
         kwargs["as_of"] = args.as_of
     counts = generate_workspace(args.out, **kwargs)

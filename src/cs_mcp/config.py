@@ -539,6 +539,10 @@ class RenewalSettings(_Model):
     )
     multi_year_discount_pct: float = Field(10, description="discount offered for a multi-year renewal")
     default_window_days: int = Field(90, ge=1)
+    page_size: int = Field(
+        20, ge=1, le=50, description="renewal-forecast rows per page by default (each row carries drivers, signals "
+        "and a timeline)"
+    )
     probability: RenewalProbability = Field(default_factory=RenewalProbability)
 
     @field_validator("timeline_days")

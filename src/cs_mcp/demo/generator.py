@@ -17,6 +17,7 @@ def generate_workspace(
     seed: int = 42,
     fmt: Literal["csv", "parquet"] = "csv",
     as_of: dt.date = dt.date(2026, 10, 31),
+    months: int = 36,
 ) -> dict[str, int]:
     """Write every table of the workspace into out_dir (created if needed); return rows written per table."""
     import duckdb
@@ -26,11 +27,13 @@ def generate_workspace(
 
     if accounts < 1:
         raise ValueError("accounts must be at least 1")
+    if not 6 <= months <= 72:
+        raise ValueError("months must be between 6 and 72")
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    w = build_world(accounts, seed, as_of)
+    w = build_world(accounts, seed, as_of, months)
     counts: dict[str, int] = {}
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")

@@ -14,13 +14,12 @@ from cs_mcp.demo.world import (
     K_EXPAND,
     K_FLAT,
     K_UPSELL,
-    MONTHS,
     NEVER,
     SLOTS,
-    WEEKS,
     World,
     add_months,
     events,
+    in_crisis,
     pick,
     value_at,
     week_of,
@@ -184,7 +183,7 @@ def _usage_table(w: World) -> Built:
     mask = w.alive & ~w.no_usage[:, None]
     idx = np.flatnonzero(mask)
     data = {
-        "acc": (idx // WEEKS).astype(np.int32), "day": w.ws[idx % WEEKS].astype(np.int32),
+        "acc": (idx // w.weeks).astype(np.int32), "day": w.ws[idx % w.weeks].astype(np.int32),
         "active": w.active.ravel()[idx], "logins": w.logins.ravel()[idx],
     }
     exprs = [
@@ -218,10 +217,10 @@ def _feature_usage_chunk(w: World, r: np.random.Generator, adopt_u: Any, lo: int
 
     n, nf = hi - lo, len(V.FEATURES)
     alive = w.alive[lo:hi]
-    h_m = np.zeros((n, MONTHS))
-    act_m = np.zeros((n, MONTHS))
-    alive_m = np.zeros((n, MONTHS), dtype=bool)
-    for m in range(MONTHS):
+    h_m = np.zeros((n, w.months))
+    act_m = np.zeros((n, w.months))
+    alive_m = np.zeros((n, w.months), dtype=bool)
+    for m in range(w.months):
         cols = np.flatnonzero(w.week_month == m)
         if len(cols) == 0:
             continue
@@ -239,16 +238,16 @@ def _feature_usage_chunk(w: World, r: np.random.Generator, adopt_u: Any, lo: int
     tenure_months = np.clip((w.ms[None, :] - w.start[lo:hi, None]) / 30.4 + 1, 0, None)
     ramp = np.clip(tenure_months / 4.0, 0.2, 1.0)
     base_users = np.round(act_m).astype(np.int64)
-    users = np.zeros((n, MONTHS, nf), dtype=np.int16)
+    users = np.zeros((n, w.months, nf), dtype=np.int16)
     for f in range(nf):
-        threshold = popularity[f] * (0.25 + h_m) * plan_gate[w.plan[lo:hi], f][:, None] * ramp
-        adopted = (adopt_u[lo:hi, f][:, None] < threshold) & alive_m & (r.random((n, MONTHS)) > 0.04)
+        threshold = popularity[f] * (0.35 + h_m) * plan_gate[w.plan[lo:hi], f][:, None] * ramp
+        adopted = (adopt_u[lo:hi, f][:, None] < threshold) & alive_m & (r.random((n, w.months)) > 0.04)
         p = np.clip(share[f] * (0.5 + 0.6 * h_m), 0.0, 1.0)
         users[:, :, f] = np.where(adopted, r.binomial(base_users, p), 0)
     idx = np.flatnonzero(users)
-    rest = idx % (MONTHS * nf)
+    rest = idx % (w.months * nf)
     return {
-        "acc": (lo + idx // (MONTHS * nf)).astype(np.int32), "day": w.ms[rest // nf].astype(np.int32),
+        "acc": (lo + idx // (w.months * nf)).astype(np.int32), "day": w.ms[rest // nf].astype(np.int32),
         "feature": (rest % nf).astype(np.int8), "users": users.ravel()[idx],
     }
 
@@ -258,7 +257,8 @@ def _tickets_table(w: World) -> Built:
 
     r = w.rng(23)
     base = np.array([0.45, 0.18, 0.06])[w.seg]
-    rate = base[:, None] * (0.5 + 2.0 * (1.0 - w.h) ** 2) * w.alive
+    crisis = in_crisis(w)
+    rate = base[:, None] * (0.5 + 2.0 * (1.0 - w.h) ** 2) * (1 + 2.0 * crisis) * w.alive
     acc, t = events(r, rate)
     k = len(acc)
     day = w.ws[t] + r.integers(0, 5, k)
@@ -284,18 +284,22 @@ def _tickets_table(w: World) -> Built:
     hours = median_h * r.lognormal(0.0, 0.9, k) * (1 + 1.2 * (1 - hh)) * np.where(pain == 2, 1.8, 1.0)
     stuck = (priority == 3) & (r.random(k) < 0.12 + 0.5 * (hh < 0.4))
     hours = np.where(stuck, r.uniform(48, 1000, k), hours)
+    # escalated: urgent tickets, more of them where health is low or a fix drags on; escalation means the
+    # fix is hard, so an escalated ticket takes longer than its priority alone would
+    p_esc = (0.01 + 0.30 * (priority == 3) + 0.07 * (priority == 2) + 0.05 * (1 - hh) ** 2
+             + 0.05 * (hours > 240) + 0.40 * crisis[acc, t])
+    escalated = r.random(k) < p_esc
+    hours = np.where(escalated, hours * r.uniform(1.8, 3.5, k) + 24, hours)
     closed = opened + (hours * 3600).astype(np.int64)
     churn_close = w.churn_day[acc] * 86400 + 17 * 3600
     closed = np.where(closed > churn_close, churn_close, closed)
     closed = np.where(closed > w.A * 86400 + 86399, -1, closed)
-    csat_mean = 2.4 + 2.8 * hh - 0.35 * np.log10(np.clip(hours / 24, 0.1, 100))
+    csat_mean = 2.8 + 2.6 * hh - 0.35 * np.log10(np.clip(hours / 24, 0.1, 100)) - 0.4 * escalated
     csat = np.clip(np.round(r.normal(csat_mean, 0.8)), 1, 5).astype(np.int8)
     csat = np.where((closed >= 0) & (r.random(k) < 0.45), csat, -1)
-    p_esc = (0.01 + 0.30 * (priority == 3) + 0.07 * (priority == 2) + 0.05 * (1 - hh) ** 2
-             + 0.05 * (hours > 240))
     data = {
         "i": np.arange(k, dtype=np.int64), "acc": acc.astype(np.int32), "opened": opened, "closed": closed,
-        "priority": priority, "category": category, "csat": csat, "escalated": r.random(k) < p_esc,
+        "priority": priority, "category": category, "csat": csat, "escalated": escalated,
     }
     exprs = [
         ("ticket_id", _ident("T-", "i", _width(k))),
@@ -353,7 +357,7 @@ def _nps_table(w: World) -> Built:
     code = np.where(r.random(k) < p_comment, code, -1)
     # The survey's satisfaction question (1-5), asked on some surveys; a stream of its own keeps the rest stable.
     rc = w.rng(29)
-    csat = np.clip(np.round(rc.normal(1.3 + 4.0 * hh, 0.8)), 1, 5).astype(np.int8)
+    csat = np.clip(np.round(rc.normal(1.6 + 4.0 * hh, 0.8)), 1, 5).astype(np.int8)
     csat = np.where(rc.random(k) < 0.6, csat, -1).astype(np.int8)
     order = np.lexsort((day, acc))
     data = {
@@ -380,18 +384,18 @@ def _touchpoints_table(w: World) -> Built:
     assigned = w.csm >= 0
     coverage = np.exp(0.2 * w.acc_quality) * np.minimum(1.0, 1.0 / w.acc_load) ** 0.8
     csm_factor = np.where(assigned, coverage, 0.25)
-    rate = (np.array([0.8, 0.3, 0.09])[w.seg] * csm_factor)[:, None] * (1 + 0.4 * (w.h < 0.4)) * w.alive
+    rate = (np.array([0.8, 0.45, 0.09])[w.seg] * csm_factor)[:, None] * (1 + 0.4 * (w.h < 0.4)) * w.alive
     acc, t = events(r, rate)
     mix = np.array([[0.28, 0.42, 0.20, 0.06, 0.04], [0.30, 0.45, 0.15, 0.06, 0.04],
                     [0.22, 0.60, 0.08, 0.06, 0.04]])
     kind = pick(r, mix[w.seg[acc]])
     kind = np.where(assigned[acc], kind, 1)
 
-    weeks = np.arange(WEEKS)[None, :]
+    weeks = np.arange(w.weeks)[None, :]
     phase_q, phase_e = r.integers(0, 13, n), r.integers(0, 26, n)
     held = np.minimum(1.0, 1.0 / w.acc_load) * np.array([0.9, 0.75, 0.0])[w.seg]
     qbr = (assigned & (w.seg < 2))[:, None] & ((weeks - phase_q[:, None]) % 13 == 0) & w.alive
-    qbr &= r.random((n, WEEKS)) < held[:, None]
+    qbr &= r.random((n, w.weeks)) < held[:, None]
     ebr = (assigned & (w.seg == 0))[:, None] & ((weeks - phase_e[:, None]) % 26 == 0) & w.alive
     qa, qt = np.nonzero(qbr)
     ea, et = np.nonzero(ebr)
@@ -406,7 +410,7 @@ def _touchpoints_table(w: World) -> Built:
     hh = w.h[acc, t].astype(np.float64)
     quality = np.where(assigned[acc], w.acc_quality[acc], 0.0)
     outreach = kind <= 1
-    p_ok = np.where(outreach, 0.2 + 0.7 * hh + 0.04 * quality, 0.5 + 0.45 * hh)
+    p_ok = np.where(outreach, 0.2 + 0.7 * hh + 0.04 * quality, 0.6 + 0.38 * hh)
     ok = r.random(k) < np.clip(p_ok, 0.03, 0.97)
     outcome = np.where(outreach, np.where(ok, 0, 1), np.where(ok, 2, 3)).astype(np.int8)
     order = np.lexsort((day, acc))
@@ -508,7 +512,7 @@ def _opportunities_table(w: World) -> Built:
     import numpy as np
 
     r, n = w.rng(28), w.n
-    parts: list[tuple[Any, ...]] = []  # (acc, type, amount, stage, close_day, product)
+    parts: list[tuple[Any, ...]] = []  # (acc, type, amount, state 0 open / 1 won / 2 lost, close_day, product)
 
     def add(mask: Any, type_: int, amount: Any, stage: int, close: Any, product: Any = 0) -> None:
         idx = np.flatnonzero(mask)
@@ -535,7 +539,11 @@ def _opportunities_table(w: World) -> Built:
     recent_active = w.active[:, -4:].mean(axis=1)
     util = recent_active / np.maximum(w.seats, 1)
     soon = active & (w.renewal <= w.A + 120)
-    add(soon, 0, w.arr, 0, w.renewal)
+    # some customers who will not renew have said so: the renewal is lost in the CRM before its date
+    notice_day = w.renewal - r.integers(20, 90, n)
+    noticed = soon & w.leaving & (notice_day <= w.A) & (r.random(n) < 0.4)
+    add(noticed, 0, w.arr, 2, notice_day)
+    add(soon & ~noticed, 0, w.arr, 0, w.renewal)
     add(soon & (h_now < 0.35) & (r.random(n) < 0.3), 3, np.round(w.arr * r.uniform(0.1, 0.3, n), -1), 0,
         w.renewal)
     upsell = active & (util > 0.8) & (h_now > 0.6) & (r.random(n) < 0.5)
@@ -555,7 +563,11 @@ def _opportunities_table(w: World) -> Built:
     add((r.random(n) < 0.05) & (lost_day < np.minimum(w.A, w.churn_day)), 1,
         np.round(w.arr * r.uniform(0.1, 0.3, n), -1), 2, lost_day)
 
-    acc, type_, amount, stage, close, prod = (np.concatenate(c) for c in zip(*parts, strict=True))
+    acc, type_, amount, state, close, prod = (np.concatenate(c) for c in zip(*parts, strict=True))
+    # open deals move through the stages as the close date nears (a few lag behind); closed ones are won or lost
+    days_left = close - w.A - np.where(r.random(len(close)) < 0.2, 45, 0)
+    open_stage = np.where(days_left <= 30, 2, np.where(days_left <= 90, 1, 0))
+    stage = np.where(state == 1, V.S_WON, np.where(state == 2, V.S_LOST, open_stage))
     order = np.lexsort((type_, close, acc))
     k = len(acc)
     data = {

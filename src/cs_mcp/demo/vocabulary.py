@@ -38,7 +38,9 @@ DEPARTMENTS = (
     "Customer Support", "HR", "Procurement",
 )
 OPPORTUNITY_TYPES = ("renewal", "upsell", "cross-sell", "downgrade")
-STAGES = ("open", "won", "lost")
+STAGES = ("Discovery", "Proposal", "Negotiation", "Closed Won", "Closed Lost")
+"""Open stages by how near the close date is, then the two closed ones (renewal.won_stages / lost_stages)."""
+S_WON, S_LOST = 3, 4
 
 NAME_PREFIXES = (
     "Blue", "Red", "Green", "Silver", "Gold", "Iron", "North", "South", "East", "West", "Bright",

@@ -16,12 +16,15 @@ if TYPE_CHECKING:
     import numpy as np
 
 EPOCH = dt.date(1970, 1, 1)
-WEEKS = 78
-MONTHS = 18
+MONTHS = 36
+"""History the demo covers by default (months of weekly usage before the as-of date)."""
 NEVER = 10**6
 """Day number standing for "no such date" (far after any as_of)."""
-SLOTS = 8
-"""Contract events per account: the start, six anniversaries, one mid-term expansion."""
+ANNIVERSARIES = 8
+"""Renewals per account the world draws (tenure before the history plus the history itself)."""
+SLOTS = ANNIVERSARIES + 2
+"""Contract events per account: the start, the anniversaries, one mid-term expansion."""
+MID = SLOTS - 1
 ADDONS = len(V.PRODUCTS) - 1
 
 # Contract event kinds.
@@ -33,17 +36,19 @@ C_NONE, C_RENEWAL, C_COLLAPSE, C_RANDOM = range(4)
 class World:
     """Shared state of one generation run: the calendar and per-account arrays."""
 
-    def __init__(self, n: int, seed: int, as_of: dt.date) -> None:
+    def __init__(self, n: int, seed: int, as_of: dt.date, months: int = MONTHS) -> None:
         import numpy as np
 
         self.n = n
+        self.months = months
+        self.weeks = round(months * 52 / 12)
         self.seed = seed
         self.A = (as_of - EPOCH).days
         last_monday = self.A - as_of.weekday()
-        self.ws = last_monday - 7 * np.arange(WEEKS - 1, -1, -1, dtype=np.int64)
+        self.ws = last_monday - 7 * np.arange(self.weeks - 1, -1, -1, dtype=np.int64)
         self.P0 = int(self.ws[0])
         month = np.datetime64(as_of, "M")
-        self.ms = (month - np.arange(MONTHS - 1, -1, -1)).astype("datetime64[D]").astype(np.int64)
+        self.ms = (month - np.arange(months - 1, -1, -1)).astype("datetime64[D]").astype(np.int64)
         self.week_month = np.searchsorted(self.ms, self.ws, side="right") - 1
         self.id_width = max(5, len(str(n)))
 
@@ -53,11 +58,11 @@ class World:
         return np.random.default_rng([self.seed, stream])
 
 
-def build_world(n: int, seed: int, as_of: dt.date) -> World:
+def build_world(n: int, seed: int, as_of: dt.date, months: int = MONTHS) -> World:
     """Draw every hidden per-account quantity the tables are derived from."""
-    w = World(n, seed, as_of)
-    for step in (_accounts_base, _csms_base, _sponsors, _latent_health, _churn, _contracts, _usage_matrix,
-                 _contacts_base):
+    w = World(n, seed, as_of, months)
+    for step in (_accounts_base, _csms_base, _sponsors, _latent_health, _support_crisis, _churn, _contracts,
+                 _usage_matrix, _contacts_base):
         step(w)
     return w
 
@@ -94,7 +99,8 @@ def events(rng: np.random.Generator, rate: Any) -> tuple[Any, Any]:
     counts = rng.poisson(rate)
     flat = np.flatnonzero(counts)
     idx = np.repeat(flat, counts.ravel()[flat])
-    return (idx // WEEKS).astype(np.int64), (idx % WEEKS).astype(np.int64)
+    weeks = rate.shape[1]
+    return (idx // weeks).astype(np.int64), (idx % weeks).astype(np.int64)
 
 
 def value_at(w: World, query: Any, values: Any) -> Any:
@@ -113,7 +119,7 @@ def value_at(w: World, query: Any, values: Any) -> Any:
 def week_of(w: World, days: Any) -> Any:
     import numpy as np
 
-    return np.clip((np.asarray(days) - w.P0) // 7, 0, WEEKS - 1)
+    return np.clip((np.asarray(days) - w.P0) // 7, 0, w.weeks - 1)
 
 
 def _accounts_base(w: World) -> None:
@@ -122,8 +128,8 @@ def _accounts_base(w: World) -> None:
     r, n = w.rng(1), w.n
     w.seg = r.choice(3, n, p=[0.07, 0.25, 0.68]).astype(np.int8)
     period = w.A - w.P0
-    new_logo = r.random(n) < 0.2
-    days_ago = np.where(new_logo, r.integers(10, period, n), r.integers(period, 4 * 365, n))
+    new_logo = r.random(n) < min(0.5, 0.10 * w.months / 12)  # about as many new logos a year as churn takes
+    days_ago = np.where(new_logo, r.integers(10, period, n), r.integers(period, period + 4 * 365, n))
     start = (w.A - days_ago).astype("datetime64[D]")
     month = start.astype("datetime64[M]").astype("datetime64[D]")
     dom = np.minimum((start - month).astype(np.int64), 27)
@@ -135,7 +141,7 @@ def _accounts_base(w: World) -> None:
     pps = r.uniform(np.array([180, 200, 250])[w.seg], np.array([230, 300, 400])[w.seg])
     w.seats0 = np.clip(np.round(w.arr0 / pps), np.array([200, 50, 5])[w.seg],
                        np.array([2000, 300, 60])[w.seg]).astype(np.int64)
-    plan_p = np.array([[0.05, 0.25, 0.70], [0.15, 0.60, 0.25], [0.60, 0.35, 0.05]])
+    plan_p = np.array([[0.0, 0.20, 0.80], [0.10, 0.70, 0.20], [0.75, 0.25, 0.0]])  # plans follow segments
     w.plan0 = pick(r, plan_p[w.seg])
     w.industry = np.where(r.random(n) < 0.04, -1, r.integers(0, len(V.INDUSTRIES), n)).astype(np.int8)
     w.region = pick(r, np.tile([0.45, 0.30, 0.18, 0.07], (n, 1)))
@@ -201,14 +207,14 @@ def _sponsors(w: World) -> None:
 
     r, n = w.rng(3), w.n
     w.traj = r.choice(4, n, p=[0.50, 0.18, 0.22, 0.10])  # stable, growing, declining, crashing
-    w.crash_week = r.integers(4, WEEKS - 2, n)
+    w.crash_week = r.integers(4, w.weeks - 2, n)
     w.has_sponsor = r.random(n) < np.array([0.95, 0.85, 0.45])[w.seg]
     crash = w.traj == 3
     left_week = np.full(n, -1)
     by_crash = w.has_sponsor & crash & (r.random(n) < 0.6)
     left_week[by_crash] = w.crash_week[by_crash]
     other = w.has_sponsor & ~by_crash & (r.random(n) < 0.08)
-    left_week[other] = r.integers(0, WEEKS, n)[other]
+    left_week[other] = r.integers(0, w.weeks, n)[other]
     left_day = np.where(left_week >= 0, w.ws[np.maximum(left_week, 0)] + r.integers(0, 5, n), NEVER)
     left_day = np.where((left_day < w.start + 30) | (left_day == NEVER), NEVER, np.minimum(left_day, w.A))
     replaced = (left_day < NEVER) & (r.random(n) < np.where(by_crash, 0.2, 0.55))
@@ -222,25 +228,57 @@ def _latent_health(w: World) -> None:
     import numpy as np
 
     r, n = w.rng(4), w.n
-    h0 = np.clip(r.normal(0.62, 0.14, n), 0.12, 0.95)
+    h0 = np.clip(r.normal(0.70, 0.16, n), 0.10, 0.95)
     slope = np.zeros(n)
     onset = np.zeros(n, dtype=np.int64)
     g, d = w.traj == 1, w.traj == 2
     slope[g] = r.uniform(0.002, 0.006, g.sum())
-    onset[g] = r.integers(0, WEEKS // 2, g.sum())
+    onset[g] = r.integers(0, w.weeks // 2, g.sum())
     slope[d] = -r.uniform(0.003, 0.009, d.sum())
-    onset[d] = r.integers(0, WEEKS - 12, d.sum())
+    onset[d] = r.integers(0, w.weeks - 12, d.sum())
+    # a growth or decline lasts months, not the whole history
+    duration = np.where(g, r.integers(20, 80, n), r.integers(12, 52, n))
     slope += np.where(w.csm >= 0, 0.0006 * w.acc_quality, -0.0008)
     drop = np.where(w.traj == 3, r.uniform(0.3, 0.55, n), 0.0)
     left_week = week_of(w, w.sponsor_left)
     minor = np.where((w.sponsor_left < NEVER) & ~w.sponsor_caused_crash, 0.08, 0.0)
-    h = np.empty((n, WEEKS), dtype=np.float32)
+    h = np.empty((n, w.weeks), dtype=np.float32)
     e = r.normal(0.0, 0.06, n)
-    for k in range(WEEKS):
-        e = 0.85 * e + r.normal(0.0, 0.035, n)
-        trend = slope * np.maximum(0, k - onset) - drop * (k >= w.crash_week) - minor * (k >= left_week)
-        h[:, k] = np.clip(h0 + trend + e, 0.02, 0.98)
+    drift = r.normal(0.0, 0.05, n)
+    for k in range(w.weeks):
+        e = 0.85 * e + r.normal(0.0, 0.035, n)  # weeks-long noise
+        drift = 0.97 * drift + r.normal(0.0, 0.012, n)  # months-long drift nobody observes directly
+        trend = (slope * np.clip(k - onset, 0, duration) - drop * (k >= w.crash_week)
+                 - minor * (k >= left_week))
+        h[:, k] = np.clip(h0 + trend + drift + e, 0.02, 0.98)
     w.h = h
+
+
+DECISION_WEEKS = 26
+"""Weeks of health before a renewal that the customer's decision weighs (linearly, the latest most)."""
+CRISIS_WEEKS = 8
+"""How long a support crisis lasts: more tickets, most of them escalated."""
+CRISIS_MEMORY_WEEKS = 39
+"""A crisis this recent weighs on the next renewal decision."""
+
+
+def _support_crisis(w: World) -> None:
+    """Some accounts go through a support crisis (an outage, a broken integration): escalations, then churn."""
+    import numpy as np
+
+    r, n = w.rng(9), w.n
+    mean_h = w.h.mean(axis=1)
+    hit = r.random(n) < 0.10 + 0.35 * (1 - mean_h)
+    w.crisis_week = np.where(hit, r.integers(0, max(w.weeks - 4, 1), n), -1)
+
+
+def in_crisis(w: World) -> Any:
+    """(accounts, weeks): True in the weeks of the account's support crisis."""
+    import numpy as np
+
+    k = np.arange(w.weeks)[None, :]
+    start = w.crisis_week[:, None]
+    return (start >= 0) & (k >= start) & (k < start + CRISIS_WEEKS)
 
 
 def _churn(w: World) -> None:
@@ -248,22 +286,27 @@ def _churn(w: World) -> None:
 
     r, n = w.rng(5), w.n
     rows = np.arange(n)
-    w.ann = np.stack([add_months(w.start, 12 * k) for k in range(1, 7)], axis=1)
-    w.h_at_renewal = np.full((n, 6), np.nan)
+    w.ann = np.stack([add_months(w.start, 12 * k) for k in range(1, ANNIVERSARIES + 1)], axis=1)
+    w.h_at_renewal = np.full((n, ANNIVERSARIES), np.nan)
     churn_day = np.full(n, NEVER, dtype=np.int64)
     cause = np.zeros(n, dtype=np.int8)
-    hidden = r.normal(0.0, 0.8, n)
+    hidden = r.normal(0.0, 0.6, n)
     seg_shift = np.array([-1.0, -0.5, 0.0])[w.seg]
-    for k in range(6):
+    for k in range(ANNIVERSARIES):
         a = w.ann[:, k]
         wk = week_of(w, a)
-        # Health over the eight weeks up to the renewal (fewer at the start of the window).
-        h_at = sum(w.h[rows, np.maximum(wk - o, 0)].astype(np.float64) for o in range(8)) / 8
+        # The decision forms over the half year before the renewal, the latest weeks weighing most.
+        h_at = sum((DECISION_WEEKS - o) * w.h[rows, np.maximum(wk - o, 0)].astype(np.float64)
+                   for o in range(DECISION_WEEKS)) / (DECISION_WEEKS * (DECISION_WEEKS + 1) / 2)
         w.h_at_renewal[:, k] = h_at
-        eligible = (a > w.P0) & (a <= w.A) & (churn_day == NEVER)
+        # renewals up to a year after the as-of date are decided too: those leavers already disengage in
+        # the data and some have told us (a lost renewal in the CRM), but they are still customers today
+        eligible = (a > w.P0) & (a <= w.A + 366) & (churn_day == NEVER)
         gone = (w.sponsor_left <= a) & (w.sponsor_replaced > a)
-        logit = (-2.9 + seg_shift + 7.0 * (0.5 - h_at) + 0.9 * gone + 1.0 * gone * (h_at < 0.45)
-                 + 0.5 * w.slow_payer + 0.4 * (w.csm < 0) + 0.5 * (k == 0) + hidden)
+        since = wk - w.crisis_week
+        crisis = (w.crisis_week >= 0) & (since >= 0) & (since <= CRISIS_MEMORY_WEEKS)
+        logit = (-2.8 + seg_shift + 10.0 * (0.55 - h_at) + 0.9 * gone + 1.0 * gone * (h_at < 0.45)
+                 + 0.5 * w.slow_payer + 0.4 * (w.csm < 0) + 0.5 * (k == 0) + 1.0 * crisis + hidden)
         by_health = r.random(n) < sigmoid(logit)
         by_chance = r.random(n) < 0.012
         hit = eligible & (by_health | by_chance)
@@ -273,7 +316,7 @@ def _churn(w: World) -> None:
     # Mid-term: a small hazard unrelated to health, a larger one once health has collapsed.
     first = np.full(n, -1)
     collapsed = np.zeros(n, dtype=bool)
-    for k in range(WEEKS):
+    for k in range(w.weeks):
         low = w.h[:, k] < 0.18
         hit = (first < 0) & (w.ws[k] > w.start + 60) & (r.random(n) < np.where(low, 0.006, 0.0002))
         first[hit] = k
@@ -283,17 +326,18 @@ def _churn(w: World) -> None:
     churn_day[mid] = day[mid]
     cause[mid] = np.where(collapsed[mid], C_COLLAPSE, C_RANDOM)
     w.churn_day, w.cause = churn_day, cause
-    w.churned = churn_day < NEVER
+    w.churned = churn_day <= w.A
+    w.leaving = (churn_day > w.A) & (churn_day < NEVER)
 
     # Accounts that decided to leave wind down before the date (most do, some leave by surprise).
-    winding = ((cause == C_RENEWAL) | (cause == C_COLLAPSE)) & (r.random(n) < 0.75)
-    length = r.integers(4, 11, n)
+    winding = ((cause == C_RENEWAL) | (cause == C_COLLAPSE)) & (r.random(n) < 0.8)
+    length = r.integers(8, 27, n)  # disengagement shows for two to six months before they go
     churn_week = (churn_day - w.P0) // 7
-    w.alive = np.empty((n, WEEKS), dtype=bool)
-    for k in range(WEEKS):
+    w.alive = np.empty((n, w.weeks), dtype=bool)
+    for k in range(w.weeks):
         before = churn_week - k
         window = winding & (before >= 0) & (before < length)
-        w.h[:, k] *= np.where(window, 0.6 + 0.4 * before / length, 1.0).astype(np.float32)
+        w.h[:, k] *= np.where(window, 0.5 + 0.5 * before / length, 1.0).astype(np.float32)
         w.alive[:, k] = (w.ws[k] >= w.start) & (w.ws[k] < churn_day)
 
 
@@ -308,7 +352,7 @@ def _contracts(w: World) -> None:
     seat_factor = np.ones((n, SLOTS))
     upgrade = np.zeros((n, SLOTS), dtype=np.int8)
     day[:, 0], kind[:, 0] = w.start, K_START
-    for k in range(6):
+    for k in range(ANNIVERSARIES):
         a = w.ann[:, k]
         valid = (a <= w.A) & (a < w.churn_day)
         in_period = a > w.P0
@@ -343,10 +387,10 @@ def _contracts(w: World) -> None:
     p_mid = 0.4 * sigmoid(10 * (w.h[np.arange(n), wk] - 0.7))
     mid = (span > 0) & (w.start + 56 <= mid_day) & (mid_day < w.churn_day) & (r.random(n) < p_mid)
     cross = mid & has_space & (r.random(n) < 0.45)
-    day[:, 7] = np.where(mid, mid_day, NEVER)
-    kind[:, 7] = np.where(cross, K_CROSS, K_UPSELL)
-    factor[:, 7] = np.where(cross, 1.0, r.uniform(1.1, 1.4, n))
-    seat_factor[:, 7] = factor[:, 7]
+    day[:, MID] = np.where(mid, mid_day, NEVER)
+    kind[:, MID] = np.where(cross, K_CROSS, K_UPSELL)
+    factor[:, MID] = np.where(cross, 1.0, r.uniform(1.1, 1.4, n))
+    seat_factor[:, MID] = factor[:, MID]
     w.cross_addon = np.where(cross, addon, -1)
     w.cross_day = np.where(cross, mid_day, NEVER)
 
@@ -361,6 +405,7 @@ def _contracts(w: World) -> None:
     plan = np.zeros((n, SLOTS), dtype=np.int8)
     arr[:, 0], seats[:, 0], plan[:, 0] = w.arr0, w.seats0, w.plan0
     discount = r.uniform(0.7, 1.0, n)
+    top_plan = np.array([2, 2, 1])[w.seg]  # an smb customer outgrows professional by changing segment
     for j in range(1, SLOTS):
         v = valid[:, j]
         addon_arr = prices[np.maximum(w.cross_addon, 0)] * seats[:, j - 1] * discount
@@ -368,7 +413,7 @@ def _contracts(w: World) -> None:
         arr[:, j] = np.where(v, np.round(arr[:, j - 1] * factor[:, j] + add, -1), arr[:, j - 1])
         new_seats = np.maximum(1, np.round(seats[:, j - 1] * seat_factor[:, j]))
         seats[:, j] = np.where(v, new_seats, seats[:, j - 1])
-        plan[:, j] = np.where(v, np.minimum(2, plan[:, j - 1] + upgrade[:, j]), plan[:, j - 1])
+        plan[:, j] = np.where(v, np.minimum(top_plan, plan[:, j - 1] + upgrade[:, j]), plan[:, j - 1])
     # Keep current ARR inside the segment's range by rescaling the whole history.
     lo, hi = np.array([60e3, 15e3, 2e3])[w.seg], np.array([400e3, 60e3, 15e3])[w.seg]
     final = arr[:, -1]
@@ -395,13 +440,13 @@ def _usage_matrix(w: World) -> None:
                       np.where(month == 8, 0.88, 1.0))
     ramp_weeks = 7 * r.uniform(6, 14, n)
     per_user = r.lognormal(0.0, 0.25, n)
-    w.active = np.zeros((n, WEEKS), dtype=np.int32)
-    w.logins = np.zeros((n, WEEKS), dtype=np.int32)
-    for k in range(WEEKS):
+    w.active = np.zeros((n, w.weeks), dtype=np.int32)
+    w.logins = np.zeros((n, w.weeks), dtype=np.int32)
+    for k in range(w.weeks):
         cap = np.minimum(value_at(w, np.full(n, w.ws[k]), w.ev_seats), w.seats)
         ramp = np.clip((w.ws[k] - w.start + 7) / ramp_weeks, 0.15, 1.0)
         h = w.h[:, k].astype(np.float64)
-        util = (0.04 + 0.92 * h**1.25) * season[k] * ramp * r.lognormal(0.0, 0.08, n)
+        util = (0.05 + 0.95 * h**1.1) * season[k] * ramp * r.lognormal(0.0, 0.08, n)
         active = np.where(w.alive[:, k], r.binomial(cap, np.clip(util, 0.0, 1.0)), 0)
         w.active[:, k] = active
         w.logins[:, k] = r.poisson(active * (1.2 + 5.0 * h) * per_user)

@@ -301,7 +301,7 @@ opp AS (
     (o.close_date IS NULL OR o.close_date <= acc.renewal_date + $slack) AS for_renewal,
     (o.close_date > acc.renewal_date - $cycle AND o.close_date <= acc.renewal_date + $slack) AS this_cycle
   FROM opportunities o JOIN acc ON acc.account_id = o.account_id
-  WHERE acc.renewal_date IS NOT NULL
+  WHERE acc.renewal_date IS NOT NULL AND (o.close_date IS NULL OR o.close_date <= $closed_by)
 ),
 agg AS (
   SELECT account_id,
@@ -393,6 +393,18 @@ def _book_rows(ws: Workspace, source: ChurnInput | None) -> np.ndarray:
     return np.flatnonzero((f["is_active"] == 1.0) & status)
 
 
+def closed_by(ws: Workspace) -> dt.date:
+    """The last close date of a deal the as-of date can know of (9999-12-31: no limit).
+
+    The opportunities table is today's CRM snapshot. Scored as of a date inside the data (a look back), what
+    it says of a deal that closes after that date was not known then (nor whether the deal existed yet), so
+    only deals closed by the as-of date count; at the data's end every deal counts."""
+    from cs_mcp.workspace.queries.coverage import activity_span
+
+    span = activity_span(ws)
+    return ws.as_of if span is not None and span[1] > ws.as_of else dt.date.max
+
+
 def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray]:
     """Renewal date and CRM evidence per account of `ids` (renewal NaT and zeros where none)."""
     import numpy as np
@@ -405,6 +417,7 @@ def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray
         "lost": [s.lower() for s in cfg.lost_stages],
         "slack": cfg.opportunity_days_after_renewal,
         "cycle": max(rs.timeline_days) + 60,
+        "closed_by": closed_by(ws),
     }
     for i, stage in enumerate(cfg.late_stages):
         params[f"late{i}"] = f"%{stage.lower()}%"
@@ -694,7 +707,7 @@ def renewal_forecast(
     rs = ws.settings.renewal
     window = resolve_window(ws.as_of, rs.default_window_days, days, quarter, start, end)
     offset = decode_cursor(cursor)
-    limit = limit or ws.settings.server.page_size
+    limit = limit or min(ws.settings.server.page_size, rs.page_size)
     base = build_base(ws, churn) if churn is not None else renewal_base(ws)
     if (
         len(base.ids) == 0
