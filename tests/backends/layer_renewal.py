@@ -10,4 +10,7 @@ def renewal_queries() -> dict[str, str]:
     return {
         "renewal_evidence": renewals.renewal_evidence_sql(2),
         "renewal_evidence_no_late_stages": renewals.renewal_evidence_sql(0),
+        "renewal_support_window": renewals.SUPPORT_WINDOW_SQL,
+        "renewal_arr_steps": renewals.ARR_STEPS_SQL,
+        "renewal_open_deals": renewals.OPEN_DEALS_SQL,
     }

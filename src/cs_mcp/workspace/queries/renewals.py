@@ -7,6 +7,7 @@ docstring for the rules); only one row per account comes back.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -112,3 +113,83 @@ def account_state(ws: Workspace, account_id: str) -> AccountState | None:
     row = ws.rows("SELECT status, CAST(churned_on AS VARCHAR) AS churned_on FROM accounts WHERE account_id = $a",
                   a=account_id)
     return AccountState(*row[0]) if row else None
+
+
+SUPPORT_WINDOW_SQL = """
+SELECT
+  COUNT(CASE WHEN CAST(opened_at AS DATE) BETWEEN $lo AND $hi THEN 1 END) AS opened,
+  COUNT(CASE WHEN CAST(closed_at AS DATE) BETWEEN $lo AND $hi THEN 1 END) AS resolved,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY CASE WHEN CAST(closed_at AS DATE) BETWEEN $lo AND $hi
+    THEN CAST(date_diff('minute', date_trunc('minute', opened_at), date_trunc('minute', closed_at)) AS DOUBLE)
+      / 60 END) AS median_hours,
+  COUNT(CASE WHEN CAST(opened_at AS DATE) <= $hi
+    AND (closed_at IS NULL OR CAST(closed_at AS DATE) > $hi) THEN 1 END) AS open_now,
+  COUNT(CASE WHEN priority = 'critical' AND CAST(opened_at AS DATE) <= $hi
+    AND (closed_at IS NULL OR CAST(closed_at AS DATE) > $hi) THEN 1 END) AS open_critical,
+  COUNT(CASE WHEN escalated AND CAST(opened_at AS DATE) BETWEEN $lo AND $hi THEN 1 END) AS escalated,
+  COUNT(CASE WHEN CAST(COALESCE(closed_at, opened_at) AS DATE) BETWEEN $lo AND $hi THEN csat END) AS csat_n,
+  COUNT(CASE WHEN csat >= $cmin AND CAST(COALESCE(closed_at, opened_at) AS DATE) BETWEEN $lo AND $hi
+    THEN csat END) AS csat_good
+FROM tickets WHERE account_id = $a
+"""
+
+
+def support_window(ws: Workspace, account_id: str, first_day: dt.date, last_day: dt.date,
+                   csat_min: int) -> dict[str, Any]:
+    """One account's tickets between two days (inclusive): opened, resolved, median hours to resolve (minute
+    boundaries crossed / 60, None without any), open and open critical on the last day, escalated, CSAT
+    answers and satisfied answers (csat >= csat_min)."""
+    return ws.records(SUPPORT_WINDOW_SQL, a=account_id, lo=first_day, hi=last_day, cmin=csat_min)[0]
+
+
+ARR_STEPS_SQL = """
+WITH s AS (SELECT start_date, end_date, arr FROM subscriptions WHERE account_id = $a AND start_date <= $d),
+change_days AS (
+  SELECT start_date AS change_day FROM s UNION SELECT end_date FROM s WHERE end_date <= $d
+)
+SELECT c.change_day, COALESCE(SUM(CASE WHEN s.start_date <= c.change_day
+  AND (s.end_date IS NULL OR s.end_date > c.change_day) THEN s.arr END), 0) AS arr
+FROM change_days c CROSS JOIN s GROUP BY c.change_day ORDER BY c.change_day
+"""
+
+
+def arr_steps(ws: Workspace, account_id: str, as_of: dt.date) -> list[tuple[dt.date, float]]:
+    """(day, ARR running that day) on each day one of the account's subscriptions starts or ends, to as_of."""
+    return [(_as_date(day), float(arr)) for day, arr in ws.rows(ARR_STEPS_SQL, a=account_id, d=as_of)]
+
+
+OPEN_DEALS_SQL = """
+SELECT o.opportunity_id, lower(o.type) AS kind, CAST(COALESCE(o.amount, 0) AS DOUBLE) AS amount, o.stage,
+  o.close_date, p.name AS product_name
+FROM opportunities o LEFT JOIN products p ON p.product_id = o.product_id
+WHERE o.account_id = $a AND lower(o.type) IN ('upsell', 'cross-sell')
+  AND lower(trim(COALESCE(o.stage, ''))) NOT IN (SELECT unnest(CAST($closed AS VARCHAR[])))
+ORDER BY o.close_date NULLS LAST, o.opportunity_id
+"""
+
+
+class OpenDeal(NamedTuple):
+    opportunity_id: str
+    kind: str
+    amount: float
+    stage: str | None
+    close_date: dt.date | None
+    product_name: str | None
+
+
+def open_expansion_deals(ws: Workspace, account_id: str, closed_stages: Sequence[str]) -> list[OpenDeal]:
+    """The account's upsell / cross-sell opportunities not at a closed stage (matched lower-cased, trimmed),
+    soonest close first (undated last)."""
+    rows = ws.rows(OPEN_DEALS_SQL, a=account_id, closed=[s.lower() for s in closed_stages])
+    return [OpenDeal(str(r[0]), str(r[1]), float(r[2]), r[3], None if r[4] is None else _as_date(r[4]), r[5])
+            for r in rows]
+
+
+def subscriptions_name_products(ws: Workspace) -> bool:
+    """Whether any subscription row names its product."""
+    return bool(ws.scalar("SELECT COUNT(product_id) FROM subscriptions"))
+
+
+def _as_date(value: Any) -> dt.date:
+    """A DATE result as datetime.date, whichever driver returned it."""
+    return value.date() if isinstance(value, dt.datetime) else value
