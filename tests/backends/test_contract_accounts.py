@@ -13,6 +13,10 @@ CASES = [
     ("find-accounts", {"query": "a", "limit": 5, "min_arr": 1000}),
     ("find-accounts", {"status": "active", "renewal_within_days": 365}),
     ("health-score", {"account": ACCOUNT}),
+    ("escalation-analysis", {}),
+    pytest.param("escalation-analysis", {"period": "last 24 months", "by": "segment"},
+                 marks=pytest.mark.xfail(strict=False, reason="needs retention seam (group_column, helper revenue)")),
+    ("escalation-analysis", {"segment": "smb", "limit": 2}),
 ]
 
 
@@ -20,7 +24,7 @@ def _case_id(tool: str, args: dict) -> str:
     return f"{tool}-{'-'.join(map(str, args.values())) or 'default'}"
 
 
-@pytest.mark.parametrize(("tool", "args"), CASES, ids=[_case_id(t, a) for t, a in CASES])
+@pytest.mark.parametrize(("tool", "args"), CASES, ids=[_case_id(*getattr(c, "values", c)) for c in CASES])
 async def test_account_tools_answer_the_same_on_every_engine(tool, args, contract_pair):
     ref, ws = contract_pair
     assert_same_answer(await answer(ref, tool, args), await answer(ws, tool, args))
