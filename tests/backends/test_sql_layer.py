@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 import sqlglot
+from layer_accounts import account_queries
 from layer_renewal import renewal_queries
 
 from cs_mcp.config import Settings
@@ -36,6 +37,7 @@ def layer_queries() -> dict[str, str]:
         "features_subset": features._sql(Settings(), every_table, filtered=True),
         "features_no_touchpoints": features._sql(Settings(), every_table - {"touchpoints"}, filtered=False),
         "churn_facts": account_facts_sql(["partner_tier"], filtered=True),
+        **account_queries(),
         **renewal_queries(),
     }
 
