@@ -4,7 +4,7 @@ renewal-forecast), one account's renewal strategy and its review pack."""
 from __future__ import annotations
 
 import pytest
-from contract import answer, assert_same_answer
+from contract import ACCOUNT, answer, assert_same_answer
 
 pytestmark = pytest.mark.anyio
 
@@ -13,10 +13,12 @@ CASES = [
     ("churn-risk-list", {"sort": "arr_at_risk"}),
     ("renewal-forecast", {}),
     ("renewal-forecast", {"days": 365}),
+    ("renewal-strategy", {"account": ACCOUNT}),
+    ("account-review-prep", {"account": ACCOUNT}),
 ]
 
 
-@pytest.mark.parametrize(("tool", "args"), CASES, ids=[f"{t}-{'-'.join(map(str, a.values())) or 'default'}"
+@pytest.mark.parametrize(("tool", "args"), CASES, ids=[f"{t}-{'-'.join(map(str, a)) or 'default'}"
                                                       for t, a in CASES])
 async def test_renewal_tools_answer_the_same_on_every_engine(tool, args, contract_pair):
     ref, ws = contract_pair
