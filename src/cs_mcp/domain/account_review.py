@@ -38,6 +38,7 @@ from cs_mcp.domain.renewal_strategy import (
     risk_group,
     support_figures,
 )
+from cs_mcp.workspace.queries.reviews import account_contacts, feature_use, nps_respondents, usage_by_period
 
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
@@ -217,23 +218,11 @@ def _usage_trend(ws: Workspace, account_id: str, p: ReviewPeriod) -> UsageTrend:
         EventPeriod(first_day=p.first_day, last_day=p.last_day, label=p.label), "month",
         ws.settings.planning.trend_months,
     )
-    sql = """
-    WITH b AS (
-      SELECT unnest($labels) AS label, CAST(unnest($starts) AS DATE) AS s, CAST(unnest($ends) AS DATE) AS e
-    )
-    SELECT b.label, AVG(u.active_users), SUM(u.logins), COUNT(u.date)
-    FROM b LEFT JOIN usage u ON u.account_id = $a AND u.date >= b.s AND u.date < b.e
-    GROUP BY b.label, b.s ORDER BY b.s
-    """
-    rows = ws.cursor().execute(sql, {
-        "a": account_id, "labels": [b[0] for b in buckets], "starts": [b[1] for b in buckets],
-        "ends": [b[2] for b in buckets],
-    }).fetchall()
-    cut = {b[0]: b[3] for b in buckets}
+    usage = usage_by_period(ws, account_id, [(b[1], b[2]) for b in buckets])
     months = [
-        MonthUsage(month=label, active_users=None if au is None else round(float(au), 1),
-                   logins=None if n == 0 or logins is None else int(logins), rows=int(n), to_date=cut[label])
-        for label, au, logins, n in rows
+        MonthUsage(month=label, active_users=None if u.active_users is None else round(u.active_users, 1),
+                   logins=None if u.rows == 0 or u.logins is None else int(u.logins), rows=u.rows, to_date=cut)
+        for (label, _, _, cut), u in zip(buckets, usage, strict=True)
     ]
     with_data = [m for m in months if m.active_users is not None]
     change = None
@@ -243,16 +232,7 @@ def _usage_trend(ws: Workspace, account_id: str, p: ReviewPeriod) -> UsageTrend:
 
 
 def _adoption(ws: Workspace, account_id: str, p: ReviewPeriod) -> Adoption:
-    sql = """
-    SELECT feature,
-      COUNT(*) FILTER (WHERE account_id = $a AND users > 0 AND date BETWEEN $lo AND $hi) > 0 AS used,
-      COUNT(*) FILTER (WHERE account_id = $a AND users > 0 AND date BETWEEN $plo AND $phi) > 0 AS used_before
-    FROM feature_usage GROUP BY feature ORDER BY feature
-    """
-    rows = ws.cursor().execute(sql, {
-        "a": account_id, "lo": p.first_day, "hi": p.last_day, "plo": p.previous_first_day,
-        "phi": p.previous_last_day,
-    }).fetchall()
+    rows = feature_use(ws, account_id, (p.first_day, p.last_day), (p.previous_first_day, p.previous_last_day))
     used = [f for f, u, _ in rows if u]
     return Adoption(
         features_used=used,
@@ -265,44 +245,22 @@ def _adoption(ws: Workspace, account_id: str, p: ReviewPeriod) -> Adoption:
 
 def _satisfaction(ws: Workspace, account_id: str, p: ReviewPeriod, support: SupportFigures | None) -> Satisfaction:
     fb = ws.settings.feedback
-    sql = """
-    WITH latest AS (
-      SELECT n.score, n.contact_id, ROW_NUMBER() OVER (
-        PARTITION BY COALESCE(n.contact_id, n.response_id, CAST(n.responded_at AS VARCHAR))
-        ORDER BY n.responded_at DESC) AS rn
-      FROM nps n WHERE n.account_id = $a AND n.responded_at BETWEEN $lo AND $hi
-    )
-    SELECT COUNT(*), COUNT(*) FILTER (WHERE score >= $pmin), COUNT(*) FILTER (WHERE score <= $dmax),
-      list(COALESCE(c.name, l.contact_id, 'anonymous') || ' (' || CAST(l.score AS VARCHAR) || ')'
-           ORDER BY l.score) FILTER (WHERE l.score <= $dmax)
-    FROM latest l LEFT JOIN contacts c ON c.contact_id = l.contact_id WHERE l.rn = 1
-    """
-    n, prom, det, who = ws.cursor().execute(sql, {
-        "a": account_id, "lo": p.first_day, "hi": p.last_day, "pmin": fb.promoter_min, "dmax": fb.detractor_max,
-    }).fetchone()
+    n, prom, det, who = nps_respondents(ws, account_id, p.first_day, p.last_day, fb.promoter_min, fb.detractor_max)
     return Satisfaction(
         nps=round(100 * (prom - det) / n, 1) if n else None,
         respondents=int(n),
         promoters=int(prom),
         passives=int(n - prom - det),
         detractors=int(det),
-        detractor_contacts=list(who or []),
+        detractor_contacts=who,
         csat=support.csat if support else None,
         csat_responses=support.csat_responses if support else 0,
     )
 
 
 def _stakeholders(ws: Workspace, account_id: str) -> Stakeholders:
-    rows = ws.cursor().execute(
-        """SELECT contact_id, name, role, department,
-                  (left_on IS NULL OR left_on > $d) AND COALESCE(active, TRUE) AS is_active, left_on
-           FROM contacts WHERE account_id = $a
-           ORDER BY is_active DESC, CASE role WHEN 'executive_sponsor' THEN 0 WHEN 'decision_maker' THEN 1
-             WHEN 'champion' THEN 2 WHEN 'admin' THEN 3 ELSE 4 END, contact_id""",
-        {"a": account_id, "d": ws.as_of},
-    ).fetchall()
-    people = [Stakeholder(contact_id=r[0], name=r[1], role=r[2], department=r[3], active=bool(r[4]), left_on=r[5])
-              for r in rows]
+    people = [Stakeholder(contact_id=c.contact_id, name=c.name, role=c.role, department=c.department,
+                          active=c.active, left_on=c.left_on) for c in account_contacts(ws, account_id, ws.as_of)]
     active = [s for s in people if s.active]
     by_role: dict[str, int] = {}
     for s in active:

@@ -291,6 +291,21 @@ def _folds(groups: np.ndarray, y: np.ndarray, k: int, random_state: int) -> np.n
     return fold[codes]
 
 
+def _no_empty_columns(X: np.ndarray) -> np.ndarray:
+    """X with columns that hold no value at all (every row missing) set to 0: a constant the estimators ignore.
+
+    scikit-learn's histogram gradient boosting fails on such a column ("window shape cannot be larger than
+    input array shape"); a small workspace, or one fold of it, can have one."""
+    import numpy as np
+
+    empty = np.isnan(X).all(axis=0) if X.dtype.kind == "f" and len(X) else np.zeros(X.shape[1], dtype=bool)
+    if not empty.any():
+        return X
+    X = X.copy()
+    X[:, empty] = 0.0
+    return X
+
+
 def _cross_validate(
     names: list[str], X: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, random_state: int,
     compact: list[int] | None = None,
@@ -308,7 +323,8 @@ def _cross_validate(
         name, f = job
         t = time.perf_counter()
         train = np.ones(len(y), dtype=bool) if f < 0 else fold != f
-        est = _make_estimator(name, int(train.sum()), random_state, compact).fit(X[train], y[train])
+        est = _make_estimator(name, int(train.sum()), random_state, compact).fit(_no_empty_columns(X[train]),
+                                                                                 y[train])
         out = est if f < 0 else est.predict_proba(X[fold == f])[:, 1]
         return name, f, out, time.perf_counter() - t
 

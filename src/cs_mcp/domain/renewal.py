@@ -281,47 +281,6 @@ AT_RISK_CATEGORIES = ("at_risk", "high_risk")
 """The one at-risk renewal rule: a renewal whose probability falls under renewal.probability_tiers.likely."""
 
 
-def _opportunity_sql(n_late: int) -> str:
-    late = " OR ".join(f"lower(o.stage) LIKE $late{i}" for i in range(n_late)) or "FALSE"
-    return f"""
-WITH nxt AS (
-  SELECT account_id, MIN(end_date) AS next_end FROM subscriptions
-  WHERE start_date <= $as_of AND end_date > $as_of GROUP BY account_id
-),
-acc AS (
-  SELECT a.account_id, COALESCE(a.renewal_date, nxt.next_end) AS renewal_date,
-    (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived
-  FROM accounts a LEFT JOIN nxt ON nxt.account_id = a.account_id
-),
-opp AS (
-  SELECT o.account_id, lower(o.type) AS type, ABS(COALESCE(o.amount, 0)) AS amount,
-    CASE WHEN lower(trim(o.stage)) IN (SELECT unnest($won)) THEN 'won'
-         WHEN lower(trim(o.stage)) IN (SELECT unnest($lost)) THEN 'lost' ELSE 'open' END AS state,
-    COALESCE({late}, FALSE) AS late,
-    (o.close_date IS NULL OR o.close_date <= acc.renewal_date + $slack) AS for_renewal,
-    (o.close_date > acc.renewal_date - $cycle AND o.close_date <= acc.renewal_date + $slack) AS this_cycle
-  FROM opportunities o JOIN acc ON acc.account_id = o.account_id
-  WHERE acc.renewal_date IS NOT NULL AND (o.close_date IS NULL OR o.close_date <= $closed_by)
-),
-agg AS (
-  SELECT account_id,
-    SUM(amount) FILTER (WHERE state = 'open' AND for_renewal AND type IN ('upsell', 'cross-sell'))
-      AS expansion,
-    SUM(amount) FILTER (WHERE state = 'open' AND for_renewal AND type = 'downgrade') AS contraction,
-    COUNT(*) FILTER (WHERE state = 'open' AND for_renewal AND type = 'downgrade') AS downgrades,
-    COUNT(*) FILTER (WHERE state = 'open' AND for_renewal AND type = 'renewal' AND late) AS late_renewals,
-    COUNT(*) FILTER (WHERE state = 'won' AND this_cycle AND type = 'renewal') AS won_renewals,
-    COUNT(*) FILTER (WHERE state = 'lost' AND this_cycle AND type = 'renewal') AS lost_renewals
-  FROM opp GROUP BY account_id
-)
-SELECT acc.account_id, acc.renewal_date, acc.derived,
-  COALESCE(agg.expansion, 0) AS expansion, COALESCE(agg.contraction, 0) AS contraction,
-  COALESCE(agg.downgrades, 0) AS downgrades, COALESCE(agg.late_renewals, 0) AS late_renewals,
-  COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals
-FROM acc LEFT JOIN agg ON agg.account_id = acc.account_id
-"""
-
-
 def _churn_scores(ws: Workspace) -> ChurnInput | None:
     """The churn model's scores, or None while no churn model is installed."""
     try:
@@ -409,30 +368,23 @@ def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray
     """Renewal date and CRM evidence per account of `ids` (renewal NaT and zeros where none)."""
     import numpy as np
 
+    from cs_mcp.workspace.queries.renewals import renewal_evidence
+
     rs = ws.settings.renewal
     cfg = rs.probability
-    params: dict[str, Any] = {
-        "as_of": ws.as_of,
-        "won": [s.lower() for s in cfg.won_stages],
-        "lost": [s.lower() for s in cfg.lost_stages],
-        "slack": cfg.opportunity_days_after_renewal,
-        "cycle": max(rs.timeline_days) + 60,
-        "closed_by": closed_by(ws),
-    }
-    for i, stage in enumerate(cfg.late_stages):
-        params[f"late{i}"] = f"%{stage.lower()}%"
-    raw = ws.cursor().execute(_opportunity_sql(len(cfg.late_stages)), params).fetchnumpy()
+    raw = renewal_evidence(ws, won=cfg.won_stages, lost=cfg.lost_stages, late=cfg.late_stages,
+                           slack_days=cfg.opportunity_days_after_renewal, cycle_days=max(rs.timeline_days) + 60,
+                           closed_by=closed_by(ws))
     where = {a: i for i, a in enumerate(raw["account_id"])}
     at = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
     out: dict[str, np.ndarray] = {}
     for name in ("expansion", "contraction", "downgrades", "late_renewals", "won_renewals", "lost_renewals",
                  "derived"):
-        v = raw[name]
-        v = np.asarray(np.ma.filled(v, 0) if np.ma.isMaskedArray(v) else v, dtype=float)
-        out[name] = np.where(at >= 0, v[np.maximum(at, 0)], 0.0)
-    dates = np.ma.filled(raw["renewal_date"].astype("datetime64[D]"), np.datetime64("NaT")) if np.ma.isMaskedArray(
-        raw["renewal_date"]) else np.asarray(raw["renewal_date"], dtype="datetime64[D]")
-    out["renewal_date"] = np.where(at >= 0, dates[np.maximum(at, 0)], np.datetime64("NaT"))
+        v = np.nan_to_num(np.asarray(raw[name], dtype=float), nan=0.0)
+        out[name] = np.where(at >= 0, v[np.maximum(at, 0)], 0.0) if len(v) else np.zeros(len(ids))
+    dates = np.asarray(raw["renewal_date"]).astype("datetime64[D]")
+    nat = np.datetime64("NaT", "D")
+    out["renewal_date"] = np.where(at >= 0, dates[np.maximum(at, 0)], nat) if len(dates) else np.full(len(ids), nat)
     return out
 
 
@@ -616,21 +568,13 @@ def renewal_row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, 
 
 
 def _match_filter(lowered: np.ndarray, wanted: str, what: str, ws: Workspace, column: str) -> np.ndarray:
-    from cs_mcp.workspace.engine import ident
+    from cs_mcp.workspace.queries.renewals import account_values
 
     key = wanted.strip().lower()
     mask = lowered == key
     if not mask.any():
-        known = [
-            r[0]
-            for r in ws.cursor()
-            .execute(
-                f"SELECT DISTINCT {ident(column)} FROM accounts WHERE {ident(column)} IS NOT NULL "
-                f"ORDER BY 1 LIMIT 41"
-            )
-            .fetchall()
-        ]
-        if key not in {str(k).lower() for k in known}:
+        known = account_values(ws, column)
+        if key not in {k.lower() for k in known}:
             listed = ", ".join(str(k) for k in known[:40]) + (", ..." if len(known) > 40 else "")
             raise InvalidArgument(f"Unknown {what} '{wanted}'. Valid: {listed or 'none in the data'}.")
     return mask
@@ -704,17 +648,14 @@ def renewal_forecast(
     """Renewals due in a window: per-account probability, category, outcome, timeline; portfolio totals."""
     import numpy as np
 
+    from cs_mcp.workspace.queries.renewals import renewal_dates_known
+
     rs = ws.settings.renewal
     window = resolve_window(ws.as_of, rs.default_window_days, days, quarter, start, end)
     offset = decode_cursor(cursor)
     limit = limit or min(ws.settings.server.page_size, rs.page_size)
     base = build_base(ws, churn) if churn is not None else renewal_base(ws)
-    if (
-        len(base.ids) == 0
-        and not ws.cursor()
-        .execute("SELECT COUNT(*) FROM accounts WHERE renewal_date IS NOT NULL")
-        .fetchone()[0]
-    ):
+    if len(base.ids) == 0 and not renewal_dates_known(ws):
         raise NoData(
             "No account has a renewal date: map accounts.renewal_date (or add a subscriptions table "
             "whose current rows have an end_date) to forecast renewals."

@@ -220,12 +220,12 @@ def _f(value: Any) -> float | None:
 
 def active_account(ws: Workspace, reference: str, purpose: str) -> tuple[str, str]:
     """(account_id, name) of an active account; a churned one is an InvalidArgument."""
+    from cs_mcp.workspace.queries.renewals import account_state
+
     ref = resolve_account(ws, reference)
-    row = ws.cursor().execute(
-        "SELECT status, CAST(churned_on AS VARCHAR) FROM accounts WHERE account_id = $a", {"a": ref.account_id}
-    ).fetchone()
-    if (row[0] or "").lower() == "churned" or (row[1] and row[1] <= ws.as_of.isoformat()):
-        when = f" on {row[1]}" if row[1] else ""
+    status, churned_on = account_state(ws, ref.account_id) or (None, None)
+    if (status or "").lower() == "churned" or (churned_on and churned_on <= ws.as_of.isoformat()):
+        when = f" on {churned_on}" if churned_on else ""
         raise InvalidArgument(
             f"{ref.name} ({ref.account_id}) churned{when}: {purpose} needs an active customer. Use "
             "churn-risk-list or renewal-forecast for the live portfolio."
@@ -322,54 +322,31 @@ def customer_quotes(ws: Workspace, account_id: str, limit: int = 2) -> list[Cust
 
 def support_figures(ws: Workspace, account_id: str, first_day: dt.date, last_day: dt.date) -> SupportFigures:
     """Tickets opened and resolved between two days (inclusive), median resolution hours, CSAT."""
-    sql = """
-    SELECT
-      COUNT(*) FILTER (WHERE CAST(opened_at AS DATE) BETWEEN $lo AND $hi) AS opened,
-      COUNT(*) FILTER (WHERE CAST(closed_at AS DATE) BETWEEN $lo AND $hi) AS resolved,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY date_diff('minute', opened_at, closed_at) / 60.0)
-        FILTER (WHERE CAST(closed_at AS DATE) BETWEEN $lo AND $hi) AS median_hours,
-      COUNT(*) FILTER (WHERE CAST(opened_at AS DATE) <= $hi
-        AND (closed_at IS NULL OR CAST(closed_at AS DATE) > $hi)) AS open_now,
-      COUNT(*) FILTER (WHERE priority = 'critical' AND CAST(opened_at AS DATE) <= $hi
-        AND (closed_at IS NULL OR CAST(closed_at AS DATE) > $hi)) AS open_critical,
-      COUNT(*) FILTER (WHERE escalated AND CAST(opened_at AS DATE) BETWEEN $lo AND $hi) AS escalated,
-      COUNT(csat) FILTER (WHERE CAST(COALESCE(closed_at, opened_at) AS DATE) BETWEEN $lo AND $hi) AS csat_n,
-      COUNT(csat) FILTER (WHERE csat >= $cmin
-        AND CAST(COALESCE(closed_at, opened_at) AS DATE) BETWEEN $lo AND $hi) AS csat_good
-    FROM tickets WHERE account_id = $a
-    """
-    params = {"a": account_id, "lo": first_day, "hi": last_day, "cmin": ws.settings.feedback.csat_satisfied_min}
-    r = ws.cursor().execute(sql, params).fetchone()
-    median = _f(r[2])
+    from cs_mcp.workspace.queries.renewals import support_window
+
+    r = support_window(ws, account_id, first_day, last_day, ws.settings.feedback.csat_satisfied_min)
+    median = _f(r["median_hours"])
     return SupportFigures(
         first_day=first_day,
         last_day=last_day,
-        opened=int(r[0]),
-        resolved=int(r[1]),
+        opened=int(r["opened"]),
+        resolved=int(r["resolved"]),
         median_resolution_hours=None if median is None else round(median, 1),
-        open_now=int(r[3]),
-        open_critical=int(r[4]),
-        escalated=int(r[5]),
-        csat=round(r[7] / r[6], 4) if r[6] else None,
-        csat_responses=int(r[6]),
+        open_now=int(r["open_now"]),
+        open_critical=int(r["open_critical"]),
+        escalated=int(r["escalated"]),
+        csat=round(r["csat_good"] / r["csat_n"], 4) if r["csat_n"] else None,
+        csat_responses=int(r["csat_n"]),
     )
 
 
 def _arr_history(ws: Workspace, account_id: str) -> list[ArrPoint]:
-    sql = """
-    WITH s AS (SELECT start_date, end_date, arr FROM subscriptions WHERE account_id = $a AND start_date <= $d),
-    days AS (
-      SELECT start_date AS day FROM s UNION SELECT end_date FROM s WHERE end_date <= $d
-    )
-    SELECT days.day, COALESCE(SUM(s.arr) FILTER (WHERE s.start_date <= days.day
-      AND (s.end_date IS NULL OR s.end_date > days.day)), 0) AS arr
-    FROM days CROSS JOIN s GROUP BY days.day ORDER BY days.day
-    """
-    rows = ws.cursor().execute(sql, {"a": account_id, "d": ws.as_of}).fetchall()
+    from cs_mcp.workspace.queries.renewals import arr_steps
+
     points: list[ArrPoint] = []
-    for day, arr in rows:  # one account's subscription change dates: a handful of rows
-        if not points or points[-1].arr != float(arr):
-            points.append(ArrPoint(date=day, arr=float(arr)))
+    for day, arr in arr_steps(ws, account_id, ws.as_of):  # one account's subscription changes: a handful
+        if not points or points[-1].arr != arr:
+            points.append(ArrPoint(date=day, arr=arr))
     return points
 
 
@@ -426,24 +403,20 @@ def _candidate_words(c: Any, seats: float | None) -> str:
 
 
 def _open_deals(ws: Workspace, account_id: str) -> list[tuple]:
+    from cs_mcp.workspace.queries.renewals import open_expansion_deals
+
     if "opportunities" not in ws.tables:
         return []
     cfg = ws.settings.renewal.probability
-    closed = [s.lower() for s in cfg.won_stages + cfg.lost_stages]
-    return ws.cursor().execute(
-        """SELECT o.opportunity_id, lower(o.type), COALESCE(o.amount, 0), o.stage, o.close_date, p.name
-           FROM opportunities o LEFT JOIN products p ON p.product_id = o.product_id
-           WHERE o.account_id = $a AND lower(o.type) IN ('upsell', 'cross-sell')
-             AND lower(trim(COALESCE(o.stage, ''))) NOT IN (SELECT unnest($closed))
-           ORDER BY o.close_date NULLS LAST, o.opportunity_id""",
-        {"a": account_id, "closed": closed},
-    ).fetchall()
+    return open_expansion_deals(ws, account_id, cfg.won_stages + cfg.lost_stages)
 
 
 def _has_subscription_products(ws: Workspace) -> bool:
     if "subscriptions" not in ws.tables:
         return False
-    return bool(ws.cursor().execute("SELECT COUNT(product_id) FROM subscriptions").fetchone()[0])
+    from cs_mcp.workspace.queries.renewals import subscriptions_name_products
+
+    return subscriptions_name_products(ws)
 
 
 # -------------------------------------------------------------------------- value

@@ -1,0 +1,86 @@
+"""The one-account queries of renewal-strategy and account-review-prep give the same records on every engine.
+
+The tools themselves also need the expansion engine's queries (helper revenue's seam); these tests hold the
+renewal helper's own queries to the same figures meanwhile, for several accounts of each workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from contract import in_engine
+
+from cs_mcp.workspace.queries import feedback, renewals, reviews
+
+
+def _accounts(ws) -> list[str]:
+    """Up to six accounts spread over the id range (every 7th id)."""
+    ids = sorted(r[0] for r in ws.rows("SELECT account_id FROM accounts"))
+    return ids[::7][:6]
+
+
+def _same(want, got, label: str) -> None:
+    if isinstance(want, float) or isinstance(got, float):
+        assert (want is None and got is None) or math.isclose(float(want), float(got), abs_tol=1e-9), label
+    elif isinstance(want, (list, tuple)) and not isinstance(want, str):
+        assert len(want) == len(got), label
+        for i, (w, g) in enumerate(zip(want, got, strict=True)):
+            _same(w, g, f"{label}[{i}]")
+    elif isinstance(want, dict):
+        assert sorted(want) == sorted(got), label
+        for k in want:
+            _same(want[k], got[k], f"{label}.{k}")
+    else:
+        assert want == got, f"{label}: {want!r} != {got!r}"
+
+
+def _answers(ws, account_id: str) -> dict:
+    as_of = ws.as_of
+    year_ago, quarter_ago = as_of - dt.timedelta(days=364), as_of - dt.timedelta(days=89)
+    months = [(dt.date(as_of.year, m, 1), dt.date(as_of.year, m + 1, 1)) for m in range(1, as_of.month)]
+    support = renewals.support_window(ws, account_id, year_ago, as_of, 4)
+    return {
+        "state": tuple(renewals.account_state(ws, account_id) or ()),
+        "support": {k: (None if v is None else float(v)) for k, v in support.items()},
+        "arr_steps": renewals.arr_steps(ws, account_id, as_of),
+        "deals": [tuple(d) for d in renewals.open_expansion_deals(ws, account_id, ["closed won", "closed lost"])],
+        "usage": [tuple(u) for u in reviews.usage_by_period(ws, account_id, months)],
+        "features": reviews.feature_use(ws, account_id, (quarter_ago, as_of),
+                                        (quarter_ago - dt.timedelta(days=90), quarter_ago - dt.timedelta(days=1))),
+        "nps": tuple(reviews.nps_respondents(ws, account_id, year_ago, as_of, 9, 6)),
+        "contacts": [tuple(c) for c in reviews.account_contacts(ws, account_id, as_of)],
+        "comments": feedback.detractor_comments(ws, account_id, year_ago, 6, 3),
+    }
+
+
+def test_one_account_queries_agree_on_every_engine(engine, name, reference, engine_url):
+    if engine == "spark" and name != "tiny":
+        pytest.skip("Spark runs the tiny workspace")
+    ref = reference[name]
+    ws = in_engine(engine, name, reference, engine_url)
+    for account_id in _accounts(ref):
+        _same(_answers(ref, account_id), _answers(ws, account_id), f"{name}:{account_id}")
+
+
+def test_the_book_queries_agree_on_every_engine(engine, name, reference, engine_url):
+    if engine == "spark" and name != "tiny":
+        pytest.skip("Spark runs the tiny workspace")
+    ref = reference[name]
+    ws = in_engine(engine, name, reference, engine_url)
+    args = {"won": ["closed won"], "lost": ["closed lost"], "late": ["negotiat", "contract"], "slack_days": 30,
+            "cycle_days": 180}
+    want, got = renewals.renewal_evidence(ref, **args), renewals.renewal_evidence(ws, **args)
+    order_w = sorted(range(len(want["account_id"])), key=lambda i: want["account_id"][i])
+    order_g = sorted(range(len(got["account_id"])), key=lambda i: got["account_id"][i])
+    assert sorted(want) == sorted(got)
+    for col in want:
+        w = [want[col][i] for i in order_w]
+        g = [got[col][i] for i in order_g]
+        if want[col].dtype.kind == "M":
+            w, g = [str(v.astype("datetime64[D]")) for v in w], [str(v.astype("datetime64[D]")) for v in g]
+        _same([float(v) if isinstance(v, float) else v for v in w],
+              [float(v) if isinstance(v, float) else v for v in g], f"{name}.{col}")
+    assert renewals.renewal_dates_known(ref) == renewals.renewal_dates_known(ws)
+    assert renewals.account_values(ref, "segment") == renewals.account_values(ws, "segment")
+    assert renewals.subscriptions_name_products(ref) == renewals.subscriptions_name_products(ws)
