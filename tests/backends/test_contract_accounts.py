@@ -17,6 +17,9 @@ CASES = [
     pytest.param("escalation-analysis", {"period": "last 24 months", "by": "segment"},
                  marks=pytest.mark.xfail(strict=False, reason="needs retention seam (group_column, helper revenue)")),
     ("escalation-analysis", {"segment": "smb", "limit": 2}),
+    ("engagement-report", {}),
+    ("engagement-report", {"account": ACCOUNT}),
+    ("engagement-report", {"segment": "enterprise", "sort": "arr"}),
 ]
 
 
