@@ -3,7 +3,7 @@ csm performance), for test_sql_layer."""
 
 from __future__ import annotations
 
-from cs_mcp.workspace.queries import accounts, engagement, escalations
+from cs_mcp.workspace.queries import accounts, engagement, escalations, onboarding
 
 
 def account_queries() -> dict[str, str]:
@@ -22,6 +22,8 @@ def account_queries() -> dict[str, str]:
         "engagement_inputs": engagement.FACTS_SQL,
         "engagement_monthly_touches": engagement.MONTHLY_TOUCHES_SQL,
         "engagement_active_contacts": engagement.ACTIVE_CONTACTS_SQL,
+        "onboarding_account": onboarding.PLAN_ACCOUNT_SQL,
+        "onboarding_owner_contacts": onboarding.PLAN_OWNERS_SQL,
     }
 
 

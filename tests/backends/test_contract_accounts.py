@@ -22,6 +22,12 @@ CASES = [
     ("engagement-report", {"segment": "enterprise", "sort": "arr"}),
 ]
 
+ONBOARDING = [
+    {"account": ACCOUNT, "start_date": "2026-07-06"},
+    {"account": "Brand New Co", "segment": "Enterprise", "start_date": "2026-07-06"},
+    {"action": "list"},
+]
+
 
 def _case_id(tool: str, args: dict) -> str:
     return f"{tool}-{'-'.join(map(str, args.values())) or 'default'}"
@@ -31,6 +37,16 @@ def _case_id(tool: str, args: dict) -> str:
 async def test_account_tools_answer_the_same_on_every_engine(tool, args, contract_pair):
     ref, ws = contract_pair
     assert_same_answer(await answer(ref, tool, args), await answer(ws, tool, args))
+
+
+@pytest.mark.parametrize("args", ONBOARDING, ids=[_case_id("onboarding-plan", a) for a in ONBOARDING])
+async def test_onboarding_plans_are_the_same_on_every_engine(args, contract_pair, tmp_path, monkeypatch):
+    from cs_mcp.domain.plan_store import STATE_ENV
+
+    # one plan store for both (a warehouse workspace has no folder of its own to keep plans in)
+    monkeypatch.setenv(STATE_ENV, str(tmp_path))
+    ref, ws = contract_pair
+    assert_same_answer(await answer(ref, "onboarding-plan", args), await answer(ws, "onboarding-plan", args))
 
 
 def test_the_account_profile_and_completions_are_the_same_on_every_engine(contract_pair, monkeypatch):
