@@ -3,7 +3,7 @@ csm performance), for test_sql_layer."""
 
 from __future__ import annotations
 
-from cs_mcp.workspace.queries import accounts, engagement, escalations, onboarding
+from cs_mcp.workspace.queries import accounts, csm, engagement, escalations, onboarding
 
 
 def account_queries() -> dict[str, str]:
@@ -24,6 +24,9 @@ def account_queries() -> dict[str, str]:
         "engagement_active_contacts": engagement.ACTIVE_CONTACTS_SQL,
         "onboarding_account": onboarding.PLAN_ACCOUNT_SQL,
         "onboarding_owner_contacts": onboarding.PLAN_OWNERS_SQL,
+        "csm_roster": csm.ROSTER_SQL,
+        "csm_assigned_ids": csm.ASSIGNED_CSMS_SQL,
+        "csm_account_touches": csm.TOUCHES_SQL,
     }
 
 
