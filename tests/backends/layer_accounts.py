@@ -3,7 +3,7 @@ csm performance), for test_sql_layer."""
 
 from __future__ import annotations
 
-from cs_mcp.workspace.queries import accounts, escalations
+from cs_mcp.workspace.queries import accounts, csm, engagement, escalations, onboarding
 
 
 def account_queries() -> dict[str, str]:
@@ -19,6 +19,14 @@ def account_queries() -> dict[str, str]:
         "account_row_counts": accounts.row_counts_sql(["tickets", "usage", "nps"]),
         **{f"completion_{kind}": text for kind, text in accounts._COMPLETION_SQL.items()},
         **escalation_queries(),
+        "engagement_inputs": engagement.FACTS_SQL,
+        "engagement_monthly_touches": engagement.MONTHLY_TOUCHES_SQL,
+        "engagement_active_contacts": engagement.ACTIVE_CONTACTS_SQL,
+        "onboarding_account": onboarding.PLAN_ACCOUNT_SQL,
+        "onboarding_owner_contacts": onboarding.PLAN_OWNERS_SQL,
+        "csm_roster": csm.ROSTER_SQL,
+        "csm_assigned_ids": csm.ASSIGNED_CSMS_SQL,
+        "csm_account_touches": csm.TOUCHES_SQL,
     }
 
 
