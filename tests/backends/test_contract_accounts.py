@@ -8,7 +8,6 @@ from contract import ACCOUNT, answer, assert_same_answer
 
 pytestmark = pytest.mark.anyio
 
-NEEDS_RENEWAL = pytest.mark.xfail(strict=False, reason="needs renewal seam (domain/renewal.py, helper renewal)")
 
 CASES = [
     ("find-accounts", {"query": "a"}),
@@ -22,8 +21,8 @@ CASES = [
     ("engagement-report", {}),
     ("engagement-report", {"account": ACCOUNT}),
     ("engagement-report", {"segment": "enterprise", "sort": "arr"}),
-    pytest.param("csm-performance", {}, marks=NEEDS_RENEWAL),
-    pytest.param("csm-performance", {"sort": "touches_per_account", "order": "asc"}, marks=NEEDS_RENEWAL),
+    ("csm-performance", {}),
+    ("csm-performance", {"sort": "touches_per_account", "order": "asc"}),
 ]
 
 ONBOARDING = [
@@ -53,7 +52,6 @@ async def test_onboarding_plans_are_the_same_on_every_engine(args, contract_pair
     assert_same_answer(await answer(ref, "onboarding-plan", args), await answer(ws, "onboarding-plan", args))
 
 
-@NEEDS_RENEWAL
 async def test_one_csms_book_is_the_same_on_every_engine(contract_pair):
     ref, ws = contract_pair
     busiest = ref.scalar("SELECT csm_id FROM accounts WHERE csm_id IS NOT NULL GROUP BY csm_id "
