@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 import sqlglot
+from layer_revenue import revenue_queries
 
 from cs_mcp.config import Settings
 from cs_mcp.workspace import features
@@ -35,6 +36,7 @@ def layer_queries() -> dict[str, str]:
         "features_subset": features._sql(Settings(), every_table, filtered=True),
         "features_no_touchpoints": features._sql(Settings(), every_table - {"touchpoints"}, filtered=False),
         "churn_facts": account_facts_sql(["partner_tier"], filtered=True),
+        **revenue_queries(),
     }
 
 
