@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cs_mcp.workspace.queries import nps, retention
+from cs_mcp.workspace.queries import expansion, nps, retention
 
 _DAY = dt.date(2026, 1, 1)
 
@@ -25,4 +25,7 @@ def revenue_queries() -> dict[str, str]:
         "retention_history": retention.history_sql("segment"),
         "retention_history_all": retention.history_sql(None),
         "retention_accounts": retention.accounts_sql("plan"),
+        "expansion_extras": expansion.EXTRAS_SQL,
+        "expansion_whitespace": expansion.CROSS_SELL_SQL,
+        "expansion_open_opportunities": expansion.OPEN_OPPORTUNITIES_SQL,
     }

@@ -66,3 +66,20 @@ async def test_retention_without_subscriptions(args, engine, no_history, engine_
     ws = in_engine(engine, "nosubs", no_history, engine_url)
     ref = no_history["nosubs"]
     assert_same_answer(await answer(ref, "retention-metrics", args), await answer(ws, "retention-metrics", args))
+
+
+NEEDS_RENEWAL = pytest.mark.xfail(strict=False, reason="needs the renewal seam (renewal_base: churn tiers)")
+
+EXPANSION_CASES = [
+    pytest.param({}, marks=NEEDS_RENEWAL),
+    {"include_red": True},
+    {"type": "cross_sell", "include_red": True},
+    {"min_propensity": 40, "include_red": True, "limit": 3},
+]
+
+
+@pytest.mark.parametrize("args", EXPANSION_CASES, ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items()) or "default")
+async def test_expansion_opportunities(args, contract_pair):
+    ref, ws = contract_pair
+    assert_same_answer(await answer(ref, "expansion-opportunities", args),
+                       await answer(ws, "expansion-opportunities", args))
