@@ -10,6 +10,7 @@ import pytest
 import sqlglot
 from layer_accounts import account_queries
 from layer_renewal import renewal_queries
+from layer_revenue import revenue_queries
 
 from cs_mcp.config import Settings
 from cs_mcp.workspace import features
@@ -39,6 +40,7 @@ def layer_queries() -> dict[str, str]:
         "churn_facts": account_facts_sql(["partner_tier"], filtered=True),
         **account_queries(),
         **renewal_queries(),
+        **revenue_queries(),
     }
 
 

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.formatting import money, pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.workspace.queries import expansion as expansion_queries
 
 if TYPE_CHECKING:
     import numpy as np
@@ -127,66 +128,18 @@ class ExpansionOpportunities(Page):
 # ------------------------------------------------------------------------ inputs
 
 
-def _open_clause(ws: Workspace) -> tuple[str, dict[str, Any]]:
-    p = ws.settings.renewal.probability
-    params = {"won": [s.lower() for s in p.won_stages], "lost": [s.lower() for s in p.lost_stages]}
-    return (
-        "lower(trim(COALESCE(o.stage, ''))) NOT IN (SELECT unnest($won)) "
-        "AND lower(trim(COALESCE(o.stage, ''))) NOT IN (SELECT unnest($lost))",
-        params,
-    )
-
-
 def _extras(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray]:
     """Per-account inputs the feature frame lacks: active-user growth, seat penetration, won expansions."""
     import numpy as np
 
     cfg = ws.settings.expansion
-    w = ws.settings.health.windows.usage_days
-    g = cfg.user_growth_days
-    p = ws.settings.renewal.probability
-    as_of = ws.as_of
-    raw = (
-        ws.cursor()
-        .execute(
-            """
-WITH u AS (
-  SELECT account_id,
-    AVG(active_users) FILTER (WHERE date > $now_lo) AS users_now,
-    AVG(active_users) FILTER (WHERE date > $then_lo AND date <= $then_hi) AS users_then
-  FROM usage WHERE date > $then_lo AND date <= $as_of GROUP BY account_id
-),
-won AS (
-  SELECT account_id, COUNT(*) AS n FROM opportunities
-  WHERE lower(type) IN ('upsell', 'cross-sell') AND lower(trim(COALESCE(stage, ''))) IN (SELECT unnest($won))
-    AND close_date > $won_lo AND close_date <= $as_of
-  GROUP BY account_id
-)
-SELECT a.account_id,
-  CASE WHEN u.users_then > 0 THEN COALESCE(u.users_now, 0) / u.users_then - 1 END AS active_user_growth,
-  CASE WHEN a.employees > 0 AND a.seats_purchased > 0 THEN a.seats_purchased * 1.0 / a.employees END
-    AS seat_penetration,
-  CAST(COALESCE(won.n, 0) AS DOUBLE) AS prior_expansions
-FROM accounts a
-LEFT JOIN u ON u.account_id = a.account_id
-LEFT JOIN won ON won.account_id = a.account_id
-""",
-            {
-                "as_of": as_of,
-                "now_lo": as_of - dt.timedelta(days=w),
-                "then_hi": as_of - dt.timedelta(days=g),
-                "then_lo": as_of - dt.timedelta(days=g + w),
-                "won_lo": as_of - dt.timedelta(days=cfg.prior_expansion_days),
-                "won": [s.lower() for s in p.won_stages],
-            },
-        )
-        .fetchnumpy()
+    raw = expansion_queries.account_extras(
+        ws, ws.as_of, ws.settings.health.windows.usage_days, cfg.user_growth_days, cfg.prior_expansion_days,
+        ws.settings.renewal.probability.won_stages,
     )
     pos = {a: i for i, a in enumerate(raw["account_id"])}
     take = np.array([pos[a] for a in ids], dtype=np.int64)
-    out = {}
-    for name in ("active_user_growth", "seat_penetration", "prior_expansions"):
-        out[name] = np.ma.filled(np.ma.asarray(raw[name], dtype=float), np.nan)[take]
+    out = {name: raw[name][take] for name in ("active_user_growth", "seat_penetration", "prior_expansions")}
     if "opportunities" not in ws.tables:
         out["prior_expansions"] = np.full(len(ids), np.nan)
     if "usage" not in ws.tables:
@@ -289,55 +242,9 @@ class _Found:
 def _cross_sell(ws: Workspace, ids: np.ndarray, peers: np.ndarray) -> dict[str, dict[str, Any]]:
     """Per account of `ids`, the whitespace product most owned among its segment's `peers`, then by potential."""
     cfg = ws.settings.expansion
-    rows = (
-        ws.cursor()
-        .execute(
-            """
-WITH peers AS (
-  SELECT account_id, COALESCE(segment, '(none)') AS seg FROM accounts WHERE account_id IN (SELECT unnest($peers))
-),
-act AS (
-  SELECT account_id, COALESCE(segment, '(none)') AS seg, seats_purchased, arr FROM accounts
-  WHERE account_id IN (SELECT unnest($ids))
-),
-ent AS (
-  SELECT DISTINCT account_id, product_id FROM entitlements
-  WHERE (start_date IS NULL OR start_date <= $as_of) AND (end_date IS NULL OR end_date > $as_of)
-),
-seg_n AS (SELECT seg, COUNT(*) AS n FROM peers GROUP BY seg),
-owned AS (
-  SELECT peers.seg, ent.product_id, COUNT(*) AS k FROM peers JOIN ent ON ent.account_id = peers.account_id
-  GROUP BY 1, 2
-),
-space AS (
-  SELECT act.account_id, act.seg, p.product_id, COALESCE(p.name, p.product_id) AS product_name, p.list_price,
-    act.seats_purchased AS seats,
-    COALESCE(owned.k, 0) * 1.0 / seg_n.n AS peer_share,
-    CASE WHEN p.list_price > 0 AND act.seats_purchased > 0 THEN p.list_price * act.seats_purchased
-         ELSE $share * COALESCE(act.arr, 0) END AS potential,
-    COUNT(*) OVER (PARTITION BY act.account_id) AS whitespace
-  FROM act CROSS JOIN products p
-  JOIN seg_n ON seg_n.seg = act.seg
-  LEFT JOIN owned ON owned.seg = act.seg AND owned.product_id = p.product_id
-  WHERE NOT EXISTS (SELECT 1 FROM ent WHERE ent.account_id = act.account_id AND ent.product_id = p.product_id)
-),
-ranked AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY peer_share DESC, potential DESC, product_id)
-    AS rn
-  FROM space WHERE peer_share >= $min_share AND potential > 0
-)
-SELECT account_id, seg, product_id, product_name, list_price, seats, peer_share, potential, whitespace
-FROM ranked WHERE rn = 1
-""",
-            {
-                "ids": [str(a) for a in ids],
-                "peers": [str(a) for a in peers],
-                "as_of": ws.as_of,
-                "share": cfg.cross_sell_default_share,
-                "min_share": cfg.cross_sell_min_peer_share,
-            },
-        )
-        .fetchall()
+    rows = expansion_queries.whitespace_picks(
+        ws, [str(a) for a in ids], [str(a) for a in peers], ws.as_of, cfg.cross_sell_default_share,
+        cfg.cross_sell_min_peer_share,
     )
     keys = ("segment", "product_id", "product_name", "list_price", "seats", "peer_share", "potential", "whitespace")
     return {r[0]: dict(zip(keys, r[1:], strict=True)) for r in rows}
@@ -425,18 +332,8 @@ def _find(ws: Workspace, base: _Base, pos: np.ndarray, not_computed: list[str], 
 def _open_opportunities(ws: Workspace) -> dict[str, list[tuple]]:
     if "opportunities" not in ws.tables:
         return {}
-    clause, params = _open_clause(ws)
-    rows = (
-        ws.cursor()
-        .execute(
-            f"""SELECT o.account_id, o.opportunity_id, lower(o.type), o.amount, o.stage, o.close_date, o.product_id
-            FROM opportunities o
-            WHERE lower(o.type) IN ('upsell', 'cross-sell') AND {clause}
-            ORDER BY o.account_id, o.opportunity_id""",
-            params,
-        )
-        .fetchall()
-    )
+    p = ws.settings.renewal.probability
+    rows = expansion_queries.open_expansion_opportunities(ws, p.won_stages, p.lost_stages)
     out: dict[str, list[tuple]] = {}
     for r in rows:
         out.setdefault(r[0], []).append(r[1:])
@@ -646,7 +543,7 @@ def expansion_opportunities(
 
     catalogue = 0
     if "feature_usage" in ws.tables:
-        catalogue = int(ws.cursor().execute("SELECT COUNT(DISTINCT feature) FROM feature_usage").fetchone()[0])
+        catalogue = expansion_queries.feature_count(ws)
     page = []
     for rank, k in enumerate(order[offset : offset + limit], start=offset + 1):
         p = int(found.pos[k])

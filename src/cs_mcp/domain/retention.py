@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.periods import PERIOD_HELP, add_months, past_period
+from cs_mcp.workspace.queries import retention as retention_queries
 
 if TYPE_CHECKING:
     from cs_mcp.config import Targets
@@ -210,7 +211,7 @@ def group_column(ws: Workspace, by: str | None) -> str | None:
     if not by:
         return None
     col = GROUP_ALIASES.get(by.strip().lower(), by.strip().lower())
-    available = [r[0] for r in ws.cursor().execute("DESCRIBE accounts").fetchall()]
+    available = retention_queries.table_columns(ws, "accounts")
     usable = [
         c
         for c in available
@@ -233,12 +234,6 @@ def group_column(ws: Workspace, by: str | None) -> str | None:
     return col
 
 
-def _group_expr(col: str | None) -> str:
-    from cs_mcp.workspace.engine import ident
-
-    return f"COALESCE(CAST(a.{ident(col)} AS VARCHAR), '(none)')" if col else "'all'"
-
-
 def _health_by_group(ws: Workspace, col: str | None) -> dict[str, dict[str, Any]]:
     """Active accounts now, green shares and average health, per group value (key 'all' without a column)."""
     import numpy as np
@@ -255,9 +250,7 @@ def _health_by_group(ws: Workspace, col: str | None) -> dict[str, dict[str, Any]
         elif col in frame.columns:
             labels = np.array(["(none)" if v is None else str(v) for v in frame[col]], dtype=object)
         else:
-            rows = dict(
-                ws.cursor().execute(f"SELECT account_id, {_group_expr(col)} FROM accounts a").fetchall()
-            )
+            rows = retention_queries.account_groups(ws, col)
             labels = np.array([rows.get(a, "(none)") for a in frame["account_id"]], dtype=object)
         status = frame["status"]
         active = (frame["is_active"] == 1.0) & np.array([s != "churned" for s in status], dtype=bool)
@@ -294,71 +287,6 @@ def _health_by_group(ws: Workspace, col: str | None) -> dict[str, dict[str, Any]
     return cached(ws, ("retention-health", col, snap.as_of, ws.settings.health.model_dump_json()), compute)
 
 
-# ------------------------------------------------------------------------ queries
-
-
-def _history_sql(col: str | None) -> str:
-    return f"""
-WITH per AS (
-  SELECT s.account_id,
-    ROUND(COALESCE(SUM(s.arr) FILTER (
-      WHERE s.start_date <= $d0 AND (s.end_date IS NULL OR s.end_date > $d0)), 0), 2)
-      AS arr0,
-    ROUND(COALESCE(SUM(s.arr) FILTER (
-      WHERE s.start_date <= $d1 AND (s.end_date IS NULL OR s.end_date > $d1)), 0), 2)
-      AS arr1
-  FROM subscriptions s
-  WHERE s.start_date <= $d1 AND (s.end_date IS NULL OR s.end_date > $d0)
-  GROUP BY s.account_id
-),
-g AS (
-  SELECT per.arr0, per.arr1, {_group_expr(col)} AS grp
-  FROM per LEFT JOIN accounts a ON a.account_id = per.account_id
-)
-SELECT grp,
-  COUNT(*) FILTER (WHERE arr0 > 0) AS customers,
-  COUNT(*) FILTER (WHERE arr0 > 0 AND arr1 <= 0) AS lost,
-  COUNT(*) FILTER (WHERE arr0 <= 0 AND arr1 > 0) AS new_logos,
-  COALESCE(SUM(arr0) FILTER (WHERE arr0 > 0), 0) AS start_arr,
-  COALESCE(SUM(arr0 - arr1) FILTER (WHERE arr1 > 0 AND arr1 < arr0), 0) AS contraction,
-  COALESCE(SUM(arr0) FILTER (WHERE arr0 > 0 AND arr1 <= 0), 0) AS churn,
-  COALESCE(SUM(arr1 - arr0) FILTER (WHERE arr0 > 0 AND arr1 > arr0), 0) AS expansion,
-  COALESCE(SUM(arr1) FILTER (WHERE arr0 <= 0 AND arr1 > 0), 0) AS new_arr,
-  COALESCE(SUM(arr1) FILTER (WHERE arr1 > 0), 0) AS end_arr
-FROM g GROUP BY grp
-"""
-
-
-def _accounts_sql(col: str | None) -> str:
-    # Without ARR history: an account counts as a customer on d when it had started and not churned by d.
-    active0 = (
-        "(a.contract_start IS NULL OR a.contract_start <= $d0)"
-        " AND (a.churned_on IS NULL OR a.churned_on > $d0)"
-        " AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)"
-    )
-    lost = "a.churned_on IS NOT NULL AND a.churned_on <= $d1"
-    new = (
-        "a.contract_start > $d0 AND a.contract_start <= $d1 AND (a.churned_on IS NULL OR a.churned_on > $d1)"
-        " AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)"
-    )
-    return f"""
-SELECT {_group_expr(col)} AS grp,
-  COUNT(*) FILTER (WHERE {active0}) AS customers,
-  COUNT(*) FILTER (WHERE {active0} AND {lost}) AS lost,
-  COUNT(*) FILTER (WHERE {new}) AS new_logos,
-  COALESCE(SUM(a.arr) FILTER (WHERE {active0}), 0) AS start_arr,
-  COALESCE(SUM(a.arr) FILTER (WHERE {active0} AND {lost}), 0) AS churn,
-  COALESCE(SUM(a.arr) FILTER (WHERE {new}), 0) AS new_arr,
-  COUNT(*) FILTER (WHERE COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL) AS undated_churn
-FROM accounts a GROUP BY 1
-"""
-
-
-def _subscription_span(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
-    row = ws.cursor().execute("SELECT MIN(start_date), MAX(start_date) FROM subscriptions").fetchone()
-    return (row[0], row[1]) if row else (None, None)
-
-
 # ----------------------------------------------------------------------- the tool
 
 
@@ -384,13 +312,10 @@ def _period_rows(ws: Workspace, col: str | None, p: Period) -> list[dict[str, An
     has_history = "subscriptions" in ws.tables
 
     def compute() -> list[dict[str, Any]]:
-        sql = _history_sql(col) if has_history else _accounts_sql(col)
-        cur = ws.cursor().execute(sql, {"d0": p.start, "d1": p.end})
-        names = [d[0] for d in cur.description]
         rows = []
-        for values in cur.fetchall():
+        for found in retention_queries.period_sums(ws, col, p.start, p.end, has_history):
             row: dict[str, Any] = {}
-            for k, v in zip(names, values, strict=True):
+            for k, v in found.items():
                 row[k] = v if k == "grp" else (int(v or 0) if k in INT_COLUMNS else float(v or 0))
             row.setdefault("end_arr", row["start_arr"] - row["churn"] + row["new_arr"])
             rows.append(row)
@@ -514,7 +439,7 @@ def retention_metrics(
             end_arr=round(total["end_arr"], 2),
         )
         if total["start_arr"] <= 0:
-            first, last = _subscription_span(ws)
+            first, last = retention_queries.subscription_span(ws)
             span = (
                 f"subscriptions start between {first} and {last}"
                 if first

@@ -74,13 +74,24 @@ def nps_cut_columns(ws: Workspace) -> list[str]:
     if "nps" not in ws.tables:
         return []
     known = set(TABLES["nps"].column_names)
-    return [r[0] for r in ws.cursor().execute("DESCRIBE nps").fetchall() if r[0] not in known]
+    return [name for name in ws.columns("SELECT * FROM nps LIMIT 0") if name not in known]
 
 
 def _fetch(ws: Workspace, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = ws.cursor().execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return ws.records(sql, **params)
+
+
+def buckets_sql(count: int) -> str:
+    """The named day ranges as rows (bucket, lo, hi): one VALUES row of bound parameters per bucket."""
+    rows = ", ".join(f"($b{i}, CAST($b{i}_lo AS DATE), CAST($b{i}_hi AS DATE))" for i in range(count))
+    return f"SELECT * FROM (VALUES {rows}) AS p(bucket, lo, hi)"
+
+
+def bucket_params(buckets: list[tuple[str, dt.date, dt.date]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, (label, lo, hi) in enumerate(buckets):
+        out |= {f"b{i}": label, f"b{i}_lo": lo.isoformat(), f"b{i}_hi": hi.isoformat()}
+    return out
 
 
 _COUNTS = """
@@ -107,20 +118,15 @@ class Answers:
             cut.params,
             pmin=promoter_min,
             dmax=detractor_max,
-            bucket_labels=[b[0] for b in buckets],
-            bucket_los=[b[1].isoformat() for b in buckets],
-            bucket_his=[b[2].isoformat() for b in buckets],
+            **bucket_params(buckets),
         )
-        self.cte = self._cte()
+        self.cte = self._cte(len(buckets))
 
-    def _cte(self) -> str:
+    def _cte(self, count: int) -> str:
         """Answers per bucket within the cut (tenure at the answer date), rn = 1 on each respondent's latest."""
         cut = self.cut
         return f"""
-WITH periods AS (
-  SELECT unnest($bucket_labels) AS bucket, CAST(unnest($bucket_los) AS DATE) AS lo,
-    CAST(unnest($bucket_his) AS DATE) AS hi
-),
+WITH periods AS ({buckets_sql(count)}),
 ans AS (
   SELECT p.bucket, n.response_id, n.account_id, n.contact_id, n.responded_at, n.score, n.comment,
     {cut.group('n.responded_at')} AS grp,
@@ -168,18 +174,21 @@ ORDER BY responded_at, account_id, contact_id NULLS FIRST, response_id NULLS FIR
         return _fetch(self.ws, sql, dict(self.params, bucket=bucket))
 
 
-def csat_by_group(
-    ws: Workspace, cut: NpsCut, satisfied_min: int, lo: dt.date, hi: dt.date
-) -> list[dict[str, Any]]:
-    """Ticket ratings and satisfied ratings per group (grp 'all' when the cut's group is not on tickets)."""
+def csat_sql(cut: NpsCut) -> str:
     day = "CAST(COALESCE(k.closed_at, k.opened_at) AS DATE)"
     grp = cut.group(day, answers=None) or "'all'"
-    sql = f"""
+    return f"""
 SELECT {grp} AS grp, COUNT(*) AS ratings, COUNT(*) FILTER (WHERE k.csat >= $cmin) AS satisfied
 FROM tickets k JOIN accounts a ON a.account_id = k.account_id
 WHERE k.csat IS NOT NULL AND {day} >= $lo AND {day} < $hi{cut.account_where}{cut.tenure_where(day)}
 GROUP BY 1"""
-    return _fetch(ws, sql, dict(cut.params, cmin=satisfied_min, lo=lo, hi=hi))
+
+
+def csat_by_group(
+    ws: Workspace, cut: NpsCut, satisfied_min: int, lo: dt.date, hi: dt.date
+) -> list[dict[str, Any]]:
+    """Ticket ratings and satisfied ratings per group (grp 'all' when the cut's group is not on tickets)."""
+    return _fetch(ws, csat_sql(cut), dict(cut.params, cmin=satisfied_min, lo=lo, hi=hi))
 
 
 def _followup_cte(cut: NpsCut) -> str:
@@ -204,17 +213,23 @@ due AS (
 )"""
 
 
+def followup_totals_sql(cut: NpsCut) -> str:
+    return _followup_cte(cut) + """
+SELECT COUNT(*) AS due, COUNT(DISTINCT account_id) AS accounts,
+  (SELECT COALESCE(SUM(arr), 0) FROM (SELECT DISTINCT account_id, arr FROM due) d) AS arr
+FROM due"""
+
+
+def followup_rows_sql(cut: NpsCut) -> str:
+    return _followup_cte(cut) + (
+        "\nSELECT * FROM due ORDER BY arr DESC NULLS LAST, score, responded_at, account_id, contact_id "
+        "LIMIT $lim OFFSET $off")
+
+
 def followup_totals(ws: Workspace, cut: NpsCut, since: dt.date, as_of: dt.date, detractor_max: int) -> tuple:
     """(detractors due, accounts, their ARR): latest detractor answers since `since` with no touch after."""
     params = dict(cut.params, since=since, as_of=as_of, dmax=detractor_max)
-    return ws.cursor().execute(
-        _followup_cte(cut)
-        + """
-SELECT COUNT(*), COUNT(DISTINCT account_id),
-  (SELECT COALESCE(SUM(arr), 0) FROM (SELECT DISTINCT account_id, arr FROM due) d)
-FROM due""",
-        params,
-    ).fetchone()
+    return ws.rows(followup_totals_sql(cut), **params)[0]
 
 
 def followup_rows(
@@ -222,22 +237,16 @@ def followup_rows(
 ) -> list[dict[str, Any]]:
     """One page of the detractors due, largest ARR first, then lowest score."""
     params = dict(cut.params, since=since, as_of=as_of, dmax=detractor_max, lim=int(limit), off=int(offset))
-    return _fetch(
-        ws,
-        _followup_cte(cut)
-        + "\nSELECT * FROM due ORDER BY arr DESC NULLS LAST, score, responded_at, account_id, contact_id "
-        "LIMIT $lim OFFSET $off",
-        params,
-    )
+    return _fetch(ws, followup_rows_sql(cut), params)
 
 
 def answer_date_range(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
-    return ws.cursor().execute("SELECT MIN(responded_at), MAX(responded_at) FROM nps").fetchone()
+    return ws.rows("SELECT MIN(responded_at) AS lo, MAX(responded_at) AS hi FROM nps")[0]
 
 
 def has_contact_ids(ws: Workspace) -> bool:
-    return bool(ws.cursor().execute("SELECT COUNT(contact_id) FROM nps").fetchone()[0])
+    return bool(ws.scalar("SELECT COUNT(contact_id) AS n FROM nps"))
 
 
 def has_contract_starts(ws: Workspace) -> bool:
-    return bool(ws.cursor().execute("SELECT COUNT(contract_start) FROM accounts").fetchone()[0])
+    return bool(ws.scalar("SELECT COUNT(contract_start) AS n FROM accounts"))
