@@ -16,16 +16,11 @@ CASES = [
     ("renewal-strategy", {"account": ACCOUNT}),
     ("account-review-prep", {"account": ACCOUNT}),
 ]
-NEEDS_EXPANSION_SEAM = ("renewal-strategy", "account-review-prep")
-"""Tools that also read cs_mcp.domain.expansion's queries, converted by helper revenue: until that lands they
-answer NotOnThisEngine on a warehouse (their own queries are held to the same figures in test_renewal_queries)."""
 
 
 @pytest.mark.parametrize(("tool", "args"), CASES, ids=[f"{t}-{'-'.join(map(str, a)) or 'default'}"
                                                       for t, a in CASES])
-async def test_renewal_tools_answer_the_same_on_every_engine(tool, args, contract_pair, engine, request):
-    if tool in NEEDS_EXPANSION_SEAM and engine != "duckdb":
-        request.applymarker(pytest.mark.xfail(strict=False, reason="needs the expansion seam (helper revenue)"))
+async def test_renewal_tools_answer_the_same_on_every_engine(tool, args, contract_pair):
     ref, ws = contract_pair
     assert_same_answer(await answer(ref, tool, args), await answer(ws, tool, args))
 
