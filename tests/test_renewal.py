@@ -335,3 +335,20 @@ def test_retention_of_a_quarter_says_which_target_basis_it_used():
     assert q.metrics["grr"].target == pytest.approx(0.90 ** (90 / 365.25), abs=1e-6)
     assert "90-day period" in q.target_basis
     assert year.metrics["grr"].target == 0.90
+
+
+def test_a_look_back_counts_only_the_deals_closed_by_its_date():
+    # at the data's end (2026-06-30) every deal counts: R-3's open downgrade, R-6's renewal in Negotiation
+    with _open(NO_HEALTH) as now:
+        assert renewal.closed_by(now) == dt.date.max
+        base = renewal.build_base(now, CHURN)
+        i3, i6 = base.position["R-3"], base.position["R-6"]
+        assert (base.flags["downgrades"][i3], base.flags["late_renewals"][i6]) == (1, 1)
+    # scored as of 2026-06-01, inside the data: both close later, so the CRM did not know them then
+    with _open({**NO_HEALTH, "data": {"as_of": "2026-06-01"}}) as back:
+        assert renewal.closed_by(back) == dt.date(2026, 6, 1)
+        base = renewal.build_base(back, CHURN)
+        i3, i6 = base.position["R-3"], base.position["R-6"]
+        assert (base.flags["downgrades"][i3], base.flags["late_renewals"][i6]) == (0, 0)
+        # 1 - 0.30 = 70%, no downgrade deduction
+        assert base.pct[i3] == pytest.approx(70.0)
