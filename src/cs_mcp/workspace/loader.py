@@ -974,34 +974,11 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
 def _resolve_as_of(
     con: duckdb.DuckDBPyConnection, setting: object, loaded: frozenset[str]
 ) -> tuple[dt.date, str, list[str]]:
-    """The analysis date: fixed, today, or the newest activity date not after today."""
-    today = dt.date.today()
-    if isinstance(setting, dt.date):
-        return setting, "fixed in the configuration (data.as_of)", []
-    if setting == "today":
-        return today, "today (data.as_of: today)", []
-    best: tuple[dt.date, str] | None = None
-    future_best: tuple[dt.date, str] | None = None
-    notes = []
-    for table, col in ACTIVITY_DATES:
-        if table not in loaded:
-            continue
-        d = f"CAST({sql.ident(col)} AS DATE)"
-        past, future, n_future = con.execute(
-            f"SELECT max({d}) FILTER (WHERE {d} <= DATE '{today}'), max({d}), "
-            f"count(*) FILTER (WHERE {d} > DATE '{today}') FROM {sql.ident(table)}"
-        ).fetchone()
-        if past is not None and (best is None or past > best[0]):
-            best = (past, f"{table}.{col}")
-        if future is not None and (future_best is None or future > future_best[0]):
-            future_best = (future, f"{table}.{col}")
-        if n_future:
-            notes.append(f"{n_future:,} {table} rows have {col} after today; not used to choose as_of")
-    if best is None and future_best is not None:
-        best = future_best
-    if best is None:
-        return today, "today (no activity dates in the data)", notes
-    return best[0], f"latest activity date in the data ({best[1]})", notes
+    """The analysis date: fixed, today, or the newest activity date not after today (one rule for every engine)."""
+    from cs_mcp.workspace.backends.duckdb import DuckDBBackend
+    from cs_mcp.workspace.warehouse import resolve_as_of
+
+    return resolve_as_of(DuckDBBackend(con, label="workspace"), setting, loaded, ACTIVITY_DATES)
 
 
 def _progress_reporter(progress: Progress | None) -> Progress:

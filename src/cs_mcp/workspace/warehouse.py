@@ -69,7 +69,7 @@ def open_warehouse(settings: Settings, progress: Progress | None = None) -> Work
                 "tables.accounts.table: <schema.table> (or tables.accounts.sql: SELECT ...)"
             )
         loaded = frozenset(q.table for q in qualities if q.status == "loaded")
-        as_of, rule, as_of_notes = _resolve_as_of(backend, settings.data.as_of, loaded, ACTIVITY_DATES)
+        as_of, rule, as_of_notes = resolve_as_of(backend, settings.data.as_of, loaded, ACTIVITY_DATES)
     except BaseException:
         backend.close()
         raise
@@ -456,8 +456,9 @@ def _out_of_range(expr: str, c: Column) -> str | None:
     return "(" + " OR ".join(conds) + ")" if conds else None
 
 
-def _resolve_as_of(backend: Backend, setting: object, loaded: frozenset[str],
-                   activity: tuple[tuple[str, str], ...]) -> tuple[dt.date, str, list[str]]:
+def resolve_as_of(backend: Backend, setting: object, loaded: frozenset[str],
+                  activity: tuple[tuple[str, str], ...]) -> tuple[dt.date, str, list[str]]:
+    """The analysis date: fixed, today, or the newest activity date not after today."""
     today = dt.date.today()
     if isinstance(setting, dt.date):
         return setting, "fixed in the configuration (data.as_of)", []
