@@ -17,7 +17,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -113,6 +113,24 @@ class DataSettings(_Model):
 # ------------------------------------------------------------------------- health
 
 Curve = list[tuple[float, float]]
+
+
+class _Components(_Model):
+    """Settings scored as weighted components of metric points (expansion, engagement): both add up to more than 0."""
+
+    _weights_name: ClassVar[str] = "the weights"
+
+    @field_validator("weights", check_fields=False)
+    @classmethod
+    def _weights_total(cls, v: dict[str, float]) -> dict[str, float]:
+        return _weights_with_a_total(v, cls._weights_name)
+
+    @field_validator("components", check_fields=False)
+    @classmethod
+    def _points_total(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, metrics in v.items():
+            _weights_with_a_total(metrics, f"the metric points of component {name}")
+        return v
 
 
 class Dimension(_Model):
@@ -577,8 +595,10 @@ def _default_expansion_curves() -> dict[str, Curve]:
     }
 
 
-class ExpansionSettings(_Model):
+class ExpansionSettings(_Components):
     """expansion-opportunities: propensity = weighted components (0-100), candidates by type."""
+
+    _weights_name: ClassVar[str] = "the propensity weights"
 
     weights: dict[str, float] = Field(
         default_factory=lambda: {
@@ -636,17 +656,6 @@ class ExpansionSettings(_Model):
         "selling to it",
     )
 
-    @field_validator("weights")
-    @classmethod
-    def _weights_total(cls, v: dict[str, float]) -> dict[str, float]:
-        return _weights_with_a_total(v, "the propensity weights")
-
-    @field_validator("components")
-    @classmethod
-    def _points_total(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for name, metrics in v.items():
-            _weights_with_a_total(metrics, f"the metric points of component {name}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> ExpansionSettings:
@@ -789,12 +798,14 @@ class SegmentSettings(_Model):
         return self
 
 
-class EngagementSettings(_Model):
+class EngagementSettings(_Components):
     """engagement-report: four components, each 0-100 from metric curves (see cs_mcp.domain.engagement).
 
     A metric earns `curve(input) x points`; a component's score is 100 x earned / possible over its metrics
     with data; the engagement score is the weighted mean of the components with data (weights re-spread).
     """
+
+    _weights_name: ClassVar[str] = "the component weights"
 
     weights: dict[str, float] = Field(
         default_factory=lambda: {"frequency": 30, "quality": 35, "breadth": 20, "product": 15}
@@ -869,17 +880,6 @@ class EngagementSettings(_Model):
         0.5, ge=0, le=1, description="red flag: touches in window_days below this share of the expected"
     )
 
-    @field_validator("weights")
-    @classmethod
-    def _weights_total(cls, v: dict[str, float]) -> dict[str, float]:
-        return _weights_with_a_total(v, "the component weights")
-
-    @field_validator("components")
-    @classmethod
-    def _points_total(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for name, metrics in v.items():
-            _weights_with_a_total(metrics, f"the metric points of component {name}")
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> EngagementSettings:
