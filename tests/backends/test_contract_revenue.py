@@ -83,3 +83,21 @@ async def test_expansion_opportunities(args, contract_pair):
     ref, ws = contract_pair
     assert_same_answer(await answer(ref, "expansion-opportunities", args),
                        await answer(ws, "expansion-opportunities", args))
+
+
+SEGMENT_CASES = [
+    {},
+    {"scheme": "health_value"},
+    {"scheme": "lifecycle", "segment_detail": "mature"},
+    {"scheme": "rfm"},
+    {"scheme": "clusters"},
+    {"scheme": "value_tier", "segment_detail": "growth", "limit": 2},
+]
+
+
+@pytest.mark.parametrize("args", SEGMENT_CASES, ids=lambda a: ",".join(f"{k}={v}" for k, v in a.items()) or "default")
+async def test_customer_segments(args, name, contract_pair):
+    if name == "tiny" and args.get("scheme") == "clusters":
+        pytest.skip("the tiny workspace has too few active accounts to cluster")
+    ref, ws = contract_pair
+    assert_same_answer(await answer(ref, "customer-segments", args), await answer(ws, "customer-segments", args))
