@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import TINY
-from contract import answer, assert_same_answer, in_engine
+from contract import ACCOUNT, answer, assert_same_answer, in_engine
 
 pytestmark = pytest.mark.anyio
 
@@ -13,8 +13,7 @@ NPS_CASES = [
     {"period": "2026-Q1"},
     {"period": "last-12-months", "by": "segment"},
     {"period": "last-12-months", "by": "tenure", "trend": "month"},
-    pytest.param({"period": "last-12-months", "segment": "smb", "followup_days": 365, "limit": 2},
-                 marks=pytest.mark.xfail(strict=False, reason="needs the account seam (distinct_values)")),
+    {"period": "last-12-months", "segment": "smb", "followup_days": 365, "limit": 2},
     {"period": "last-12-months", "tenure": "<1y"},
     {"followup_days": 365, "limit": 2},
 ]
@@ -75,6 +74,9 @@ EXPANSION_CASES = [
     {"include_red": True},
     {"type": "cross_sell", "include_red": True},
     {"min_propensity": 40, "include_red": True, "limit": 3},
+    {"account": ACCOUNT, "include_red": True},
+    pytest.param({"account": ACCOUNT}, marks=NEEDS_RENEWAL),
+    {"segment": "smb", "include_red": True, "type": "tier_upgrade"},
 ]
 
 
@@ -92,6 +94,7 @@ SEGMENT_CASES = [
     {"scheme": "rfm"},
     {"scheme": "clusters"},
     {"scheme": "value_tier", "segment_detail": "growth", "limit": 2},
+    {"scheme": "lifecycle", "segment": "smb"},
 ]
 
 

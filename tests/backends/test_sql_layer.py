@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 import sqlglot
+from layer_accounts import account_queries
 from layer_revenue import revenue_queries
 
 from cs_mcp.config import Settings
@@ -37,6 +38,7 @@ def layer_queries() -> dict[str, str]:
         "features_no_touchpoints": features._sql(Settings(), every_table - {"touchpoints"}, filtered=False),
         "churn_facts": account_facts_sql(["partner_tier"], filtered=True),
         **revenue_queries(),
+        **account_queries(),
     }
 
 

@@ -25,6 +25,7 @@ from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
+from cs_mcp.workspace.queries.csm import account_touches, assigned_csm_ids, csm_roster
 
 if TYPE_CHECKING:
     import numpy as np
@@ -162,17 +163,12 @@ class CsmPerformance(Page):
 
 def _roster(ws: Workspace) -> dict[str, dict[str, Any]]:
     """csm_id -> name, team, capacity: the csms table, then csm_ids found only on accounts."""
-    cur = ws.cursor()
     roster: dict[str, dict[str, Any]] = {}
-    for cid, name, team, capacity in cur.execute(
-        "SELECT csm_id, name, team, capacity FROM csms ORDER BY csm_id"
-    ).fetchall():
+    for cid, name, team, capacity in csm_roster(ws):
         roster[str(cid)] = {"name": name, "team": team, "capacity": None if capacity is None else int(capacity),
                             "listed": True}
-    for (cid,) in cur.execute(
-        "SELECT DISTINCT csm_id FROM accounts WHERE csm_id IS NOT NULL AND trim(csm_id) <> '' ORDER BY 1"
-    ).fetchall():
-        roster.setdefault(str(cid), {"name": None, "team": None, "capacity": None, "listed": False})
+    for cid in assigned_csm_ids(ws):
+        roster.setdefault(cid, {"name": None, "team": None, "capacity": None, "listed": False})
     return roster
 
 
@@ -187,14 +183,7 @@ def _touch_counts(ws: Workspace, recent: int, window: int) -> dict[str, np.ndarr
     def compute() -> dict[str, np.ndarray]:
         n = len(snap.frame)
         out = {"days": np.full(n, np.nan), "recent": np.zeros(n), "window": np.zeros(n)}
-        raw = ws.cursor().execute(
-            f"""SELECT account_id,
-                  CAST(CAST($as_of AS DATE) - MAX(date) AS DOUBLE) AS days,
-                  CAST(COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {int(recent)}) AS DOUBLE) AS recent,
-                  CAST(COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {int(window)}) AS DOUBLE) AS in_window
-                FROM touchpoints WHERE date <= CAST($as_of AS DATE) GROUP BY account_id""",
-            {"as_of": snap.as_of},
-        ).fetchnumpy()
+        raw = account_touches(ws, snap.as_of, recent, window)
         keep = [i for i, a in enumerate(raw["account_id"]) if a in snap.position]
         rows = np.array([snap.position[raw["account_id"][i]] for i in keep], dtype=int)
         for k, col in (("days", "days"), ("recent", "recent"), ("window", "in_window")):

@@ -30,7 +30,7 @@ from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.formatting import pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
-from cs_mcp.workspace.features import MEETING_TYPES, NO_ANSWER_OUTCOMES, OUTREACH_TYPES
+from cs_mcp.workspace.queries.engagement import active_contacts, engagement_inputs, touches_by_30_days
 
 if TYPE_CHECKING:
     import numpy as np
@@ -243,83 +243,6 @@ class EngagementFacts:
     active: np.ndarray
 
 
-def _list(values: list[str] | tuple[str, ...]) -> str:
-    from cs_mcp.workspace.engine import literal_list
-
-    return literal_list([v.lower() for v in values]) if values else "(NULL)"
-
-
-def _facts_sql(s: EngagementSettings) -> str:
-    outreach, meetings, no_answer = _list(OUTREACH_TYPES), _list(MEETING_TYPES), _list(NO_ANSWER_OUTCOMES)
-    strategic, positive = _list(s.strategic_types), _list(s.positive_outcomes)
-    w, sd, cd = int(s.window_days), int(s.strategic_days), 30 * int(s.cadence_months)
-    return f"""
-WITH t AS (
-  SELECT account_id, date, lower(type) AS type, lower(outcome) AS outcome
-  FROM touchpoints WHERE date <= CAST($as_of AS DATE)
-),
-agg AS (
-  SELECT account_id,
-    MAX(date) AS last_touch,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w}) AS touches,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {cd}) AS touches_cadence,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND type IN {outreach}
-                       AND outcome IS NOT NULL) AS outreach_n,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND type IN {outreach}
-                       AND outcome IS NOT NULL AND outcome NOT IN {no_answer}) AS outreach_answered,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND type IN {meetings}
-                       AND outcome IS NOT NULL) AS meetings_n,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND type IN {meetings}
-                       AND outcome IS NOT NULL AND outcome NOT IN {no_answer}) AS meetings_held,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {sd} AND type IN {strategic}
-                       AND (outcome IS NULL OR outcome NOT IN {no_answer})) AS strategic,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND outcome IS NOT NULL) AS outcomes_n,
-    COUNT(*) FILTER (WHERE date > CAST($as_of AS DATE) - {w} AND outcome IN {positive}) AS positive_n
-  FROM t GROUP BY account_id
-),
-days AS (
-  SELECT DISTINCT account_id, date FROM t WHERE date > CAST($as_of AS DATE) - {cd}
-),
-gaps AS (
-  SELECT account_id, date - LAG(date) OVER (PARTITION BY account_id ORDER BY date) AS gap FROM days
-),
-g AS (
-  SELECT account_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
-  FROM gaps WHERE gap IS NOT NULL GROUP BY account_id
-),
-c AS (
-  SELECT account_id,
-    COUNT(*) AS contacts,
-    COUNT(DISTINCT lower(trim(department))) AS departments,
-    COUNT(*) FILTER (WHERE role = 'champion') AS champions,
-    COUNT(*) FILTER (WHERE role = 'executive_sponsor') AS sponsors
-  FROM contacts
-  WHERE left_on > CAST($as_of AS DATE) OR (left_on IS NULL AND COALESCE(active, TRUE))
-  GROUP BY account_id
-)
-SELECT a.account_id,
-  CAST(CAST($as_of AS DATE) - agg.last_touch AS DOUBLE) AS days_since_last_touch,
-  CAST(COALESCE(agg.touches, 0) AS DOUBLE) AS touches,
-  CAST(COALESCE(agg.touches_cadence, 0) AS DOUBLE) AS touches_cadence,
-  CAST(COALESCE(agg.outreach_n, 0) AS DOUBLE) AS outreach_n,
-  CAST(COALESCE(agg.outreach_answered, 0) AS DOUBLE) AS outreach_answered,
-  CAST(COALESCE(agg.meetings_n, 0) AS DOUBLE) AS meetings_n,
-  CAST(COALESCE(agg.meetings_held, 0) AS DOUBLE) AS meetings_held,
-  CAST(COALESCE(agg.strategic, 0) AS DOUBLE) AS strategic,
-  CAST(COALESCE(agg.outcomes_n, 0) AS DOUBLE) AS outcomes_n,
-  CAST(COALESCE(agg.positive_n, 0) AS DOUBLE) AS positive_n,
-  CAST(g.median_gap AS DOUBLE) AS median_gap,
-  CAST(COALESCE(c.contacts, 0) AS DOUBLE) AS contacts,
-  CAST(COALESCE(c.departments, 0) AS DOUBLE) AS departments,
-  CAST(COALESCE(c.champions, 0) AS DOUBLE) AS champions,
-  CAST(COALESCE(c.sponsors, 0) AS DOUBLE) AS sponsors
-FROM accounts a
-LEFT JOIN agg ON agg.account_id = a.account_id
-LEFT JOIN g ON g.account_id = a.account_id
-LEFT JOIN c ON c.account_id = a.account_id
-"""
-
-
 def expected_touches(s: EngagementSettings, segments: Any) -> np.ndarray:
     """Touches expected in window_days for each account's segment."""
     import numpy as np
@@ -402,14 +325,18 @@ def _compute_facts(ws: Workspace, snap: Any) -> EngagementFacts:
     s = ws.settings.engagement
     frame = snap.frame
     n = len(frame)
-    raw = ws.cursor().execute(_facts_sql(s), {"as_of": snap.as_of}).fetchnumpy()
+    raw = engagement_inputs(
+        ws, snap.as_of, window_days=int(s.window_days), strategic_days=int(s.strategic_days),
+        cadence_days=30 * int(s.cadence_months), strategic_types=list(s.strategic_types),
+        positive_outcomes=list(s.positive_outcomes),
+    )
     order = np.array([snap.position[a] for a in raw["account_id"]], dtype=int)
     counts: dict[str, np.ndarray] = {}
     for name, col in raw.items():
         if name == "account_id":
             continue
         values = np.full(n, np.nan)
-        values[order] = np.ma.filled(np.ma.asarray(col, dtype=float), np.nan)
+        values[order] = np.asarray(col, dtype=float)
         counts[name] = values
     has_touch = "touchpoints" in ws.tables
     has_contacts = "contacts" in ws.tables
@@ -548,14 +475,7 @@ def _cadence(ws: Workspace, facts: EngagementFacts, i: int, account_id: str) -> 
     s = ws.settings.engagement
     as_of = ws.as_of
     m = int(s.cadence_months)
-    rows = ws.cursor().execute(
-        """SELECT CAST(FLOOR((CAST($as_of AS DATE) - date) / 30.0) AS INTEGER) AS k, COUNT(*)
-           FROM touchpoints WHERE account_id = $id AND date <= CAST($as_of AS DATE)
-             AND date > CAST($as_of AS DATE) - $days
-           GROUP BY 1""",
-        {"as_of": as_of, "id": account_id, "days": 30 * m},
-    ).fetchall()
-    by_k = {int(k): int(n) for k, n in rows}
+    by_k = touches_by_30_days(ws, account_id, as_of, 30 * m)
     months = [
         MonthTouches(start=as_of - dt.timedelta(days=30 * (k + 1) - 1), end=as_of - dt.timedelta(days=30 * k),
                      touches=by_k.get(k, 0))
@@ -577,13 +497,7 @@ def _cadence(ws: Workspace, facts: EngagementFacts, i: int, account_id: str) -> 
 
 def _stakeholders(ws: Workspace, account_id: str) -> Stakeholders:
     s = ws.settings.engagement
-    rows = ws.cursor().execute(
-        """SELECT COALESCE(role, 'unknown') AS role, lower(trim(department)) AS dept, department
-           FROM contacts
-           WHERE account_id = $id
-             AND (left_on > CAST($as_of AS DATE) OR (left_on IS NULL AND COALESCE(active, TRUE)))""",
-        {"id": account_id, "as_of": ws.as_of},
-    ).fetchall()
+    rows = active_contacts(ws, account_id, ws.as_of)
     by_role: dict[str, int] = {}
     departments: dict[str, str] = {}
     for role, key, dept in rows:

@@ -31,7 +31,7 @@ from cs_mcp.domain.errors import NoData
 from cs_mcp.domain.nps import ONE_DAY, EventPeriod, resolve_event_period
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.retention import group_column
-from cs_mcp.workspace.engine import ident
+from cs_mcp.workspace.queries import escalations as q
 
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
@@ -139,129 +139,6 @@ DEFINITIONS = {
 }
 
 
-# --------------------------------------------------------------------------- SQL
-
-
-def _tickets_cte(account_where: str, grp: str) -> str:
-    return f"""
-WITH k AS (
-  SELECT k.ticket_id, k.account_id, k.opened_at, COALESCE(k.escalated, FALSE) AS esc,
-    COALESCE(NULLIF(trim(k.category), ''), '(none)') AS category,
-    CASE WHEN k.closed_at < $close_by AND k.closed_at >= k.opened_at
-      THEN date_diff('minute', k.opened_at, k.closed_at) / 60.0 END AS hours,
-    (k.closed_at IS NULL OR k.closed_at >= $close_by) AS is_open
-  FROM tickets k JOIN accounts a ON a.account_id = k.account_id
-  WHERE k.opened_at >= $lo AND k.opened_at < $hi{account_where}
-),
-per AS (
-  SELECT account_id, COUNT(*) FILTER (WHERE esc) AS escalations,
-    CAST(MIN(opened_at) FILTER (WHERE esc) AS DATE) AS first_esc,
-    CAST(MAX(opened_at) FILTER (WHERE esc) AS DATE) AS last_esc
-  FROM k GROUP BY account_id
-),
-acct AS (
-  SELECT a.account_id, {grp} AS grp, CAST(a.arr AS DOUBLE) AS arr, a.churned_on,
-    ((a.contract_start IS NULL OR a.contract_start < $hi) AND (a.churned_on IS NULL OR a.churned_on > $lo)
-      AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)) OR per.account_id IS NOT NULL
-      AS active_in_period,
-    (a.contract_start IS NULL OR a.contract_start <= $lo) AND (a.churned_on IS NULL OR a.churned_on > $lo)
-      AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL) AS at_start,
-    COALESCE(per.escalations, 0) AS escalations, per.first_esc
-  FROM accounts a LEFT JOIN per ON per.account_id = a.account_id
-  WHERE TRUE{account_where}
-)"""
-
-
-_GROUP_SQL = """
-SELECT grp,
-  COUNT(*) FILTER (WHERE active_in_period) AS active_customers,
-  COALESCE(SUM(escalations), 0) AS escalations,
-  COUNT(*) FILTER (WHERE escalations > 0) AS escalated_accounts,
-  COUNT(*) FILTER (WHERE escalations >= $repeat) AS repeat_escalators,
-  COALESCE(SUM(arr) FILTER (WHERE escalations >= $repeat), 0) AS repeat_arr,
-  COALESCE(SUM(escalations) FILTER (WHERE escalations >= $repeat), 0) AS repeat_escalations,
-  COUNT(*) FILTER (WHERE at_start) AS cohort,
-  COUNT(*) FILTER (WHERE at_start AND escalations > 0) AS esc_cohort,
-  COUNT(*) FILTER (WHERE at_start AND escalations > 0 AND churned_on >= first_esc AND churned_on < $hi)
-    AS esc_churned,
-  COUNT(*) FILTER (WHERE at_start AND escalations = 0 AND churned_on > $lo AND churned_on < $hi) AS other_churned
-FROM acct GROUP BY grp
-"""
-
-_RESOLUTION_SQL = """
-SELECT
-  COUNT(*) FILTER (WHERE esc) AS esc_tickets, COUNT(hours) FILTER (WHERE esc) AS esc_resolved,
-  COUNT(*) FILTER (WHERE esc AND is_open) AS esc_open,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE esc) AS esc_median,
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) FILTER (WHERE esc) AS esc_p90,
-  COUNT(*) AS all_tickets, COUNT(hours) AS all_resolved, COUNT(*) FILTER (WHERE is_open) AS all_open,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS all_median,
-  percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS all_p90
-FROM k
-"""
-
-_ROOT_CAUSE_SQL = """
-SELECT category, COUNT(*) FILTER (WHERE esc) AS escalations, COUNT(*) AS tickets,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) FILTER (WHERE esc) AS median_hours,
-  COUNT(*) FILTER (WHERE esc AND is_open) AS open
-FROM k GROUP BY category HAVING COUNT(*) FILTER (WHERE esc) > 0
-ORDER BY escalations DESC, category
-"""
-
-
-def _open_sql(account_where: str) -> str:
-    return f"""
-WITH o AS (
-  SELECT k.ticket_id, k.account_id, $as_of - CAST(k.opened_at AS DATE) AS age
-  FROM tickets k JOIN accounts a ON a.account_id = k.account_id
-  WHERE k.escalated AND k.opened_at < $close_by AND (k.closed_at IS NULL OR k.closed_at >= $close_by){account_where}
-)
-SELECT COUNT(*) AS n, COUNT(DISTINCT account_id) AS accounts,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY age) AS median_age, MAX(age) AS oldest_age,
-  (SELECT ticket_id FROM o ORDER BY age DESC, ticket_id LIMIT 1) AS oldest_ticket
-FROM o
-"""
-
-
-def _accounts_sql(account_where: str) -> str:
-    return f"""
-WITH k AS (
-  SELECT k.account_id, k.opened_at, COALESCE(NULLIF(trim(k.category), ''), '(none)') AS category
-  FROM tickets k JOIN accounts a ON a.account_id = k.account_id
-  WHERE k.escalated AND k.opened_at >= $lo AND k.opened_at < $hi{account_where}
-),
-per AS (
-  SELECT account_id, COUNT(*) AS escalations, CAST(MIN(opened_at) AS DATE) AS first_esc,
-    CAST(MAX(opened_at) AS DATE) AS last_esc
-  FROM k GROUP BY account_id
-),
-cat AS (
-  SELECT account_id, category,
-    ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY COUNT(*) DESC, MAX(opened_at) DESC, category) AS rn
-  FROM k GROUP BY account_id, category
-),
-open_now AS (
-  SELECT account_id, COUNT(*) AS n FROM tickets
-  WHERE escalated AND opened_at < $close_by AND (closed_at IS NULL OR closed_at >= $close_by)
-  GROUP BY account_id
-)
-SELECT a.account_id, a.name, a.segment, a.csm_id, per.escalations, COALESCE(o.n, 0) AS open_escalations,
-  per.first_esc, per.last_esc, cat.category AS top_category, CAST(a.arr AS DOUBLE) AS arr, a.renewal_date,
-  a.status, a.churned_on
-FROM per JOIN accounts a ON a.account_id = per.account_id
-LEFT JOIN cat ON cat.account_id = per.account_id AND cat.rn = 1
-LEFT JOIN open_now o ON o.account_id = per.account_id
-ORDER BY per.escalations DESC, a.arr DESC NULLS LAST, a.account_id
-LIMIT $limit OFFSET $offset
-"""
-
-
-def _fetch(ws: Workspace, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = ws.cursor().execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def _rate(n: int, d: int) -> float | None:
     return None if d <= 0 else round(n / d, 6)
 
@@ -313,7 +190,7 @@ def escalation_analysis(
             "escalation-analysis needs a tickets table (ticket_id, account_id, opened_at, closed_at, category, "
             "escalated): add tickets.csv (or map your export in cs-mcp.yaml)."
         )
-    n_tickets, n_flagged = ws.cursor().execute("SELECT COUNT(*), COUNT(escalated) FROM tickets").fetchone()
+    n_tickets, n_flagged = q.ticket_counts(ws)
     if not n_flagged:
         raise NoData(
             f"The tickets table ({n_tickets} rows) has no escalated values: add an escalated column (true/false) "
@@ -325,17 +202,13 @@ def escalation_analysis(
     offset = decode_cursor(cursor)
     filters: dict[str, str] = {}
     params: dict[str, Any] = {}
-    account_where = ""
     if segment:
         require_known_value(ws, "segment", segment)
-        account_where = " AND lower(a.segment) = lower($segment)"
         params["segment"] = filters["segment"] = segment.strip()
     col = group_column(ws, by)
-    grp = f"COALESCE(CAST(a.{ident(col)} AS VARCHAR), '(none)')" if col else "'all'"
+    scope = q.Scope(by_segment=bool(segment), group_column=col)
     window = dict(params, lo=p.first_day, hi=p.end_exclusive, close_by=ws.as_of + ONE_DAY)
-    cte = _tickets_cte(account_where, grp)
-
-    group_rows = _fetch(ws, cte + _GROUP_SQL, dict(window, repeat=fb.repeat_escalation_min))
+    group_rows = q.escalation_groups(ws, scope, dict(window, repeat=fb.repeat_escalation_min))
     keys = [
         "active_customers", "escalations", "escalated_accounts", "repeat_escalators", "repeat_arr",
         "repeat_escalations", "cohort", "esc_cohort", "esc_churned", "other_churned",
@@ -344,13 +217,11 @@ def escalation_analysis(
     for k in keys:
         if k != "repeat_arr":
             total[k] = int(total[k])
-    res = _fetch(ws, cte + _RESOLUTION_SQL, window)[0]
-    causes = _fetch(ws, cte + _ROOT_CAUSE_SQL, window)
-    opened = _fetch(ws, _open_sql(account_where), dict(params, as_of=ws.as_of, close_by=ws.as_of + ONE_DAY))[0]
+    res = q.resolution_times(ws, scope, window)
+    causes = q.root_causes(ws, scope, window)
+    opened = q.open_escalations(ws, scope, dict(params, as_of=ws.as_of, close_by=ws.as_of + ONE_DAY))
 
-    has_churn_dates = bool(
-        ws.cursor().execute("SELECT COUNT(churned_on) FROM accounts").fetchone()[0]
-    )
+    has_churn_dates = q.any_churn_dates(ws)
     not_computed: list[str] = []
     notes: list[str] = []
     if not has_churn_dates:
@@ -396,7 +267,7 @@ def escalation_analysis(
         oldest_ticket_id=opened["oldest_ticket"],
     )
 
-    rows = _fetch(ws, _accounts_sql(account_where), dict(window, limit=limit, offset=offset))
+    rows = q.top_escalators(ws, scope, dict(window, limit=limit, offset=offset))
     snap = portfolio_snapshot(ws)
     bands = snap.health.bands()
     accounts = []
@@ -428,9 +299,7 @@ def escalation_analysis(
     nxt = offset + len(accounts)
 
     if not n_esc:
-        first, last = ws.cursor().execute(
-            "SELECT MIN(opened_at), MAX(opened_at) FROM tickets WHERE escalated"
-        ).fetchone()
+        first, last = q.escalation_span(ws)
         span = (
             f"escalations in the data run from {first:%Y-%m-%d} to {last:%Y-%m-%d}" if first
             else "no ticket is escalated"

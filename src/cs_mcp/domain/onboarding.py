@@ -28,6 +28,8 @@ from cs_mcp.domain.errors import AccountNotFound, InvalidArgument, NoData
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.periods import Day
 from cs_mcp.domain.plan_store import PlanStore, check_plan_id, plans_dir
+from cs_mcp.workspace.queries.accounts import csm_record, distinct_values
+from cs_mcp.workspace.queries.onboarding import plan_account, plan_owner_contacts
 
 if TYPE_CHECKING:
     from cs_mcp.config import OnboardingSettings, Settings
@@ -448,10 +450,8 @@ def _customer(
             + "."
         )
     known_segments = {k.lower(): k for k in cfg.timeline_days}
-    cur = ws.cursor()
     if segment:
-        data_segments = [r[0] for r in cur.execute(
-            "SELECT DISTINCT segment FROM accounts WHERE segment IS NOT NULL ORDER BY 1").fetchall()]
+        data_segments = distinct_values(ws, "segment")
         valid = {s.lower(): s for s in [*cfg.timeline_days, *data_segments]}
         if segment.lower() not in valid:
             raise InvalidArgument(f"Unknown segment '{segment}'. Known segments: {', '.join(sorted(valid.values()))}.")
@@ -470,33 +470,23 @@ def _customer(
                             segment_source=source)
     else:
         tables.append("accounts")
-        row = cur.execute(
-            """SELECT segment, plan, arr, seats_purchased, status, renewal_date, csm_id
-               FROM accounts WHERE account_id = $a""",
-            {"a": ref.account_id},
-        ).fetchone()
-        seg, source = (segment, "argument") if segment else (row[0], "data" if row[0] else "default")
+        row = plan_account(ws, ref.account_id)
+        data_segment = row.pop("segment")
+        seg, source = (segment, "argument") if segment else (data_segment, "data" if data_segment else "default")
         seg = known_segments.get(seg.lower(), seg) if seg else None
         customer = Customer(
-            account_id=ref.account_id, name=ref.name, in_data=True, segment=seg, segment_source=source,
-            plan=row[1], arr=row[2], seats_purchased=row[3], status=row[4], renewal_date=row[5], csm_id=row[6],
+            account_id=ref.account_id, name=ref.name, in_data=True, segment=seg, segment_source=source, **row
         )
-        if row[6]:
-            people["csm"] = row[6]
+        if row["csm_id"]:
+            people["csm"] = row["csm_id"]
             if "csms" in ws.tables:
                 tables.append("csms")
-                got = cur.execute("SELECT name FROM csms WHERE csm_id = $c", {"c": row[6]}).fetchone()
-                if got and got[0]:
-                    people["csm"] = got[0]
+                got = csm_record(ws, row["csm_id"])
+                if got and got["name"]:
+                    people["csm"] = got["name"]
         if "contacts" in ws.tables:
             tables.append("contacts")
-            rows = cur.execute(
-                """SELECT role, COALESCE(name, contact_id), COALESCE(active, left_on IS NULL), left_on
-                   FROM contacts
-                   WHERE account_id = $a AND role IN ('champion', 'executive_sponsor', 'admin')
-                   ORDER BY contact_id""",
-                {"a": ref.account_id},
-            ).fetchall()
+            rows = plan_owner_contacts(ws, ref.account_id)
             for role, person, active, _ in rows:
                 if active:
                     people.setdefault("customer_admin" if role == "admin" else role, person)

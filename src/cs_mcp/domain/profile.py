@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cs_mcp.workspace.schema import TABLES
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 def _jsonable(v: Any) -> Any:
     if isinstance(v, dt.date | dt.datetime):
         return v.isoformat()
+    if isinstance(v, Decimal):
+        return float(v)
     if isinstance(v, float) and v != v:
         return None
     return v
@@ -21,27 +24,22 @@ def _jsonable(v: Any) -> Any:
 
 def account_profile(ws: Workspace, account_id: str) -> dict[str, Any]:
     """The accounts row (standard and custom columns), its CSM and row counts per table."""
-    cur = ws.cursor()
-    cur.execute("SELECT * FROM accounts WHERE account_id = $id", {"id": account_id})
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    if row is None:
+    from cs_mcp.workspace.queries.accounts import account_record, account_row_counts, csm_record
+
+    found = account_record(ws, account_id)
+    if found is None:
         raise KeyError(account_id)
-    record = {k: _jsonable(v) for k, v in zip(names, row, strict=True)}
+    record = {k: _jsonable(v) for k, v in found.items()}
     standard = set(TABLES["accounts"].column_names)
     profile: dict[str, Any] = {k: v for k, v in record.items() if k in standard}
     profile["custom_attributes"] = {k: v for k, v in record.items() if k not in standard}
     if record.get("csm_id") and "csms" in ws.tables:
-        csm = cur.execute("SELECT name, team FROM csms WHERE csm_id = $c", {"c": record["csm_id"]}).fetchone()
+        csm = csm_record(ws, record["csm_id"])
         if csm:
-            profile["csm"] = {"csm_id": record["csm_id"], "name": csm[0], "team": csm[1]}
-    counts = {}
-    for table in sorted(ws.tables):
-        if table in ("accounts", "csms", "products") or not TABLES[table].account_child:
-            continue
-        counts[table] = cur.execute(f"SELECT COUNT(*) FROM {table} WHERE account_id = $id", {"id": account_id}
-                                    ).fetchone()[0]
-    profile["rows_per_table"] = counts
+            profile["csm"] = {"csm_id": record["csm_id"], "name": csm["name"], "team": csm["team"]}
+    children = [t for t in sorted(ws.tables)
+                if t not in ("accounts", "csms", "products") and TABLES[t].account_child]
+    profile["rows_per_table"] = account_row_counts(ws, account_id, children)
     profile["renewal"] = renewal_outlook(ws, account_id)
     profile["as_of"] = ws.as_of.isoformat()
     profile["see_also"] = [

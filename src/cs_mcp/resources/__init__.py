@@ -64,24 +64,10 @@ def register_resources(server: MCPServer, state: AppState) -> None:
 
 
 def _complete_values(state: AppState, kind: str, prefix: str) -> Completion:
+    from cs_mcp.workspace.queries.accounts import completions
+
     ws = state.loaded or state.open_workspace()
-    cur = ws.cursor()
-    like = prefix.lower()
-    if kind == "account":
-        sql = ("SELECT account_id, name FROM accounts WHERE starts_with(lower(account_id), $p) "
-               "OR contains(lower(name), $p) ORDER BY starts_with(lower(name), $p) DESC, arr DESC NULLS LAST")
-        rows = cur.execute(sql, {"p": like}).fetchall()
-        values = [r[0] for r in rows]
-    elif kind == "segment":
-        rows = cur.execute("SELECT DISTINCT segment FROM accounts WHERE segment IS NOT NULL "
-                           "AND starts_with(lower(segment), $p) ORDER BY 1", {"p": like}).fetchall()
-        values = [r[0] for r in rows]
-    elif kind == "csm":
-        rows = cur.execute("SELECT DISTINCT csm_id FROM accounts WHERE csm_id IS NOT NULL "
-                           "AND starts_with(lower(csm_id), $p) ORDER BY 1", {"p": like}).fetchall()
-        values = [r[0] for r in rows]
-    else:
-        values = []
+    values = completions(ws, kind, prefix.lower()) if kind in ("account", "segment", "csm") else []
     return Completion(values=values[:MAX_COMPLETIONS], total=len(values), has_more=len(values) > MAX_COMPLETIONS)
 
 

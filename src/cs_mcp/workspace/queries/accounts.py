@@ -33,34 +33,35 @@ class SearchRow(NamedTuple):
 _MATCH_COLUMNS = "account_id, name, segment, arr"
 
 
+_BY_ID_SQL = f"SELECT {_MATCH_COLUMNS} FROM accounts WHERE account_id = $r"
+_NAMED_SQL = f"""SELECT {_MATCH_COLUMNS} FROM accounts
+WHERE lower(account_id) = lower($r) OR lower(name) = lower($r)
+ORDER BY arr DESC NULLS LAST, name, account_id"""
+_CONTAINING_WHERE = "contains(lower(name), lower($r))"
+_CONTAINING_COUNT_SQL = f"SELECT COUNT(*) FROM accounts WHERE {_CONTAINING_WHERE}"
+_CONTAINING_SQL = f"""SELECT {_MATCH_COLUMNS} FROM accounts WHERE {_CONTAINING_WHERE}
+ORDER BY arr DESC NULLS LAST, name, account_id LIMIT $n"""
+
+
+def _match(row: tuple) -> AccountMatch:
+    account_id, name, segment, arr = row
+    return AccountMatch(account_id, name, segment, None if arr is None else float(arr))
+
+
 def account_by_id(ws: Workspace, account_id: str) -> AccountMatch | None:
-    row = ws.cursor().execute(
-        f"SELECT {_MATCH_COLUMNS} FROM accounts WHERE account_id = $r", {"r": account_id}
-    ).fetchone()
-    return None if row is None else AccountMatch(*row)
+    rows = ws.rows(_BY_ID_SQL, r=account_id)
+    return _match(rows[0]) if rows else None
 
 
 def accounts_named(ws: Workspace, reference: str) -> list[AccountMatch]:
     """Accounts whose id or name equals `reference`, ignoring case; largest ARR first."""
-    rows = ws.cursor().execute(
-        f"""SELECT {_MATCH_COLUMNS} FROM accounts
-            WHERE lower(account_id) = lower($r) OR lower(name) = lower($r)
-            ORDER BY arr DESC NULLS LAST, name""",
-        {"r": reference},
-    ).fetchall()
-    return [AccountMatch(*r) for r in rows]
+    return [_match(r) for r in ws.rows(_NAMED_SQL, r=reference)]
 
 
 def accounts_containing(ws: Workspace, fragment: str, limit: int) -> tuple[int, list[AccountMatch]]:
     """(how many names contain `fragment`, the first `limit` of them by ARR), ignoring case."""
-    cur = ws.cursor()
-    where = "contains(lower(name), lower($r))"
-    total = cur.execute(f"SELECT COUNT(*) FROM accounts WHERE {where}", {"r": fragment}).fetchone()[0]
-    rows = cur.execute(
-        f"SELECT {_MATCH_COLUMNS} FROM accounts WHERE {where} ORDER BY arr DESC NULLS LAST, name LIMIT $n",
-        {"r": fragment, "n": limit},
-    ).fetchall()
-    return int(total), [AccountMatch(*r) for r in rows]
+    total = ws.scalar(_CONTAINING_COUNT_SQL, r=fragment)
+    return int(total), [_match(r) for r in ws.rows(_CONTAINING_SQL, r=fragment, n=limit)]
 
 
 _CLOSEST_SQL = f"""
@@ -83,7 +84,7 @@ def accounts_like(ws: Workspace, reference: str, limit: int) -> list[AccountMatc
         rows = sorted(every, key=lambda r: (
             -max(jaro_winkler(str(r[1] or "").lower(), ref), jaro_winkler(str(r[0]).lower(), ref)), str(r[0])))
         rows = rows[:limit]
-    return [AccountMatch(*r) for r in rows]
+    return [_match(r) for r in rows]
 
 
 def closest_accounts(ws: Workspace, reference: str, limit: int = 25) -> list[tuple[str, str]]:
@@ -92,13 +93,35 @@ def closest_accounts(ws: Workspace, reference: str, limit: int = 25) -> list[tup
 
 
 def distinct_values(ws: Workspace, column: str) -> list[str]:
-    """The values of accounts.<column> present in the data, sorted."""
+    """The values of accounts.<column> present in the data, sorted (by code point, as DuckDB sorts)."""
+    from cs_mcp.workspace.engine import ident
+
     if column not in SEARCHABLE_VALUES:
         raise ValueError(f"not a listable accounts column: {column}")
-    rows = ws.cursor().execute(
-        f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM accounts WHERE {column} IS NOT NULL ORDER BY 1"
-    ).fetchall()
-    return [r[0] for r in rows]
+    col = ident(column)
+    rows = ws.rows(f"SELECT DISTINCT CAST({col} AS VARCHAR) AS v FROM accounts WHERE {col} IS NOT NULL")
+    return sorted(r[0] for r in rows)
+
+
+_SEARCH_COLUMNS = "account_id, name, segment, csm_id, plan, arr, status, renewal_date"
+
+
+def search_sql(*, query: bool, filters: tuple[str, ...], min_arr: bool, renewal: bool) -> tuple[str, str]:
+    """(count, page) query texts for the filters given: `filters` names the accounts columns matched."""
+    where = ["TRUE"]
+    if query:
+        where.append("(contains(lower(name), lower($q)) OR contains(lower(account_id), lower($q)))")
+    where += [f"lower({column}) = lower(${column})" for column in filters]
+    if min_arr:
+        where.append("arr >= $min_arr")
+    if renewal:
+        where.append("renewal_date >= $renewal_from AND renewal_date <= $renewal_to")
+    order = "arr DESC NULLS LAST, name, account_id"
+    if query:
+        order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
+    sql_where = " AND ".join(where)
+    return (f"SELECT COUNT(*) FROM accounts WHERE {sql_where}",
+            f"SELECT {_SEARCH_COLUMNS} FROM accounts WHERE {sql_where} ORDER BY {order} LIMIT $limit OFFSET $offset")
 
 
 def search_accounts(
@@ -114,30 +137,76 @@ def search_accounts(
     offset: int,
 ) -> tuple[int, list[SearchRow]]:
     """(accounts matching every filter given, one page of them): best name matches first, then by ARR."""
-    where = ["TRUE"]
     params: dict[str, object] = {}
     if query:
-        where.append("(contains(lower(name), lower($q)) OR contains(lower(account_id), lower($q)))")
         params["q"] = query
-    for column, value in (("segment", segment), ("csm_id", csm_id), ("status", status)):
-        if value:
-            where.append(f"lower({column}) = lower(${column})")
-            params[column] = value
+    filters = tuple(c for c, v in (("segment", segment), ("csm_id", csm_id), ("status", status)) if v)
+    params |= {c: v for c, v in (("segment", segment), ("csm_id", csm_id), ("status", status)) if v}
     if min_arr is not None:
-        where.append("arr >= $min_arr")
         params["min_arr"] = min_arr
     if renewal_within is not None:
-        where.append("renewal_date >= $as_of AND renewal_date <= $as_of + $days")
-        params["as_of"], params["days"] = renewal_within
-    order = "arr DESC NULLS LAST, name"
-    if query:
-        order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
-    sql_where = " AND ".join(where)
-    cur = ws.cursor()
-    total = cur.execute(f"SELECT COUNT(*) FROM accounts WHERE {sql_where}", params).fetchone()[0]
-    rows = cur.execute(
-        f"""SELECT account_id, name, segment, csm_id, plan, arr, status, CAST(renewal_date AS VARCHAR)
-            FROM accounts WHERE {sql_where} ORDER BY {order} LIMIT $limit OFFSET $offset""",
-        params | {"limit": limit, "offset": offset},
-    ).fetchall()
-    return int(total), [SearchRow(*r) for r in rows]
+        as_of, days = renewal_within
+        params["renewal_from"], params["renewal_to"] = as_of, as_of + dt.timedelta(days=days)
+    count_sql, page_sql = search_sql(query=bool(query), filters=filters, min_arr=min_arr is not None,
+                                     renewal=renewal_within is not None)
+    total = ws.scalar(count_sql, **params)
+    rows = ws.rows(page_sql, **params, limit=limit, offset=offset)
+    return int(total), [_search_row(r) for r in rows]
+
+
+def _search_row(row: tuple) -> SearchRow:
+    *head, arr, status, renewal = row
+    return SearchRow(*head, None if arr is None else float(arr), status, _iso_date(renewal))
+
+
+def _iso_date(value: object) -> str | None:
+    """A date column's value as DuckDB writes CAST(date AS VARCHAR): YYYY-MM-DD."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def account_record(ws: Workspace, account_id: str) -> dict[str, object] | None:
+    """The account's row, every column (standard and custom) in table order; None when there is none."""
+    found = ws.records("SELECT * FROM accounts WHERE account_id = $id", id=account_id)
+    return found[0] if found else None
+
+
+def csm_record(ws: Workspace, csm_id: str) -> dict[str, object] | None:
+    """The CSM's name and team; None when csms holds no such id."""
+    found = ws.records("SELECT name, team FROM csms WHERE csm_id = $c", c=csm_id)
+    return found[0] if found else None
+
+
+def row_counts_sql(tables: list[str]) -> str:
+    from cs_mcp.workspace.engine import ident, literal
+
+    return " UNION ALL ".join(
+        f"SELECT {literal(t)} AS table_name, COUNT(*) AS n FROM {ident(t)} WHERE account_id = $id" for t in tables)
+
+
+def account_row_counts(ws: Workspace, account_id: str, tables: list[str]) -> dict[str, int]:
+    """Rows per table that belong to the account, in the order of `tables`."""
+    if not tables:
+        return {}
+    counts = dict(ws.rows(row_counts_sql(tables), id=account_id))
+    return {t: int(counts[t]) for t in tables}
+
+
+_COMPLETION_SQL = {
+    "account": "SELECT account_id FROM accounts WHERE starts_with(lower(account_id), $p) "
+               "OR contains(lower(name), $p) "
+               "ORDER BY starts_with(lower(name), $p) DESC, arr DESC NULLS LAST, account_id",
+    "segment": "SELECT DISTINCT segment FROM accounts WHERE segment IS NOT NULL "
+               "AND starts_with(lower(segment), $p) ORDER BY 1",
+    "csm": "SELECT DISTINCT csm_id FROM accounts WHERE csm_id IS NOT NULL "
+           "AND starts_with(lower(csm_id), $p) ORDER BY 1",
+}
+"""Argument completion: account ids (name matches first, then by ARR), segments, CSM ids, by lower-case prefix."""
+
+
+def completions(ws: Workspace, kind: str, prefix: str) -> list[str]:
+    """The values of `kind` ('account', 'segment' or 'csm') that complete the lower-case `prefix`."""
+    return [r[0] for r in ws.rows(_COMPLETION_SQL[kind], p=prefix)]

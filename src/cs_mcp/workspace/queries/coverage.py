@@ -23,18 +23,24 @@ def activity_span(ws: Workspace) -> tuple[dt.date, dt.date] | None:
     ]
     if not parts:
         return None
-    row = ws.cursor().execute(f"SELECT min(lo), max(hi) FROM ({' UNION ALL '.join(parts)}) AS spans").fetchone()
-    if row is None or row[0] is None:
-        return None
-    return row[0], row[1]
+    rows = ws.rows(f"SELECT min(lo) AS lo, max(hi) AS hi FROM ({' UNION ALL '.join(parts)}) AS spans")
+    return _span(rows)
 
 
 def renewal_span(ws: Workspace) -> tuple[dt.date, dt.date] | None:
     """(first, last) renewal date of the accounts not churned; None when no account has one."""
-    row = ws.cursor().execute(
-        "SELECT min(renewal_date), max(renewal_date) FROM accounts "
+    return _span(ws.rows(
+        "SELECT min(renewal_date) AS lo, max(renewal_date) AS hi FROM accounts "
         "WHERE coalesce(lower(status), 'active') <> 'churned'"
-    ).fetchone()
-    if row is None or row[0] is None:
+    ))
+
+
+def _span(rows: list[tuple]) -> tuple[dt.date, dt.date] | None:
+    if not rows or rows[0][0] is None:
         return None
-    return row[0], row[1]
+    return as_date(rows[0][0]), as_date(rows[0][1])
+
+
+def as_date(value: dt.date) -> dt.date:
+    """A DATE value as a date (some drivers hand back a datetime at midnight)."""
+    return value.date() if isinstance(value, dt.datetime) else value
