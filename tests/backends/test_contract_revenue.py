@@ -41,21 +41,50 @@ async def test_retention_metrics(args, contract_pair):
     assert_same_answer(await answer(ref, "retention-metrics", args), await answer(ws, "retention-metrics", args))
 
 
-@pytest.fixture(scope="module")
-def no_history(tmp_path_factory, reference):
-    """The tiny workspace without its subscriptions table: retention falls back to accounts' dates."""
+def _tiny_variant(folder, skip: str = "") -> object:
     import shutil
 
     from cs_mcp.config import load_settings
     from cs_mcp.workspace.loader import open_workspace
 
-    folder = tmp_path_factory.mktemp("tiny-no-subscriptions")
     for f in TINY.iterdir():
-        if f.name != "subscriptions.csv":
+        if f.name != skip and not (folder / f.name).exists():
             shutil.copy(f, folder / f.name)
-    ws = open_workspace(load_settings(folder))
+    return open_workspace(load_settings(folder))
+
+
+@pytest.fixture(scope="module")
+def no_history(tmp_path_factory, reference):
+    """The tiny workspace without its subscriptions table: retention falls back to accounts' dates."""
+    ws = _tiny_variant(tmp_path_factory.mktemp("tiny-no-subscriptions"), skip="subscriptions.csv")
     yield {"nosubs": ws}
     ws.close()
+
+
+@pytest.fixture(scope="module")
+def nps_channel(tmp_path_factory, reference):
+    """The tiny workspace with an extra nps column (Channel): a cut of nps-analysis."""
+    folder = tmp_path_factory.mktemp("tiny-nps-channel")
+    lines = (TINY / "nps.csv").read_text().splitlines()
+    channels = ["email", "in-app"]
+    rows = [lines[0] + ",Channel"] + [f"{line},{channels[i % 2]}" for i, line in enumerate(lines[1:])]
+    (folder / "nps.csv").write_text("\n".join(rows) + "\n")
+    ws = _tiny_variant(folder)
+    yield {"npschannel": ws}
+    ws.close()
+
+
+@pytest.mark.parametrize("args", [{"period": "last-24-months", "by": "channel"},
+                                  {"period": "last-24-months", "by": "nps.Channel", "trend": "month"}],
+                         ids=["by=channel", "by=nps.Channel"])
+async def test_nps_by_an_nps_column(args, engine, nps_channel, engine_url):
+    if engine == "spark":
+        pytest.skip("checked on PostgreSQL (Spark serves one workspace at a time)")
+    ws = in_engine(engine, "npschannel", nps_channel, engine_url)
+    ref = nps_channel["npschannel"]
+    want = await answer(ref, "nps-analysis", args)
+    assert len(want["groups"]) == 2
+    assert_same_answer(want, await answer(ws, "nps-analysis", args))
 
 
 @pytest.mark.parametrize("args", [{}, {"by": "segment"}], ids=["default", "by=segment"])
