@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cs_mcp.workspace.queries import expansion, nps, retention
+from cs_mcp.workspace.queries import expansion, nps, retention, segments
 
 _DAY = dt.date(2026, 1, 1)
 
@@ -25,6 +25,8 @@ def revenue_queries() -> dict[str, str]:
         "retention_history": retention.history_sql("segment"),
         "retention_history_all": retention.history_sql(None),
         "retention_accounts": retention.accounts_sql("plan"),
+        "retention_arr_on": retention.ARR_ON_SQL,
+        "segments_account_dates": segments.ACCOUNT_DATES_SQL,
         "expansion_extras": expansion.EXTRAS_SQL,
         "expansion_whitespace": expansion.CROSS_SELL_SQL,
         "expansion_open_opportunities": expansion.OPEN_OPPORTUNITIES_SQL,

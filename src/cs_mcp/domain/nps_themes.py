@@ -47,7 +47,7 @@ SEED = 0
 TOP_TERMS = 8
 THEME_VOCABULARY = 30  # a theme's own words: its most distinctive terms
 SEED_CHECK = 200  # closest comments of a theme checked against the seed keywords
-SELECT_RESTARTS, FIT_RESTARTS = 2, 4
+CHOOSING_RESTARTS, FIT_RESTARTS = 2, 4  # k-means restarts while choosing k, then for the chosen k
 MAX_ITERATIONS = 50
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -292,7 +292,7 @@ def _choose_k(z: np.ndarray, fb: FeedbackSettings) -> tuple[int, list[KCandidate
     hi = min(fb.theme_k_max, max(fb.theme_k_min, len(sample) // max(fb.theme_min_size, 2)))
     coverage: dict[int, float] = {}
     for k in range(fb.theme_k_min, hi + 1):
-        centres = _fit_centres(sample, k, len(sample), SELECT_RESTARTS)
+        centres = _fit_centres(sample, k, len(sample), CHOOSING_RESTARTS)
         coverage[k] = float(((sample @ centres.T).max(axis=1) >= fb.theme_select_similarity).mean())
     best = max(coverage.values())
     chosen = min(k for k, c in coverage.items() if c >= best - fb.theme_k_tolerance)

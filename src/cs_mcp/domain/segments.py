@@ -36,6 +36,8 @@ from pydantic import BaseModel, Field
 from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
+from cs_mcp.workspace.queries import retention as retention_queries
+from cs_mcp.workspace.queries import segments as segment_queries
 
 if TYPE_CHECKING:
     import numpy as np
@@ -208,27 +210,17 @@ class _Facts:
 def _facts(ws: Workspace, snap: PortfolioSnapshot) -> _Facts:
     import numpy as np
 
-    raw = (
-        ws.cursor()
-        .execute(
-            "SELECT account_id, churned_on, renewal_date, "
-            "(COALESCE(status, '') = 'churned' AND churned_on IS NULL) AS undated FROM accounts"
-        )
-        .fetchnumpy()
-    )
+    raw = segment_queries.account_dates(ws)
     n = len(snap.frame)
     rows = np.array([snap.position[a] for a in raw["account_id"]], dtype=np.int64)
 
     def dates(name: str) -> np.ndarray:
-        col = raw[name]
         out = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        values = np.asarray(np.ma.getdata(col)).astype("datetime64[D]")
-        values[np.ma.getmaskarray(col)] = np.datetime64("NaT")
-        out[rows] = values
+        out[rows] = np.asarray(raw[name]).astype("datetime64[D]")
         return out
 
     undated = np.zeros(n, dtype=bool)
-    undated[rows] = np.asarray(np.ma.filled(raw["undated"], False), dtype=bool)
+    undated[rows] = raw["undated"] == 1.0
     return _Facts(dates("churned_on"), dates("renewal_date"), undated)
 
 
@@ -285,15 +277,7 @@ def _state(ws: Workspace, day: dt.date, facts: _Facts) -> _State:
         active = (frame["is_active"] == 1.0) & ~facts.undated_churn
         days = _renewal_on(facts.renewal, day)
         if "subscriptions" in ws.tables:
-            then = dict(
-                ws.cursor()
-                .execute(
-                    "SELECT account_id, SUM(arr) FROM subscriptions WHERE start_date <= $d "
-                    "AND (end_date IS NULL OR end_date > $d) GROUP BY account_id",
-                    {"d": day},
-                )
-                .fetchall()
-            )
+            then = retention_queries.arr_on(ws, day)
             then_arr = np.array([then.get(a) or 0.0 for a in frame["account_id"]], dtype=float)
             arr = np.where(then_arr > 0, then_arr, arr)
     return _State(day, snap, arr, active, days)

@@ -96,3 +96,14 @@ def subscription_span(ws: Workspace) -> tuple[dt.date | None, dt.date | None]:
     """The first and last subscription start dates."""
     rows = ws.rows("SELECT MIN(start_date) AS first, MAX(start_date) AS last FROM subscriptions")
     return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+
+ARR_ON_SQL = """
+SELECT account_id, SUM(arr) AS arr FROM subscriptions
+WHERE start_date <= $d AND (end_date IS NULL OR end_date > $d) GROUP BY account_id
+"""
+
+
+def arr_on(ws: Workspace, day: dt.date) -> dict[str, float | None]:
+    """account_id -> ARR of its subscriptions active on `day` (accounts with none are absent)."""
+    return dict(ws.rows(ARR_ON_SQL, d=day))
