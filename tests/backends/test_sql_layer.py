@@ -140,7 +140,7 @@ def test_settings_refuse_an_unknown_engine_with_the_forms_accepted():
         load_settings(overrides={"data": {"url": "oracle://db"}})
 
 
-def test_an_answer_not_yet_portable_says_so_on_a_warehouse_instead_of_failing_blindly():
+def test_raw_duckdb_access_on_a_warehouse_says_so_instead_of_failing_blindly():
     from cs_mcp.domain.errors import CSError
     from cs_mcp.workspace.loader import NotOnThisEngine, Workspace
     from cs_mcp.workspace.quality import DataQualityReport

@@ -71,14 +71,14 @@ class WorkspaceError(ValueError):
 
 
 class NotOnThisEngine(WorkspaceError, CSError):
-    """An answer whose queries still read DuckDB directly, asked of a warehouse (shown to the model as-is)."""
+    """Raw DuckDB access (copying a folder's tables out, tests) asked of a warehouse (shown as-is)."""
 
 
 class Workspace(QueryMethods):
     """A loaded workspace: every canonical table, typed and validated, on one engine (embedded DuckDB by default).
 
     Readers run queries through `columns` / `rows` / `records` / `scalar` (`cs_mcp.workspace.sql`), which
-    work on every engine; `cursor()` is the raw DuckDB cursor of code not yet moved to the query layer.
+    work on every engine; `cursor()` is the raw DuckDB cursor that `cs-mcp load` copies a folder's tables with.
     """
 
     def __init__(
@@ -113,8 +113,8 @@ class Workspace(QueryMethods):
         cursor = getattr(self.backend, "cursor", None)
         if cursor is None:
             raise NotOnThisEngine(
-                f"This answer cannot run on {self.backend.dialect} ({self.backend.label}) yet: its queries "
-                "still read DuckDB directly. Serve a workspace folder or a duckdb:/// database for it "
+                f"This cannot run on {self.backend.dialect} ({self.backend.label}): it reads DuckDB directly. "
+                "Use a workspace folder or a duckdb:/// database for it "
                 "(cs-mcp load copies a folder into the warehouse; cs-mcp serve --data DIR serves the folder)."
             )
         return cursor()
