@@ -90,6 +90,8 @@ class Acknowledged:
 
     milestones: dict[str, list[str]] = field(default_factory=dict)
     marks: dict[str, set[str]] = field(default_factory=dict)
+    extra_plans: int = 0
+    """extra plans asked for so far (acknowledged or not): each gets its own start date"""
 
     def count(self) -> int:
         return sum(len(m) for m in self.marks.values())
@@ -125,7 +127,9 @@ def crash_round(state_dir: Path, round_no: int, rng: random.Random, acked: Ackno
         n = 0
         while True:  # mostly updates (read-modify-write), every fifth write a new plan
             if n % 5 == 4:
-                extra = FIRST_START + dt.timedelta(days=400 + 50 * round_no + n)
+                # a start date never asked before: a fast server writes many plans per round
+                acked.extra_plans += 1
+                extra = FIRST_START + dt.timedelta(days=400 + acked.extra_plans)
                 create_plan(server, rng.choice(ACCOUNTS), extra, acked)
             else:
                 target = pid if n % 2 == 0 else rng.choice(sorted(acked.marks))
