@@ -11,7 +11,8 @@ Per size (a seeded demo workspace with 18 months of weekly usage, generated once
   restart  a second server on the same cache folder: spawn -> first churn-risk-list answered, and its peak RSS
 With --postgres: the workspace is copied into PostgreSQL (cs-mcp load) and the engine-side work of the
 portfolio (validation on open, the feature query for every account) is timed beside DuckDB's, with this
-process's peak RSS (the rows stay in the engine: only per-account rows come back).
+process's peak RSS (the rows stay in the engine: only per-account rows come back); then `cs-mcp serve` on
+that PostgreSQL schema answers the same calls over stdio, with the server's peak RSS.
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ def _children_rss_peak() -> int:
     return peak
 
 
-async def _session(data: Path, cache: Path, memory_limit: str | None, warm: int, account: str) -> dict:
+async def _session(data: Path | None, cache: Path, memory_limit: str | None, warm: int, account: str,
+                   config: Path | None = None) -> dict:
+    """One stdio server (on the folder `data`, or as `config` says): first churn-risk-list, warm calls, peak RSS."""
     env = dict(os.environ, CS_MCP_CACHE_DIR=str(cache))
-    args = ["-m", "cs_mcp", "serve", "--data", str(data)]
+    args = ["-m", "cs_mcp", "serve"] + (["--data", str(data)] if data else [])
     if memory_limit:
         config = cache / "bench.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(f"data:\n  duckdb_memory_limit: {memory_limit}\n")
+    if config:
         args += ["--config", str(config)]
     progress: list[str] = []
 
@@ -135,7 +139,15 @@ def bench_postgres(root: Path, n: int, url: str) -> None:
     for engine, what, s in rows:
         print(f"{'':>9}  {engine:<9} {what:<34} {s:7.2f} s")
     pg.close()
+    config = root / f"pg-{n}.yaml"
+    config.write_text(f"data:\n  url: '{url}'\n  database_schema: {schema}\n  as_of: '{ref.as_of.isoformat()}'\n")
+    account = _first_account(data)
     ref.close()
+    served = anyio.run(_session, None, root / f"cache-pg-{n}", None, 3, account, config)
+    warm = ", ".join(f"{tool} {served[tool] * 1000:.0f} ms" for tool in ("health-score", "churn-risk-list",
+                                                                         "renewal-forecast"))
+    print(f"{'':>9}  postgres  cs-mcp serve --url (stdio): first churn-risk-list {served['first_s']:.1f} s, warm "
+          f"{warm}, server peak RSS {served['rss_mb']:.0f} MB")
 
 
 def main() -> None:

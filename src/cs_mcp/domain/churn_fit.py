@@ -71,23 +71,39 @@ class FeatureSpec:
             X[:, i] = numeric[name]
         j = len(self.numeric)
         for c, levels in self.categorical.items():
-            vals = _norm_cat(categorical[c])
-            known = np.zeros(n, dtype=bool)
-            for lv in levels:
-                hit = vals == lv
-                X[:, j] = hit
-                known |= hit
+            codes = _level_codes(categorical[c], levels)
+            for k in range(len(levels)):
+                X[:, j] = codes == k
                 j += 1
             if self.has_other[c]:
-                X[:, j] = (vals != "") & ~known
+                X[:, j] = codes == len(levels)
                 j += 1
         return X
+
+
+def _clean(v: Any) -> str:
+    return "" if v is None or v != v else str(v).strip()
+
+
+def _level_codes(values: Any, levels: list[str]) -> np.ndarray:
+    """Per row: the index of its cleaned value in `levels`, len(levels) for another value, -1 for no value.
+
+    Each distinct value is cleaned and looked up once (a million rows hold a handful of segments)."""
+    import numpy as np
+
+    items = values.tolist() if hasattr(values, "tolist") else list(values)  # the same objects looked up below
+    index = {lv: k for k, lv in enumerate(levels)}
+    code_of: dict[Any, int] = {}
+    for v in set(items):
+        text = _clean(v)
+        code_of[v] = index.get(text, len(levels)) if text else -1
+    return np.fromiter((code_of[v] for v in items), dtype=np.int32, count=len(items))
 
 
 def _norm_cat(values: Any) -> np.ndarray:
     import numpy as np
 
-    return np.array(["" if v is None or v != v else str(v).strip() for v in values], dtype=object)
+    return np.array([_clean(v) for v in values], dtype=object)
 
 
 def _make_spec(
