@@ -54,14 +54,45 @@ class Scored:
     change_days: int
 
 
-def explainer(s: Scored) -> Callable[[np.ndarray], list[Explanation]]:
-    """A function from scored rows to their explanations, computed in chunks on demand."""
+@dataclass
+class Population:
+    """What an account is compared with, computed once over every scored account (kept with the scores)."""
+
+    base_rate: float
+    """mean probability: an account above it is explained by what raises its risk"""
+    baseline: np.ndarray
+    """the portfolio's typical design-matrix row (see _baseline)"""
+    z_mean: np.ndarray | None
+    """logistic models: the mean standardized model input (imputed, scaled, with missing-value indicators)"""
+
+
+def population(model: LabelModel, numeric: dict[str, Any], categorical: dict[str, Any],
+               probability: np.ndarray, chunk: int = 100_000) -> Population:
+    """The Population of the scored accounts, from their model inputs (design matrices built a chunk at a time)."""
+    import numpy as np
+
+    n = len(probability)
+    z_mean = None
+    if model.estimator_name == "logistic":
+        imputer, scaler = model.estimator.named_steps["impute"], model.estimator.named_steps["scale"]
+        total = None
+        for k in range(0, n, chunk):
+            part = slice(k, k + chunk)
+            X = model.spec.build({c: v[part] for c, v in numeric.items()}, {c: v[part] for c, v in categorical.items()})
+            summed = imputer.transform(X).sum(axis=0)
+            total = summed if total is None else total + summed
+        # standardizing is affine per column: the mean of standardized rows is the standardized mean row
+        z_mean = scaler.transform((total / n)[None, :])[0] if total is not None else None
+    base_rate = float(np.mean(probability)) if n else 0.0
+    return Population(base_rate, _baseline(model.spec, numeric, categorical, n), z_mean)
+
+
+def explainer(s: Scored, pop: Population) -> Callable[[np.ndarray], list[Explanation]]:
+    """A function from rows of `s` to their explanations, computed in chunks on demand."""
     import numpy as np
 
     groups = s.model.spec.groups
-    base_rate = float(np.mean(s.probability)) if len(s.probability) else 0.0
-    baseline = _baseline(s.model.spec, s.X)
-    without = _without(s, baseline)
+    without = _without(s, pop)
     behaviour = np.array([metrics.is_behaviour(name) for name, _ in groups], dtype=bool)
 
     def explain(idx: np.ndarray) -> list[Explanation]:
@@ -81,7 +112,7 @@ def explainer(s: Scored) -> Callable[[np.ndarray], list[Explanation]]:
                 - calibrated(without(idx[k:k + CHUNK]).ravel()).reshape(-1, len(groups))
                 for k in range(0, len(idx), CHUNK)
             ])
-        return [_one(s, int(i), strength[r], impact[r], behaviour, s.probability[i] >= base_rate)
+        return [_one(s, int(i), strength[r], impact[r], behaviour, s.probability[i] >= pop.base_rate)
                 for r, i in enumerate(idx)]
 
     return explain
@@ -143,11 +174,11 @@ def _fallback(s: Scored, i: int, risky: bool) -> list[Driver]:
     return out
 
 
-def _without(s: Scored, baseline: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def _without(s: Scored, pop: Population) -> Callable[[np.ndarray], np.ndarray]:
     """Raw probability of rows idx with each feature group set to its baseline: (len(idx), groups)."""
     import numpy as np
 
-    model, X, groups = s.model, s.X, s.model.spec.groups
+    model, X, groups, baseline = s.model, s.X, s.model.spec.groups, pop.baseline
     if model.estimator_name == "logistic":
         imputer = model.estimator.named_steps["impute"]
         scaler = model.estimator.named_steps["scale"]
@@ -160,7 +191,7 @@ def _without(s: Scored, baseline: np.ndarray) -> Callable[[np.ndarray], np.ndarr
         owner = np.concatenate([col_group, col_group[indicator_of]]).astype(int)
         G = np.zeros((len(owner), len(groups)))
         G[np.arange(len(owner)), owner] = 1.0
-        z_mean = scaler.transform(imputer.transform(X)).mean(axis=0) if len(X) else np.zeros(len(owner))
+        z_mean = pop.z_mean if pop.z_mean is not None else np.zeros(len(owner))
 
         def logistic(idx: np.ndarray) -> np.ndarray:
             from cs_mcp.domain.churn_fit import _logit
@@ -181,19 +212,23 @@ def _without(s: Scored, baseline: np.ndarray) -> Callable[[np.ndarray], np.ndarr
     return trees
 
 
-def _baseline(spec: FeatureSpec, X: np.ndarray) -> np.ndarray:
-    """The portfolio's typical row: numeric medians, the most common level of each category."""
+def _baseline(spec: FeatureSpec, numeric: dict[str, Any], categorical: dict[str, Any], n: int) -> np.ndarray:
+    """The portfolio's typical design-matrix row: numeric medians, the most common level of each category
+    (left at zero when more accounts have none of the levels shown)."""
     import numpy as np
 
-    base = np.zeros(X.shape[1])
-    if len(X) == 0:
+    from cs_mcp.domain.churn_fit import _level_codes
+
+    base = np.zeros(len(spec.columns))
+    if n == 0:
         return base
     for name, cols in spec.groups:
         if name in spec.numeric:
-            col = X[:, cols[0]]
+            col = np.asarray(numeric[name], dtype=float)
             base[cols[0]] = np.nanmedian(col) if np.any(~np.isnan(col)) else np.nan
         else:
-            sums = X[:, cols].sum(axis=0)
-            if sums.max() >= len(X) - sums.sum():
+            codes = _level_codes(categorical[name], spec.categorical[name])
+            sums = np.bincount(codes[codes >= 0], minlength=len(cols))[:len(cols)]
+            if sums.max() >= n - sums.sum():
                 base[cols[int(np.argmax(sums))]] = 1.0
     return base

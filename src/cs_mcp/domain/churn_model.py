@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from cs_mcp.domain.churn import indicator_drivers, leading_indicator_score
 from cs_mcp.domain.churn_card import ChurnModelCard, Method
-from cs_mcp.domain.churn_drivers import Explanation
-from cs_mcp.domain.churn_fit import FittedModel, data_used, fit_models, import_sklearn, one_blas_thread
+from cs_mcp.domain.churn_drivers import Explanation, Population
+from cs_mcp.domain.churn_fit import FittedModel, LabelModel, data_used, fit_models, import_sklearn, one_blas_thread
 from cs_mcp.domain.churn_training import (
     active_at,
     epoch_days,
@@ -175,10 +175,26 @@ class ChurnScores:
     not_fitted: dict[str, str]
     view: ScoringView
     note: str | None
-    _explain: Callable[[np.ndarray], list[Explanation]]
+    rows: np.ndarray
+    """row of the portfolio snapshot of each scored account"""
+    population: Population | None
+    """what the ranking model's explanations compare with (None: leading-indicator scores)"""
     position: dict[str, int] = field(default_factory=dict)
     _explained: dict[str, Explanation] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _explain: Callable[[np.ndarray], list[Explanation]] | None = field(default=None, repr=False)
+    """bound to a workspace by `bind` (not kept on disk: it rebuilds the inputs of the accounts it explains)"""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_explain": None}
+
+    def bind(self, ws: Workspace) -> ChurnScores:
+        """Attach the explainer of this workspace's accounts (once; also after the scores come off disk)."""
+        if self._explain is None:
+            with self._lock:
+                if self._explain is None:
+                    self._explain = _explainer_of(ws, self)
+        return self
 
     def probability_of(self, account_id: str) -> float | None:
         i = self.position.get(account_id)
@@ -190,6 +206,8 @@ class ChurnScores:
 
         missing = [a for a in dict.fromkeys(account_ids) if a not in self._explained and a in self.position]
         if missing:
+            if self._explain is None:
+                raise RuntimeError("churn scores used before bind(ws)")
             explained = self._explain(np.array([self.position[a] for a in missing], dtype=int))
             with self._lock:
                 self._explained.update(zip(missing, explained, strict=True))
@@ -202,7 +220,7 @@ class ChurnScores:
 def churn_scores(ws: Workspace, progress: Progress | None = None) -> ChurnScores:
     """Churn probabilities of the active accounts as of ws.as_of (models, else leading indicators), cached."""
     key = ("churn-scores", ws.settings.churn.model_dump_json(), ws.settings.health.model_dump_json())
-    return cached(ws, key, lambda: _score(ws, progress))
+    return cached(ws, key, lambda: _score(ws, progress)).bind(ws)
 
 
 def _score(ws: Workspace, progress: Progress | None) -> ChurnScores:
@@ -235,45 +253,98 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
     c = ws.settings.churn
     snap = portfolio_snapshot(ws)
     rows = active_rows(ws)
-    ind_cols = subset(indicator_columns(snap.frame, snap.health), rows)
-    ind_score, hits = leading_indicator_score(ind_cols, c)
+    ind_score, _ = leading_indicator_score(subset(indicator_columns(snap.frame, snap.health), rows), c)
     fitted, why = fitted_model(ws, progress)
     view = _view(snap.frame, snap.health, rows)
     ids = np.asarray(snap.frame["account_id"][rows], dtype=object)
+    position = {a: i for i, a in enumerate(ids)}
     nan = np.full(len(rows), np.nan)
     if fitted is None:
         card = _fallback_card(ws, why)
-
-        inputs = _health_inputs(snap.health, rows)
-
-        def explain(idx: np.ndarray) -> list[Explanation]:
-            return [Explanation(drivers=indicator_drivers(ind_cols, int(i), hits[int(i)], c)
-                                or _health_drivers(inputs, snap.frame.row(int(rows[i])), int(i)), context=[])
-                    for i in idx]
-
         return ChurnScores(ws.as_of, "leading-indicator", None, ids, np.clip(ind_score / 100.0, 0, 1), nan,
-                           ind_score, card, None, {}, view, card.caveat, explain,
-                           {a: i for i, a in enumerate(ids)})
-    health_sub = _HealthSubset(snap.health, rows)
-    numeric, categorical = raw_columns(snap.frame.select(rows), subset(facts_now(ws), rows), health_sub,
-                                       fitted.mode, fitted.use_subscriptions)
+                           ind_score, card, None, {}, view, card.caveat, rows, None, position)
+    numeric, categorical = _model_inputs(ws, fitted, rows)
     ranking = _ranking_label(fitted, c.rank_by)
     ranked = fitted.models[ranking]
-    X, raw, p = ranked.predict(numeric, categorical)
+    p = _predict(ranked, numeric, categorical)
     if fitted.mode == "snapshot":
         oof = np.array([ranked.oof_probability.get(a, np.nan) for a in ids], dtype=float)
         p = np.where(np.isnan(oof), p, oof)
     short = fitted.models.get("horizon") if ranking != "horizon" else None
-    p90 = p if ranking == "horizon" else (short.predict(numeric, categorical)[2] if short else nan)
-    from cs_mcp.domain.churn_drivers import Scored, explainer
+    p90 = p if ranking == "horizon" else (_predict(short, numeric, categorical) if short else nan)
+    from cs_mcp.domain.churn_drivers import population
 
-    scored = Scored(ranked, X, raw, p, numeric, categorical, lambda i: snap.frame.row(int(rows[i])),
-                    _Before(ws, ids), _health_inputs(snap.health, rows), c.driver_change_days)
     return ChurnScores(
         ws.as_of, "model", ranking, ids, np.clip(p, 0, 1), np.clip(p90, 0, 1), ind_score, ranked.card,
-        None if short is None else short.card, fitted.not_fitted, view,
-        _note(fitted, ranking, c.rank_by), explainer(scored), {a: i for i, a in enumerate(ids)},
+        None if short is None else short.card, fitted.not_fitted, view, _note(fitted, ranking, c.rank_by), rows,
+        population(ranked, numeric, categorical, p), position,
     )
+
+
+PREDICT_CHUNK = 100_000
+"""Rows per design matrix when scoring the portfolio: a million accounts never sit in one matrix."""
+
+
+def _predict(model: LabelModel, numeric: dict[str, Any], categorical: dict[str, Any]) -> np.ndarray:
+    """Calibrated probabilities of every row, a chunk of rows at a time."""
+    import numpy as np
+
+    n = len(next(iter(numeric.values()))) if numeric else len(next(iter(categorical.values())))
+    parts = [model.predict({k: v[i:i + PREDICT_CHUNK] for k, v in numeric.items()},
+                           {k: v[i:i + PREDICT_CHUNK] for k, v in categorical.items()})[2]
+             for i in range(0, n, PREDICT_CHUNK)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _model_inputs(ws: Workspace, fitted: FittedModel, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(numeric, categorical) model inputs of the given snapshot rows, as of ws.as_of."""
+    snap = portfolio_snapshot(ws)
+    return raw_columns(snap.frame.select(rows), subset(facts_now(ws), rows), _HealthSubset(snap.health, rows),
+                       fitted.mode, fitted.use_subscriptions)
+
+
+def _explainer_of(ws: Workspace, scores: ChurnScores) -> Callable[[np.ndarray], list[Explanation]]:
+    """Explanations of scored accounts (by index into scores.account_ids), their inputs rebuilt on demand."""
+    snap = portfolio_snapshot(ws)
+    if scores.population is None:
+        return _indicator_explainer(ws, scores)
+    fitted, _ = fitted_model(ws)
+    if fitted is None or scores.ranks_by not in fitted.models:
+        raise RuntimeError("the churn model that produced these scores is gone")
+    model = fitted.models[scores.ranks_by]
+    c = ws.settings.churn
+
+    def explain(idx: np.ndarray) -> list[Explanation]:
+        import numpy as np
+
+        from cs_mcp.domain.churn_drivers import Scored, explainer
+
+        rows = scores.rows[idx]
+        numeric, categorical = _model_inputs(ws, fitted, rows)
+        X, raw, _ = model.predict(numeric, categorical)
+        scored = Scored(model, X, raw, scores.probability[idx], numeric, categorical,
+                        lambda j: snap.frame.row(int(rows[j])), _Before(ws, scores.account_ids[idx]),
+                        _health_inputs(snap.health, rows), c.driver_change_days)
+        return explainer(scored, scores.population)(np.arange(len(idx)))
+
+    return explain
+
+
+def _indicator_explainer(ws: Workspace, scores: ChurnScores) -> Callable[[np.ndarray], list[Explanation]]:
+    """Leading-indicator scores: the indicators that fired, else the strongest health inputs."""
+    c = ws.settings.churn
+    snap = portfolio_snapshot(ws)
+
+    def explain(idx: np.ndarray) -> list[Explanation]:
+        rows = scores.rows[idx]
+        cols = subset(indicator_columns(snap.frame, snap.health), rows)
+        _, hits = leading_indicator_score(cols, c)
+        inputs = _health_inputs(snap.health, rows)
+        return [Explanation(drivers=indicator_drivers(cols, j, hits[j], c)
+                            or _health_drivers(inputs, snap.frame.row(int(rows[j])), j), context=[])
+                for j in range(len(idx))]
+
+    return explain
 
 
 def _ranking_label(fitted: FittedModel, wanted: str) -> str:
