@@ -263,6 +263,10 @@ class RenewalBase:
     seat_trigger: float = 0.85
     """expansion.seat_upsell_utilization: seat use above it makes an upsell candidate"""
 
+    def __getstate__(self) -> dict[str, Any]:
+        # kept on disk without its churn scores (they have their own memo): renewal_base attaches them again
+        return {**self.__dict__, "churn_source": None}
+
     @property
     def has_renewal(self) -> np.ndarray:
         import numpy as np
@@ -346,6 +350,9 @@ def _book_rows(ws: Workspace, source: ChurnInput | None) -> np.ndarray:
 
     snap = portfolio_snapshot(ws)
     if source is not None:
+        rows = getattr(source, "rows", None)  # ChurnScores knows its snapshot rows
+        if rows is not None:
+            return np.asarray(rows, dtype=np.int64)
         return np.array([snap.position[a] for a in source.account_ids], dtype=np.int64)
     f = snap.frame
     status = np.array([s != "churned" for s in f["status"]], dtype=bool)
@@ -408,8 +415,11 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     churn_index = np.full(len(idx), -1, dtype=np.int64)
     method = "health-only"
     if source is not None:
-        where = getattr(source, "position", None) or {a: i for i, a in enumerate(source.account_ids)}
-        churn_index = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
+        if getattr(source, "rows", None) is not None:  # the book's rows are the scores' rows, in order
+            churn_index = np.arange(len(ids), dtype=np.int64)
+        else:
+            where = getattr(source, "position", None) or {a: i for i, a in enumerate(source.account_ids)}
+            churn_index = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
         has = churn_index >= 0
         churn_p[has] = np.asarray(source.probability, dtype=float)[churn_index[has]]
         p90 = getattr(source, "probability_90d", None)
@@ -472,7 +482,10 @@ def renewal_base(ws: Workspace) -> RenewalBase:
 
     key = ("renewal-base", ws.settings.renewal.model_dump_json(), ws.settings.health.model_dump_json(),
            ws.settings.churn.model_dump_json())
-    return cached(ws, key, lambda: build_base(ws))
+    base = cached(ws, key, lambda: build_base(ws))
+    if base.churn_source is None and base.method != "health-only":  # read from disk: the same scores again
+        base.churn_source = _churn_scores(ws)
+    return base
 
 
 # ------------------------------------------------------------------------ answer

@@ -1,9 +1,10 @@
 """A per-workspace memo: results computed once per loaded version of the data, some kept on disk too.
 
 The results a warm restart needs (the portfolio feature snapshot, the churn scores, the churn model's
-account facts) are also pickled to `<cache>/memo/`, keyed by the workspace folder, its data version, its
-as-of date, the memo key (which holds the settings it depends on) and a hash of the code that computes
-them, so a restart on unchanged files answers the first portfolio question without recomputing them.
+account facts, the renewal book) are also pickled to `<cache>/memo/`, keyed by the workspace folder, its
+data version, its as-of date, the memo key (which holds the settings it depends on) and a hash of the code
+that computes them, so a restart on unchanged files answers the first portfolio question without
+recomputing them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ T = TypeVar("T")
 _locks_guard = threading.Lock()
 log = logging.getLogger("cs_mcp")
 
-PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts"})
+PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts", "renewal-base"})
 """Memo keys (their first element) kept on disk across restarts."""
 KEEP_FILES = 64
 
