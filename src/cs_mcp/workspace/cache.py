@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import logging
 import os
 import pickle
@@ -104,18 +103,24 @@ def _read(path: Path) -> Any:
 
 
 def _write(path: Path, value: Any) -> None:
-    try:
-        buffer = io.BytesIO()
-        _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    except Exception:  # a value that cannot be pickled stays in memory only
-        log.debug("memo %s not kept on disk", path, exc_info=True)
-        return
+    """Pickle `value` straight into a temporary file beside `path`, then move it into place (never a copy of
+    the whole pickle in memory: the portfolio of a million accounts pickles to 700 MB)."""
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(buffer.getvalue())
+        with tmp.open("wb") as fh:
+            _Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         os.replace(tmp, path)
+    except OSError:
+        log.debug("could not write the memo %s", path, exc_info=True)
+        tmp.unlink(missing_ok=True)
+        return
+    except Exception:  # a value that cannot be pickled stays in memory only
+        log.debug("memo %s not kept on disk", path, exc_info=True)
+        tmp.unlink(missing_ok=True)
+        return
+    try:
         for old in sorted(path.parent.glob("*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)[KEEP_FILES:]:
             old.unlink(missing_ok=True)
     except OSError:
-        log.debug("could not write the memo %s", path, exc_info=True)
+        log.debug("could not prune the memo folder %s", path.parent, exc_info=True)
