@@ -345,5 +345,20 @@ def compute_features(
     columns["as_of"] = columns["as_of"].astype("datetime64[D]")
     for name in METRIC_COLUMNS:
         columns[name] = np.asarray(columns[name], dtype=float)
+    for name in SHARED_TEXT:
+        if name in columns:
+            columns[name] = _shared_strings(columns[name])
     _null_unavailable(columns, ws.tables)
     return FeatureFrame(columns, dates)
+
+
+SHARED_TEXT = ("segment", "plan", "industry", "region", "status", "csm_id")
+"""Text columns of a few distinct values: one str object per value, not one per row (a million rows of
+'smb' are 55 MB as separate objects, and the portfolio memo pickles each of them)."""
+
+
+def _shared_strings(values: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    seen: dict[Any, Any] = {}
+    return np.array([seen.setdefault(v, v) for v in values.tolist()], dtype=object)
