@@ -30,6 +30,7 @@ from cs_mcp.domain.churn_training import (
     epoch_days,
     examples_as_of,  # noqa: F401  (part of this module's interface)
     facts_now,
+    facts_of,
     indicator_columns,
     raw_columns,
     subset,
@@ -299,7 +300,8 @@ def _predict(model: LabelModel, numeric: dict[str, Any], categorical: dict[str, 
 def _model_inputs(ws: Workspace, fitted: FittedModel, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     """(numeric, categorical) model inputs of the given snapshot rows, as of ws.as_of."""
     snap = portfolio_snapshot(ws)
-    return raw_columns(snap.frame.select(rows), subset(facts_now(ws), rows), _HealthSubset(snap.health, rows),
+    frame = snap.frame.select(rows)
+    return raw_columns(frame, facts_of(ws, rows, frame["account_id"]), _HealthSubset(snap.health, rows),
                        fitted.mode, fitted.use_subscriptions)
 
 
@@ -429,15 +431,16 @@ def _health_drivers(inputs: Callable[[int, bool], list[tuple[str, Any]]], row: d
 def _view(frame: FeatureFrame, health: Any, rows: np.ndarray) -> ScoringView:
     import numpy as np
 
+    from cs_mcp.domain.columns import lowered
+
     seg = frame["segment"][rows]
     csm = frame["csm_id"][rows]
-    lower = np.vectorize(lambda v: "" if v is None else str(v).lower(), otypes=[object])
     return ScoringView(
         name=frame["name"][rows],
         segment=seg,
         csm_id=csm,
-        segment_lower=lower(seg) if len(rows) else np.array([], dtype=object),
-        csm_lower=lower(csm) if len(rows) else np.array([], dtype=object),
+        segment_lower=lowered(seg, ""),
+        csm_lower=lowered(csm, ""),
         arr=np.asarray(frame["arr"][rows], dtype=float),
         days_to_renewal=np.asarray(frame["days_to_renewal"][rows], dtype=float),
         days_since_last_touch=np.asarray(frame["days_since_last_touch"][rows], dtype=float),

@@ -59,6 +59,21 @@ def facts_now(ws: Workspace) -> dict[str, Any]:
     return cached(ws, ("churn-facts", ws.as_of), lambda: account_facts(ws, [ws.as_of], None))
 
 
+def facts_of(ws: Workspace, rows: Any, ids: Any) -> dict[str, Any]:
+    """`facts_now` of the accounts `ids` at portfolio-snapshot `rows`: a slice of it when it is in memory, else
+    a query of just those accounts (after a restart, explaining a page does not read every account's facts)."""
+    import numpy as np
+
+    from cs_mcp.workspace.cache import in_memory
+    from cs_mcp.workspace.queries.churn import account_facts
+
+    if in_memory(ws, ("churn-facts", ws.as_of)):
+        return subset(facts_now(ws), rows)  # aligned with the snapshot (checked when the portfolio is scored)
+    facts = account_facts(ws, [ws.as_of], [str(a) for a in ids])
+    where = {a: k for k, a in enumerate(facts["account_id"])}
+    return subset(facts, np.array([where[a] for a in ids], dtype=np.int64))
+
+
 def start_days(facts: dict[str, Any]) -> np.ndarray:
     """When each account became a customer: its first subscription, else contract_start."""
     import numpy as np

@@ -399,6 +399,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     """The renewal book of every active account: probabilities, tiers, categories and expected outcomes."""
     import numpy as np
 
+    from cs_mcp.domain.columns import lowered
     from cs_mcp.domain.portfolio import portfolio_snapshot
 
     rs = ws.settings.renewal
@@ -443,8 +444,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
         contraction=contraction, outcome=outcome, seat_util=util, candidate=candidate, flags=flags,
         opp_expansion=opp["expansion"], method=method, churn_source=source, churn_index=churn_index,
         id_rank=np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable"),
-        lowered={c: np.array([None if v is None else str(v).lower() for v in frame[c][idx]], dtype=object)
-                 for c in ("segment", "csm_id")},
+        lowered={c: lowered(frame[c][idx]) for c in ("segment", "csm_id")},
         position={str(a): i for i, a in enumerate(ids)},
         seat_trigger=trigger,
     )

@@ -26,7 +26,7 @@ T = TypeVar("T")
 _locks_guard = threading.Lock()
 log = logging.getLogger("cs_mcp")
 
-PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts", "renewal-base"})
+PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts", "renewal-base", "churn-order"})
 """Memo keys (their first element) kept on disk across restarts."""
 KEEP_FILES = 64
 
@@ -52,6 +52,11 @@ def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
 
 
 _MISSING = object()
+
+
+def in_memory(ws: Workspace, key: tuple[Any, ...]) -> bool:
+    """Whether `cached(ws, key, ...)` would answer without computing or reading a file."""
+    return key in ws.__dict__.get("_cache", {})
 
 
 def _disk_path(ws: Workspace, key: tuple[Any, ...]) -> Path | None:
