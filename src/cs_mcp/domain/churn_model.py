@@ -11,6 +11,7 @@ Modes, chosen from the data:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -187,13 +188,21 @@ class ChurnScores:
     """bound to a workspace by `bind` (not kept on disk: it rebuilds the inputs of the accounts it explains)"""
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_explain": None}
+        # ids and names are the portfolio snapshot's (its own memo): `bind` takes them from there again
+        view = dataclasses.replace(self.view, name=None)
+        return {**self.__dict__, "_explain": None, "account_ids": None, "position": None, "view": view}
 
     def bind(self, ws: Workspace) -> ChurnScores:
-        """Attach the explainer of this workspace's accounts (once; also after the scores come off disk)."""
+        """Attach the explainer of this workspace's accounts (once; also after the scores come off disk, when
+        the account ids and names are taken from the portfolio snapshot again)."""
         if self._explain is None:
             with self._lock:
                 if self._explain is None:
+                    if self.account_ids is None:
+                        frame = portfolio_snapshot(ws).frame
+                        self.account_ids = frame["account_id"][self.rows]
+                        self.view.name = frame["name"][self.rows]
+                        self.position = {a: i for i, a in enumerate(self.account_ids)}
                     self._explain = _explainer_of(ws, self)
         return self
 

@@ -20,3 +20,12 @@ def lowered(values: Any, missing: Any = None) -> np.ndarray:
             seen[v] = missing if v is None else str(v).lower()
         out.append(seen[v])
     return np.array(out, dtype=object)
+
+
+def shared(values: Any) -> np.ndarray:
+    """The same values with one object per distinct value (labels such as 'at_risk' or 'expand')."""
+    import numpy as np
+
+    seen: dict[Any, Any] = {}
+    return np.array([seen.setdefault(v, v) for v in (values.tolist() if hasattr(values, "tolist") else values)],
+                    dtype=object)

@@ -32,6 +32,7 @@ after (first timeline milestone + 60) days before the renewal date.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -260,12 +261,28 @@ class RenewalBase:
     id_rank: np.ndarray  # position of each account id in sorted order, for stable tie-breaks
     lowered: dict[str, np.ndarray]  # segment / csm_id in lower case, for filters
     position: dict[str, int] = field(default_factory=dict)
+    rows: np.ndarray | None = None
+    """row of the portfolio snapshot of each account"""
     seat_trigger: float = 0.85
     """expansion.seat_upsell_utilization: seat use above it makes an upsell candidate"""
 
     def __getstate__(self) -> dict[str, Any]:
-        # kept on disk without its churn scores (they have their own memo): renewal_base attaches them again
-        return {**self.__dict__, "churn_source": None}
+        # kept on disk without its churn scores (they have their own memo) and without the snapshot's ids,
+        # names, segments and CSM ids: renewal_base attaches them again
+        gone = ("churn_source", "ids", "names", "segments", "csm_ids", "position")
+        return {**self.__dict__, **dict.fromkeys(gone)}
+
+    def reattach(self, ws: Workspace) -> None:
+        """What __getstate__ left out, from the portfolio snapshot and the churn scores (after a read)."""
+        from cs_mcp.domain.portfolio import portfolio_snapshot
+
+        if self.ids is None:
+            frame = portfolio_snapshot(ws).frame
+            self.ids, self.names = frame["account_id"][self.rows], frame["name"][self.rows]
+            self.segments, self.csm_ids = frame["segment"][self.rows], frame["csm_id"][self.rows]
+            self.position = {str(a): i for i, a in enumerate(self.ids)}
+        if self.churn_source is None and self.method != "health-only":
+            self.churn_source = _churn_scores(ws)
 
     @property
     def has_renewal(self) -> np.ndarray:
@@ -399,7 +416,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     """The renewal book of every active account: probabilities, tiers, categories and expected outcomes."""
     import numpy as np
 
-    from cs_mcp.domain.columns import lowered
+    from cs_mcp.domain.columns import lowered, shared
     from cs_mcp.domain.portfolio import portfolio_snapshot
 
     rs = ws.settings.renewal
@@ -432,7 +449,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     prob = blend_probability(churn_p, health, flags, rs, method)
     lost = 1 - prob
     pct = np.round(prob * 100, 1)
-    category = np.where(has_renewal, categories(pct, rs.probability_tiers), None).astype(object)
+    category = shared(np.where(has_renewal, categories(pct, rs.probability_tiers), None))
     trigger = ws.settings.expansion.seat_upsell_utilization
     expansion, contraction, outcome, util, candidate = _expected_outcome(trigger, frame, idx, arr, opp, flags,
                                                                          category)
@@ -446,6 +463,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
         id_rank=np.argsort(np.argsort(ids.astype(str), kind="stable"), kind="stable"),
         lowered={c: lowered(frame[c][idx]) for c in ("segment", "csm_id")},
         position={str(a): i for i, a in enumerate(ids)},
+        rows=idx,
         seat_trigger=trigger,
     )
 
@@ -457,6 +475,8 @@ def _expected_outcome(
     """(expansion, contraction, outcome, seat utilization, upsell candidate) of each renewal."""
     import numpy as np
 
+    from cs_mcp.domain.columns import shared
+
     seats = frame["seats_purchased"][idx]
     active_users = frame["active_users"][idx]
     util = frame["seat_utilization"][idx]
@@ -467,11 +487,11 @@ def _expected_outcome(
     contraction = np.minimum(opp["contraction"], arr)
     net = expansion - contraction
     committed = (flags["won_renewals"] > 0) | (flags["late_renewals"] > 0)
-    outcome = np.where(
+    outcome = shared(np.where(
         (flags["lost_renewals"] > 0) | (category == "high_risk"),
         "churn",
         np.where(net > 0, "expand", np.where(net < 0, "contract", np.where(committed, "renew", "flat"))),
-    ).astype(object)
+    ))
     candidate = np.nan_to_num(util, nan=0.0) > seat_trigger
     return expansion, contraction, outcome, util, candidate
 
@@ -483,9 +503,13 @@ def renewal_base(ws: Workspace) -> RenewalBase:
     key = ("renewal-base", ws.settings.renewal.model_dump_json(), ws.settings.health.model_dump_json(),
            ws.settings.churn.model_dump_json())
     base = cached(ws, key, lambda: build_base(ws))
-    if base.churn_source is None and base.method != "health-only":  # read from disk: the same scores again
-        base.churn_source = _churn_scores(ws)
+    if base.ids is None or (base.churn_source is None and base.method != "health-only"):  # read from disk
+        with _reattach_lock:
+            base.reattach(ws)
     return base
+
+
+_reattach_lock = threading.Lock()
 
 
 # ------------------------------------------------------------------------ answer
