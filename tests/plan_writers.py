@@ -121,15 +121,16 @@ def crash_round(state_dir: Path, round_no: int, rng: random.Random, acked: Ackno
     before = acked.count() + len(acked.marks)
     killer = threading.Timer(rng.uniform(0, max_delay), server.kill)
     try:
-        start = FIRST_START + dt.timedelta(days=round_no)
+        start = FIRST_START + dt.timedelta(weeks=round_no)  # a Monday: weekend starts move to the Monday
         pid = create_plan(server, ACCOUNTS[round_no % len(ACCOUNTS)], start, acked)
         killer.start()
         n = 0
         while True:  # mostly updates (read-modify-write), every fifth write a new plan
             if n % 5 == 4:
-                # a start date never asked before: a fast server writes many plans per round
+                # a start date never asked before (a fast server writes many plans per round), and a Monday:
+                # a weekend start moves to the next Monday, and two plans of that day would be one plan
                 acked.extra_plans += 1
-                extra = FIRST_START + dt.timedelta(days=400 + acked.extra_plans)
+                extra = FIRST_START + dt.timedelta(weeks=1000 + acked.extra_plans)
                 create_plan(server, rng.choice(ACCOUNTS), extra, acked)
             else:
                 target = pid if n % 2 == 0 else rng.choice(sorted(acked.marks))
