@@ -337,6 +337,8 @@ def compute_features(
     """Per-account metrics at each as-of date (default: the workspace's as_of)."""
     import numpy as np
 
+    from cs_mcp.domain.columns import shared
+
     dates = [ws.as_of] if as_of is None else ([as_of] if isinstance(as_of, dt.date) else list(as_of))
     params: dict[str, Any] = {"dates": dates, "catalogue": feature_catalogue_size(ws), **_params(ws.settings)}
     if account_ids is not None:
@@ -347,7 +349,7 @@ def compute_features(
         columns[name] = np.asarray(columns[name], dtype=float)
     for name in SHARED_TEXT:
         if name in columns:
-            columns[name] = _shared_strings(columns[name])
+            columns[name] = shared(columns[name])
     _null_unavailable(columns, ws.tables)
     return FeatureFrame(columns, dates)
 
@@ -356,9 +358,3 @@ SHARED_TEXT = ("segment", "plan", "industry", "region", "status", "csm_id")
 """Text columns of a few distinct values: one str object per value, not one per row (a million rows of
 'smb' are 55 MB as separate objects, and the portfolio memo pickles each of them)."""
 
-
-def _shared_strings(values: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    seen: dict[Any, Any] = {}
-    return np.array([seen.setdefault(v, v) for v in values.tolist()], dtype=object)
