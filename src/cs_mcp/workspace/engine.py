@@ -71,6 +71,14 @@ def literal_list(values: tuple[str, ...] | list[str]) -> str:
     return "(" + ", ".join(literal(v) for v in values) + ")"
 
 
+def one_of(expr: str, values: tuple[str, ...] | list[str]) -> str:
+    """Whether `expr` is one of `values` (false for NULL), for staging expressions. Not `IN (...)` nor
+    `list_contains`: DuckDB plans a constant list of more than a few values as a join, and a join under the
+    staging INSERT stores rows out of file order (then the duplicate-key check must aggregate every key)."""
+    whens = " ".join(f"WHEN {literal(v)} THEN true" for v in values)
+    return f"(CASE {expr} {whens} ELSE false END)"
+
+
 def match_key(name: str) -> str:
     """Key under which a source column matches a canonical one: 'Account ID' ~ 'account_id'."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
@@ -125,7 +133,7 @@ def categorical(text: str, allowed: tuple[str, ...]) -> str:
     lowered = f"lower({text})"
     fuzzy = " ".join(f"WHEN {literal(match_key(a))} THEN {literal(a)}" for a in allowed)
     return (
-        f"(CASE WHEN {lowered} IN {literal_list(allowed)} THEN {lowered} "
+        f"(CASE WHEN {one_of(lowered, allowed)} THEN {lowered} "
         f"ELSE COALESCE(CASE regexp_replace({lowered}, '[^a-z0-9]', '', 'g') {fuzzy} END, {lowered}) END)"
     )
 
@@ -155,8 +163,8 @@ def parse_text(text: str, col: Column, date_format: str | None) -> str:
     if t == "boolean":
         low = f"lower(TRIM({text}))"
         return (
-            f"(CASE WHEN {low} IN {literal_list(TRUE_TOKENS)} THEN true "
-            f"WHEN {low} IN {literal_list(FALSE_TOKENS)} THEN false END)"
+            f"(CASE WHEN {one_of(low, TRUE_TOKENS)} THEN true "
+            f"WHEN {one_of(low, FALSE_TOKENS)} THEN false END)"
         )
     target = DUCKDB_TYPES[t]
     iso = f"TRY_CAST({text} AS {target})"
@@ -205,7 +213,7 @@ def out_of_range(expr: str, col: Column) -> str | None:
 
 
 def is_null_token(raw: str) -> str:
-    return f"lower({raw}) IN {literal_list(NULL_TOKENS)}"
+    return one_of(f"lower({raw})", NULL_TOKENS)
 
 
 def source_reader(path: Path, encoding: str | None = None) -> str:

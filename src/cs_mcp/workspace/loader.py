@@ -64,6 +64,8 @@ _DATE_HINTS = (
 _STAGE = "_cs_stage"
 _PROBLEMS = "_cs_problems"
 _ACCOUNT_IDS = "_cs_account_ids"
+MAX_KEY_RUNS = 1000
+"""Key-ordered runs the duplicate check merges without aggregating (more: the data is not in key order)."""
 
 
 class WorkspaceError(ValueError):
@@ -443,7 +445,7 @@ class _TableLoader:
         self._validate()
         self.progress(0.9, f"materializing {self.t}")
         custom_types = self._materialize()
-        self.con.execute(f"DROP TABLE {_STAGE}")
+        self.con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
         q = self._quality(label, staged, custom_types)
         self.progress(1.0, f"loaded {self.t}: {q.rows_loaded:,} rows, {q.rows_rejected:,} rejected")
         return q
@@ -532,7 +534,7 @@ class _TableLoader:
         target = ", ".join(columns + [name for name, _ in custom_exprs])
         select = ", ".join(exprs + [f"{e} AS {name}" for name, e in custom_exprs])
         try:
-            self.con.execute(f"INSERT INTO {_STAGE} ({target}) SELECT {select} FROM {reader}")
+            self.con.execute(self._insert_in_source_order(target, select, reader))
         except Exception as exc:
             self._part_problem(label, None, self._read_error(label, exc))
             return True
@@ -558,6 +560,19 @@ class _TableLoader:
             )
         self.parts.append(part)
         return True
+
+    def _insert_in_source_order(self, target: str, select: str, reader: str) -> str:
+        """The staging INSERT, planned so that stage row ids follow the source's rows (the reported file rows
+        are row ids). DuckDB keeps that order in a batch insert; a plan without one (a `sql:` mapping with a
+        join, say) would store rows as threads finish, so it is numbered as read and sorted back."""
+        insert = f"INSERT INTO {_STAGE} ({target}) SELECT {select} FROM {reader}"
+        plan = json.loads(self.con.execute(f"EXPLAIN (FORMAT json) {insert}").fetchall()[0][1])
+        if plan and plan[0].get("name") == "BATCH_INSERT":
+            return insert
+        return (
+            f"INSERT INTO {_STAGE} ({target}) SELECT {target} FROM "
+            f"(SELECT {select}, row_number() OVER () AS _cs_n FROM {reader}) ORDER BY _cs_n"
+        )
 
     def _map_columns(
         self, label: str, source_cols: list[str]
@@ -745,21 +760,69 @@ class _TableLoader:
             )
         key = [k for k in self.table.key if k in self.present]
         if key and len(key) == len(self.table.key):
-            cols = ", ".join(self._col(k) for k in key)
-            not_null = " AND ".join(f"{self._col(k)} IS NOT NULL" for k in key)
-            shown = "concat_ws(', ', " + ", ".join(f"CAST({self._col(k)} AS VARCHAR)" for k in key) + ")"
-            self.con.execute(
-                f"INSERT INTO {_PROBLEMS} WITH surv AS (SELECT s.rowid AS rid, {cols} FROM {_STAGE} s "
-                f"ANTI JOIN {rejected_rids} r ON s.rowid = r.rid WHERE {not_null}), "
-                f"dup AS (SELECT hash({cols}) AS h FROM surv GROUP BY 1 HAVING count(*) > 1), "
-                f"cand AS (SELECT rid, {cols}, min(rid) OVER (PARTITION BY {cols}) AS first FROM surv "
-                f"WHERE hash({cols}) IN (SELECT h FROM dup)) "
-                f"SELECT {t}, rid, {sql.literal(', '.join(key))}, left({shown}, 80), 'duplicate', true, "
-                f"first FROM cand WHERE rid > first"
-            )
+            self._insert_duplicates(key, rejected_rids)
+
+    def _insert_duplicates(self, key: list[str], rejected_rids: str) -> None:
+        """Every occurrence of a key after its first (among rows not rejected already) is a duplicate.
+
+        The keys that repeat are found by one aggregation (few rows come out of it), then joined back to the
+        stage: no copy of the stage and no window over it (a million accounts' usage is 66M rows).
+        """
+        t = sql.literal(self.t)
+        cols = [self._col(k) for k in key]
+        not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
+        survivors = f"{not_null} AND rowid NOT IN {rejected_rids}" if self._rejected_any() else not_null
+        if self._strictly_increasing(cols, survivors):
+            return
+        shown = "concat_ws(', ', " + ", ".join(f"CAST(s.{c} AS VARCHAR)" for c in cols) + ")"
+        on = " AND ".join(f"s.{c} = d.{c}" for c in cols)
+        self.con.execute(
+            f"INSERT INTO {_PROBLEMS} WITH dup AS (SELECT {', '.join(cols)}, min(rowid) AS first FROM {_STAGE} "
+            f"WHERE {survivors} GROUP BY ALL HAVING count(*) > 1) "
+            f"SELECT {t}, s.rowid, {sql.literal(', '.join(key))}, left({shown}, 80), 'duplicate', true, d.first "
+            f"FROM (SELECT rowid, {', '.join(cols)} FROM {_STAGE} WHERE {survivors}) s JOIN dup d ON {on} "
+            "WHERE s.rowid > d.first"
+        )
+
+    def _strictly_increasing(self, cols: list[str], survivors: str) -> bool:
+        """Whether no key repeats, proved in one streaming pass over the stage (no hash table of every key).
+
+        The pass splits the stage, in storage order, into runs whose keys each exceed the one before; runs
+        whose key ranges do not overlap hold no key twice. Files exported in key order (the usual
+        `ORDER BY account_id, date`) pass, also when DuckDB stored the rows in a few shuffled blocks; any
+        other order answers False and the aggregation decides.
+        """
+        keys = ", ".join(cols)
+        prev = [f"q{i}" for i in range(len(cols))]
+        lags = ", ".join(f"lag({c}) OVER () AS {q}" for c, q in zip(cols, prev, strict=True))
+        not_above = "true"  # key <= previous key, column by column
+        for c, q in reversed(list(zip(cols, prev, strict=True))):
+            not_above = f"({c} < {q} OR ({c} = {q} AND {not_above}))"
+        k = len(cols)
+        rows = self.con.execute(
+            f"SELECT rid <= qr, q0 IS NOT NULL AND {not_above}, last, {keys}, {', '.join(prev)} FROM "
+            f"(SELECT rowid AS rid, {keys}, {lags}, lag(rowid) OVER () AS qr, "
+            f"lead({cols[0]}) OVER () IS NULL AS last FROM {_STAGE} WHERE {survivors}) "
+            f"WHERE q0 IS NULL OR last OR rid <= qr OR {not_above} ORDER BY rid LIMIT {MAX_KEY_RUNS + 2}"
+        ).fetchall()
+        if not rows:
+            return True
+        if len(rows) > MAX_KEY_RUNS or any(backwards for backwards, *_ in rows):
+            return False
+        # runs start at the first row and at each break; they end before each break and at the last row
+        starts = [r[3:3 + k] for i, r in enumerate(rows) if i == 0 or r[1]]
+        ends = [r[3 + k:] for r in rows if r[1]] + [rows[-1][3:3 + k]]
+        return _disjoint(sorted(zip(starts, ends, strict=True)))
+
+    def _rejected_any(self) -> bool:
+        return self.con.execute(
+            f"SELECT count(*) > 0 FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)} AND rejected"
+        ).fetchone()[0]
 
     def _materialize(self) -> dict[str, str]:
         """Create the canonical table without rejected rows; returns custom column types."""
+        if self.t != "accounts":  # no derived columns: the stage itself becomes the table
+            return self._stage_becomes_table()
         t = sql.literal(self.t)
         exprs = []
         for i, c in enumerate(self.table.columns):
@@ -777,23 +840,10 @@ class _TableLoader:
             if bad and not c.required:
                 p = f"CASE WHEN {bad} THEN NULL ELSE {p} END"
             exprs.append(f"CAST({p} AS {sql.DUCKDB_TYPES[c.type]}) AS {sql.ident(c.name)}")
-        custom_types: dict[str, str] = {}
-        if self.custom:
-            counts = self.con.execute(
-                "SELECT "
-                + ", ".join(
-                    f"count({sql.ident('x_' + n)}), "
-                    f"count(CASE WHEN isfinite(TRY_CAST({sql.ident('x_' + n)} AS DOUBLE)) THEN 1 END)"
-                    for n in self.custom
-                )
-                + f" FROM {_STAGE}"
-            ).fetchone()
-            for j, name in enumerate(self.custom):
-                n_values, n_numeric = counts[2 * j], counts[2 * j + 1]
-                numeric = n_values > 0 and n_values == n_numeric
-                custom_types[name] = "DOUBLE" if numeric else "VARCHAR"
-                x = sql.ident("x_" + name)
-                exprs.append(f"{'TRY_CAST(' + x + ' AS DOUBLE)' if numeric else x} AS {sql.ident(name)}")
+        custom_types = self._custom_types()
+        for name, kind in custom_types.items():
+            x = sql.ident("x_" + name)
+            exprs.append(f"{'TRY_CAST(' + x + ' AS DOUBLE)' if kind == 'DOUBLE' else x} AS {sql.ident(name)}")
         self.con.execute(
             f"CREATE TABLE {sql.ident(self.t)} AS SELECT {', '.join(exprs)} FROM {_STAGE} s "
             f"ANTI JOIN (SELECT DISTINCT rid FROM {_PROBLEMS} WHERE tbl = {t} AND rejected) r "
@@ -804,6 +854,55 @@ class _TableLoader:
                 f"CREATE TABLE {_ACCOUNT_IDS} AS SELECT DISTINCT p0 AS account_id FROM {_STAGE} "
                 "WHERE p0 IS NOT NULL"
             )
+        return custom_types
+
+    def _custom_types(self) -> dict[str, str]:
+        """DOUBLE for a custom column whose every value is a finite number, else VARCHAR."""
+        if not self.custom:
+            return {}
+        counts = self.con.execute(
+            "SELECT "
+            + ", ".join(
+                f"count({sql.ident('x_' + n)}), "
+                f"count(CASE WHEN isfinite(TRY_CAST({sql.ident('x_' + n)} AS DOUBLE)) THEN 1 END)"
+                for n in self.custom
+            )
+            + f" FROM {_STAGE}"
+        ).fetchone()
+        numeric = [counts[2 * j] > 0 and counts[2 * j] == counts[2 * j + 1] for j in range(len(self.custom))]
+        return {name: "DOUBLE" if num else "VARCHAR" for name, num in zip(self.custom, numeric, strict=True)}
+
+    def _stage_becomes_table(self) -> dict[str, str]:
+        """Turn the stage into the canonical table in place (a copy of 66M usage rows costs seconds):
+        rejected rows deleted, out-of-range optional values set to NULL, raw-text columns dropped, columns
+        renamed, custom columns typed. The rows keep their file order; returns custom column types."""
+        t = sql.literal(self.t)
+        if self._rejected_any():
+            self.con.execute(
+                f"DELETE FROM {_STAGE} WHERE rowid IN (SELECT rid FROM {_PROBLEMS} WHERE tbl = {t} AND rejected)"
+            )
+        flagged = {
+            row[0]
+            for row in self.con.execute(
+                f"SELECT DISTINCT col FROM {_PROBLEMS} WHERE tbl = {t} AND NOT rejected "
+                "AND kind IN ('below_min', 'above_max', 'date_range')"
+            ).fetchall()
+        }
+        for i, c in enumerate(self.table.columns):
+            bad = sql.out_of_range(f"p{i}", c)
+            if c.name in flagged and bad and not c.required:
+                self.con.execute(f"UPDATE {_STAGE} SET p{i} = NULL WHERE p{i} IS NOT NULL AND {bad}")
+        for i, c in enumerate(self.table.columns):
+            if c.type != "string":
+                self.con.execute(f"ALTER TABLE {_STAGE} DROP COLUMN r{i}")
+            self.con.execute(f"ALTER TABLE {_STAGE} RENAME COLUMN p{i} TO {sql.ident(c.name)}")
+        custom_types = self._custom_types()
+        for name, kind in custom_types.items():
+            x = sql.ident("x_" + name)
+            if kind == "DOUBLE":
+                self.con.execute(f"ALTER TABLE {_STAGE} ALTER {x} TYPE DOUBLE USING TRY_CAST({x} AS DOUBLE)")
+            self.con.execute(f"ALTER TABLE {_STAGE} RENAME COLUMN {x} TO {sql.ident(name)}")
+        self.con.execute(f"ALTER TABLE {_STAGE} RENAME TO {sql.ident(self.t)}")
         return custom_types
 
     # ---- report
@@ -987,6 +1086,11 @@ def _progress_reporter(progress: Progress | None) -> Progress:
             progress(min(max(fraction, 0.0), 1.0), message)
 
     return report
+
+
+def _disjoint(ranges: list[tuple[tuple, tuple]]) -> bool:
+    """Whether key ranges (start, end), sorted by start, each end below the next one's start."""
+    return all(end < nxt for (_, end), (nxt, _) in zip(ranges, ranges[1:]))
 
 
 def _names(cols: list[str], limit: int = 30) -> str:
