@@ -212,7 +212,7 @@ def _feature_usage_table(w: World) -> Built:
 
 
 def _feature_usage_chunk(w: World, r: np.random.Generator, adopt_u: Any, lo: int, hi: int) -> dict[str, Any]:
-    """Monthly users per adopted feature for accounts lo..hi-1, in (account, month, feature) order."""
+    """Monthly users per adopted feature for accounts lo..hi-1, in (account, month, feature name) order."""
     import numpy as np
 
     n, nf = hi - lo, len(V.FEATURES)
@@ -244,11 +244,14 @@ def _feature_usage_chunk(w: World, r: np.random.Generator, adopt_u: Any, lo: int
         adopted = (adopt_u[lo:hi, f][:, None] < threshold) & alive_m & (r.random((n, w.months)) > 0.04)
         p = np.clip(share[f] * (0.5 + 0.6 * h_m), 0.0, 1.0)
         users[:, :, f] = np.where(adopted, r.binomial(base_users, p), 0)
+    # rows in key order (account, month, feature name), as a warehouse export would list them
+    by_name = np.argsort(np.array(V.FEATURES, dtype=object)).astype(np.int8)
+    users = users[:, :, by_name]
     idx = np.flatnonzero(users)
     rest = idx % (w.months * nf)
     return {
         "acc": (lo + idx // (w.months * nf)).astype(np.int32), "day": w.ms[rest // nf].astype(np.int32),
-        "feature": (rest % nf).astype(np.int8), "users": users.ravel()[idx],
+        "feature": by_name[rest % nf], "users": users.ravel()[idx],
     }
 
 
