@@ -45,8 +45,9 @@ def touchpoints(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     duckdb.execute(
         f"COPY (SELECT 'TP-' || lpad(i::VARCHAR, 7, '0') AS touchpoint_id, "
         f"'A-' || lpad((i % 1000)::VARCHAR, 5, '0') AS account_id, "
-        f"CASE WHEN i IN (2, 250000) THEN 'not a date' ELSE CAST(DATE '2026-01-01' + (i % 300)::INTEGER AS VARCHAR) END "
-        f"AS date, CASE WHEN i = 280000 THEN 'carrier pigeon' "
+        f"CASE WHEN i IN (2, 250000) THEN 'not a date' "
+        f"ELSE CAST(DATE '2026-01-01' + (i % 300)::INTEGER AS VARCHAR) END AS date, "
+        f"CASE WHEN i = 280000 THEN 'carrier pigeon' "
         f"ELSE (['call', 'Email', 'meeting', 'QBR', 'ebr', 'training', 'event'])[i % 7 + 1] END AS type "
         f"FROM range({N}) t(i)) TO '{folder / 'touchpoints.parquet'}' (FORMAT parquet)"
     )
@@ -86,8 +87,8 @@ def _usage(folder: Path, order: str, dup_rows: tuple[int, ...] = ()) -> Path:
     _accounts(folder)
     keyed = (
         "SELECT i, 'A-' || lpad((i // 300)::VARCHAR, 5, '0') AS account_id, "
-        "DATE '2020-01-06' + 7 * (i % 300)::INTEGER AS date, i % 17 AS active_users FROM range({n}) t(i)"
-    ).format(n=N)
+        f"DATE '2020-01-06' + 7 * (i % 300)::INTEGER AS date, i % 17 AS active_users FROM range({N}) t(i)"
+    )
     dups = ", ".join(str(r - 1) for r in dup_rows) or "-1"
     shown = (
         f"SELECT account_id, CASE WHEN i IN ({dups}) THEN date - 7 ELSE date END AS date, active_users "

@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import glob
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -1090,7 +1091,7 @@ def _progress_reporter(progress: Progress | None) -> Progress:
 
 def _disjoint(ranges: list[tuple[tuple, tuple]]) -> bool:
     """Whether key ranges (start, end), sorted by start, each end below the next one's start."""
-    return all(end < nxt for (_, end), (nxt, _) in zip(ranges, ranges[1:]))
+    return all(end < nxt for (_, end), (nxt, _) in itertools.pairwise(ranges))
 
 
 def _names(cols: list[str], limit: int = 30) -> str:
