@@ -43,9 +43,10 @@ class DuckDBBackend:
         return self.con.cursor()
 
     def columns(self, sql: str, params: dict[str, Any]) -> Columns:
-        cur = self.con.cursor().execute(sql, params or None)
-        types = {d[0]: str(d[1]) for d in cur.description}
-        return normalize_numpy(cur.fetchnumpy(), types)
+        # a relation's fetchnumpy, not execute()'s: for the million-row feature query it is 12 s against 20 s
+        result = self.con.cursor().sql(sql, params=params or None)
+        types = {name: str(t) for name, t in zip(result.columns, result.types, strict=True)}
+        return normalize_numpy(result.fetchnumpy(), types)
 
     def rows(self, sql: str, params: dict[str, Any]) -> tuple[list[str], list[tuple]]:
         cur = self.con.cursor().execute(sql, params or None)
