@@ -3,8 +3,11 @@ the renewal book back instead of recomputing them, and what it reads answers exa
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -22,6 +25,20 @@ def test_a_memo_round_trips_and_an_unpicklable_value_leaves_no_file(tmp_path):
     assert sorted(p.name for p in (tmp_path / "memo").iterdir()) == ["a.pkl"]  # no b.pkl, no temporary file
 
 
+def test_memos_are_written_in_the_background_and_a_stale_temporary_file_is_removed(tmp_path):
+    folder = tmp_path / "memo"
+    folder.mkdir()
+    stale, fresh = folder / "old.1.2.tmp", folder / "new.3.4.tmp"
+    for f in (stale, fresh):
+        f.write_bytes(b"cut short")
+    long_ago = time.time() - cache.STALE_TEMPORARY_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
+    cache._write_later(folder / "a.pkl", {"rows": list(range(1000))})
+    assert cache.finish_writes(timeout=60)
+    assert pickle.loads((folder / "a.pkl").read_bytes()) == {"rows": list(range(1000))}
+    assert sorted(p.name for p in folder.iterdir()) == ["a.pkl", "new.3.4.tmp"]  # a recent one may be in use
+
+
 @pytest.fixture(scope="module")
 def demo_copy(tmp_path_factory):
     """The bundled demo in a folder of its own (the memo is keyed by folder)."""
@@ -36,6 +53,7 @@ def test_a_restart_reads_churn_scores_and_renewal_book_from_disk_and_explains_th
 
     with open_workspace(load_settings(demo_copy)) as first:
         before = churn_risk_list(first, limit=10).model_dump(mode="json")
+    assert cache.finish_writes(timeout=60)  # the memo files are written in the background
 
     def recompute(*_args, **_kwargs):
         raise AssertionError("recomputed on restart: the memo was not read")

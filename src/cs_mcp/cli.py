@@ -21,6 +21,8 @@ TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off"
 ACCOUNT_FILE_SUFFIXES = (".csv", ".parquet", ".csv.gz", ".tsv", ".tsv.gz")
 """What the loader reads as the accounts table (workspace.schema.FILE_SUFFIXES; not imported: start-up)."""
 PROGRAM_NAMES = ("cs-mcp", "customer-success-mcp")
+MEMO_WRITE_GRACE_SECONDS = 1.5
+"""How long a server that is done serving waits for memo files still being written before it ends."""
 
 
 class UsageError(ValueError):
@@ -326,12 +328,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     from cs_mcp.server import create_server
     from cs_mcp.stdio import exit_now, run_stdio
+    from cs_mcp.workspace.cache import finish_writes
 
     server = create_server(settings)
     if settings.server.transport == "http":
         from cs_mcp.http import serve_http
 
         serve_http(server, settings.server)
+        finish_writes(timeout=MEMO_WRITE_GRACE_SECONDS)
         exit_now(0)
 
     def tell_the_person_at_the_terminal() -> None:
@@ -339,6 +343,7 @@ def _serve(args: argparse.Namespace) -> int:
         sys.stderr.flush()
 
     run_stdio(server, on_ready=tell_the_person_at_the_terminal if sys.stdin.isatty() else lambda: None)
+    finish_writes(timeout=MEMO_WRITE_GRACE_SECONDS)  # the client kills a server still running 2 s after it left
     exit_now(0)  # serving has ended: the process ends with it
     return 0
 

@@ -189,8 +189,10 @@ class ChurnScores:
 
     def __getstate__(self) -> dict[str, Any]:
         # ids and names are the portfolio snapshot's (its own memo): `bind` takes them from there again
+        # explanations are rebuilt on demand (and may be added by another thread while this is pickled)
         view = dataclasses.replace(self.view, name=None)
-        return {**self.__dict__, "_explain": None, "account_ids": None, "position": None, "view": view}
+        return {**self.__dict__, "_explain": None, "_explained": {}, "account_ids": None, "position": None,
+                "view": view}
 
     def bind(self, ws: Workspace) -> ChurnScores:
         """Attach the explainer of this workspace's accounts (once; also after the scores come off disk, when
@@ -202,7 +204,7 @@ class ChurnScores:
                         frame = portfolio_snapshot(ws).frame
                         self.account_ids = frame["account_id"][self.rows]
                         self.view.name = frame["name"][self.rows]
-                        self.position = {a: i for i, a in enumerate(self.account_ids)}
+                        self.position = dict(zip(self.account_ids.tolist(), range(len(self.rows)), strict=True))
                     self._explain = _explainer_of(ws, self)
         return self
 

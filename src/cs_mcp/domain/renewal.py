@@ -280,7 +280,7 @@ class RenewalBase:
             frame = portfolio_snapshot(ws).frame
             self.ids, self.names = frame["account_id"][self.rows], frame["name"][self.rows]
             self.segments, self.csm_ids = frame["segment"][self.rows], frame["csm_id"][self.rows]
-            self.position = {str(a): i for i, a in enumerate(self.ids)}
+            self.position = dict(zip(map(str, self.ids.tolist()), range(len(self.ids)), strict=True))
         if self.churn_source is None and self.method != "health-only":
             self.churn_source = _churn_scores(ws)
 

@@ -4,17 +4,20 @@ The results a warm restart needs (the portfolio feature snapshot, the churn scor
 account facts, the renewal book) are also pickled to `<cache>/memo/`, keyed by the workspace folder, its
 data version, its as-of date, the memo key (which holds the settings it depends on) and a hash of the code
 that computes them, so a restart on unchanged files answers the first portfolio question without
-recomputing them.
+recomputing them. Those files are written by a background thread while the work goes on (at a million
+accounts they are about 1 GB, 10 s or more on a slow disk); `finish_writes` waits for them.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import logging
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,9 +29,13 @@ T = TypeVar("T")
 _locks_guard = threading.Lock()
 log = logging.getLogger("cs_mcp")
 
-PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts", "renewal-base", "churn-order"})
+PERSISTED = frozenset({"portfolio", "churn-scores", "churn-facts", "renewal-base", "churn-order", "feature_catalogue"})
 """Memo keys (their first element) kept on disk across restarts."""
 KEEP_FILES = 64
+STALE_TEMPORARY_SECONDS = 3600
+"""A temporary memo file older than this was left by a process that ended while writing it."""
+_writer: concurrent.futures.ThreadPoolExecutor | None = None
+_pending: set[concurrent.futures.Future[None]] = set()
 
 
 def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
@@ -46,7 +53,7 @@ def cached(ws: Workspace, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
             if value is _MISSING:
                 value = compute()
                 if path is not None:
-                    _write(path, value)
+                    _write_later(path, value)
             store[key] = value
         return store[key]
 
@@ -96,6 +103,31 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+def _write_later(path: Path, value: Any) -> None:
+    """Pickle `value` to `path` in the background writer thread (one at a time, in the order asked)."""
+    global _writer
+    with _locks_guard:
+        if _writer is None:
+            _writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-mcp-memo")
+        future = _writer.submit(_write, path, value)
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: concurrent.futures.Future[None]) -> None:
+    with _locks_guard:
+        _pending.discard(future)
+
+
+def finish_writes(timeout: float | None = None) -> bool:
+    """Wait up to `timeout` seconds (None: as long as it takes) for memo files still being written; whether
+    all of them landed. A process that ends normally waits for them anyway; one that ends with os._exit
+    (the stdio server) calls this first."""
+    with _locks_guard:
+        pending = list(_pending)
+    return not concurrent.futures.wait(pending, timeout).not_done
+
+
 def _read(path: Path) -> Any:
     if not path.is_file():
         return _MISSING
@@ -127,5 +159,8 @@ def _write(path: Path, value: Any) -> None:
     try:
         for old in sorted(path.parent.glob("*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)[KEEP_FILES:]:
             old.unlink(missing_ok=True)
+        for left in path.parent.glob("*.tmp"):
+            if time.time() - left.stat().st_mtime > STALE_TEMPORARY_SECONDS:
+                left.unlink(missing_ok=True)
     except OSError:
         log.debug("could not prune the memo folder %s", path.parent, exc_info=True)
