@@ -9,6 +9,8 @@ Per size (a seeded demo workspace with 18 months of weekly usage, generated once
            number of progress notifications it sent; then warm medians of health-score (one account),
            churn-risk-list and renewal-forecast; the server's peak RSS (VmHWM)
   restart  a second server on the same cache folder: spawn -> first churn-risk-list answered, and its peak RSS
+  stored   a third server after the cache folder lost everything but the DuckDB database (what an upgrade of the
+           domain code leaves): spawn -> first churn-risk-list answered, features and the fit computed again
 With --postgres: the workspace is copied into PostgreSQL (cs-mcp load) and the engine-side work of the
 portfolio (validation on open, the feature query for every account) is timed beside DuckDB's, with this
 process's peak RSS (the rows stay in the engine: only per-account rows come back); then `cs-mcp serve` on
@@ -99,12 +101,24 @@ def bench_size(root: Path, n: int, warm: int, memory_limit: str | None) -> None:
     account = _first_account(data)
     cold = anyio.run(_session, data, cache, memory_limit, warm, account)
     again = anyio.run(_session, data, cache, memory_limit, warm, account)
+    _drop_all_but_the_database(cache)
+    stored = anyio.run(_session, data, cache, memory_limit, 1, account)
     print(f"{n:>9,}  cold: first churn-risk-list {cold['first_s']:7.2f} s ({cold['progress_events']} progress), "
           f"warm health-score {cold['health-score'] * 1000:6.1f} ms, churn-risk-list "
           f"{cold['churn-risk-list'] * 1000:6.1f} ms, renewal-forecast {cold['renewal-forecast'] * 1000:6.1f} ms, "
           f"peak RSS {cold['rss_mb']:7.0f} MB")
     print(f"{'':>9}  restart: spawn -> churn-risk-list answered {again['first_s']:6.2f} s, warm churn-risk-list "
           f"{again['churn-risk-list'] * 1000:6.1f} ms, peak RSS {again['rss_mb']:7.0f} MB")
+    print(f"{'':>9}  stored database, no memo or model: first churn-risk-list {stored['first_s']:7.2f} s "
+          f"({stored['progress_events']} progress), peak RSS {stored['rss_mb']:7.0f} MB")
+
+
+def _drop_all_but_the_database(cache: Path) -> None:
+    import shutil
+
+    for sub in cache.iterdir():
+        if sub.is_dir() and sub.name != "duckdb":
+            shutil.rmtree(sub)
 
 
 def bench_postgres(root: Path, n: int, url: str) -> None:
