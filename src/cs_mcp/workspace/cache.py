@@ -109,7 +109,11 @@ def _write_later(path: Path, value: Any) -> None:
     with _locks_guard:
         if _writer is None:
             _writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cs-mcp-memo")
-        future = _writer.submit(_write, path, value)
+        try:
+            future = _writer.submit(_write, path, value)
+        except RuntimeError:  # the interpreter is shutting down: the value stays in memory only
+            log.debug("memo %s not kept on disk: shutting down", path)
+            return
         _pending.add(future)
     future.add_done_callback(_forget)
 
