@@ -93,6 +93,11 @@ class DataSettings(_Model):
         True, description="build a workspace folder into a DuckDB database file in the cache folder, once per "
         "data version, and reopen it on restart (false: load into memory every time)",
     )
+    parquet_in_place: bool = Field(
+        True, description="read Parquet files where they are (validated, rejected rows left out by views) "
+        "instead of copying them into the workspace database: a million accounts' usage is 66M rows "
+        "(false: copy them, e.g. when the files sit on a slow network drive)",
+    )
     as_of: Literal["latest", "today"] | dt.date = Field(
         "latest",
         description="the date analyses are computed as of: 'latest' = the newest activity date "

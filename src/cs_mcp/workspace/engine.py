@@ -216,10 +216,15 @@ def is_null_token(raw: str) -> str:
     return one_of(f"lower({raw})", NULL_TOKENS)
 
 
-def source_reader(path: Path, encoding: str | None = None) -> str:
-    """SQL table function reading one data file; CSV as all-VARCHAR so bad values can be reported."""
+def source_reader(path: Path, encoding: str | None = None, row_numbers: bool = False) -> str:
+    """SQL table function reading one data file; CSV as all-VARCHAR so bad values can be reported.
+
+    `row_numbers`: a Parquet file read with its 0-based `file_row_number` column, by its absolute path (the
+    reader of a view that outlives this connection's search path)."""
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
+        if row_numbers:
+            return f"read_parquet({literal(str(path.resolve()))}, file_row_number = true)"
         return f"read_parquet({literal(str(path))})"
     options = (
         "all_varchar = true, header = true, store_rejects = true, "

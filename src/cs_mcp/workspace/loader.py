@@ -69,6 +69,10 @@ MAX_KEY_RUNS = 1000
 """Key-ordered runs the duplicate check merges without aggregating (more: the data is not in key order)."""
 
 
+class _InPlaceFailed(Exception):
+    """Reading a table's Parquet files in place failed; it is loaded again by copying."""
+
+
 class WorkspaceError(ValueError):
     """A workspace that cannot be served at all; the message says what to fix."""
 
@@ -213,7 +217,7 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
             if name not in sources:
                 _create_empty(con, TABLES[name])
                 continue
-            loader = _TableLoader(
+            q = _load_table(
                 con,
                 root,
                 settings,
@@ -221,7 +225,6 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
                 sources[name],
                 lambda f, m, d=done, w=weights[name]: report((d + f * w) / total, m),
             )
-            q = loader.load()
             if name == "accounts" and q.status == "unusable":
                 raise WorkspaceError("; ".join(p.reason for p in q.problems) or "accounts could not be read")
             q.notes[:0] = table_notes[name]
@@ -421,10 +424,38 @@ class _TableLoader:
         self.notes: list[str] = []
         self.unusable_rows = 0
         self.t = table.name
+        self.in_place = (
+            settings.data.parquet_in_place
+            and table.name != "accounts"  # accounts derive columns and are joined by every check: copied
+            and not source.sql
+            and bool(source.files)
+            and not any(sql.is_csv(f) for f in source.files)
+        )
+        """Parquet read where it lies: the stage and the canonical table are views over the files."""
+        self.rid = "_cs_rid" if self.in_place else "rowid"
+        """The stage's row number: the source's data row, 0-based, over all parts in order."""
+        self.view_parts: list[str] = []
 
     # ---- staging
 
     def load(self) -> TableQuality:
+        if not self.in_place:
+            return self._load()
+        try:
+            return self._load()
+        except Exception as exc:
+            # a file the views cannot read through (a damaged page, say): the copy reports what is wrong
+            log.info("reading %s in place failed (%s); copying it", self.t, _first_line(exc))
+            self._undo_in_place()
+            raise _InPlaceFailed from exc
+
+    def _undo_in_place(self) -> None:
+        self.con.execute(f"DELETE FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)}")
+        self.con.execute(f"DROP VIEW IF EXISTS {sql.ident(self.t)}")
+        self.con.execute(f"DROP TABLE IF EXISTS {self._rejected_table()}")
+        self._drop_stage()
+
+    def _load(self) -> TableQuality:
         label = "sql" if self.source.sql else ", ".join(self._label(f) for f in self.source.files)
         if self.source.error:
             return self._unusable(label, self.source.error)
@@ -439,14 +470,16 @@ class _TableLoader:
                 self._stage_file(f)
         if not self.parts:
             reason = "; ".join(p.reason for p in self.extra_problems if p.row is None)
-            self.con.execute(f"DROP TABLE {_STAGE}")
+            self._drop_stage()
             return self._unusable(label, reason)
         staged = sum(p.rows for p in self.parts)
-        self.progress(0.6, f"loading {self.t} ({staged:,} rows)")
+        if self.in_place:
+            self.con.execute(f"CREATE TEMP VIEW {_STAGE} AS {self._stage_sql()}")
+        self.progress(0.6, f"{'checking' if self.in_place else 'loading'} {self.t} ({staged:,} rows)")
         self._validate()
         self.progress(0.9, f"materializing {self.t}")
         custom_types = self._materialize()
-        self.con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        self._drop_stage()
         q = self._quality(label, staged, custom_types)
         self.progress(1.0, f"loaded {self.t}: {q.rows_loaded:,} rows, {q.rows_rejected:,} rejected")
         return q
@@ -458,6 +491,8 @@ class _TableLoader:
             return str(f)
 
     def _create_stage(self) -> None:
+        if self.in_place:  # the view is created once every file is described
+            return
         cols = []
         for i, c in enumerate(self.table.columns):
             cols.append(f"p{i} {sql.DUCKDB_TYPES[c.type]}")
@@ -465,18 +500,28 @@ class _TableLoader:
                 cols.append(f"r{i} VARCHAR")
         self.con.execute(f"CREATE TABLE {_STAGE} ({', '.join(cols)})")
 
+    def _drop_stage(self) -> None:
+        self.con.execute(f"DROP {'VIEW' if self.in_place else 'TABLE'} IF EXISTS {_STAGE}")
+
+    def _stage_sql(self) -> str:
+        return " UNION ALL ".join(self.view_parts)
+
     def _stage_file(self, f: Path) -> None:
         label = self._label(f)
         if f.stat().st_size == 0:
             self._part_problem(label, None, f"{label} is empty (not even a header line)")
         elif not sql.is_csv(f):
-            self._stage_part(label, sql.source_reader(f), csv=False)
+            numbered = sql.source_reader(f, row_numbers=True) if self.in_place else None
+            self._stage_part(label, sql.source_reader(f), csv=False, view_reader=numbered)
         elif not self._stage_part(label, sql.source_reader(f), csv=True, utf8_only=True):
             self._stage_part(label, sql.source_reader(f, "latin-1"), csv=True)
             self.notes.append(f"{label} is not UTF-8: read as latin-1")
 
-    def _stage_part(self, label: str, reader: str, csv: bool, utf8_only: bool = False) -> bool:
-        """Stage one file or query (False: not UTF-8 under `utf8_only`, nothing staged)."""
+    def _stage_part(
+        self, label: str, reader: str, csv: bool, utf8_only: bool = False, view_reader: str | None = None
+    ) -> bool:
+        """Stage one file or query (False: not UTF-8 under `utf8_only`, nothing staged); with `view_reader`
+        (a Parquet file with row numbers) the part is a SELECT of the stage view, not rows copied."""
         try:
             described = self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
         except Exception as exc:  # duckdb raises many error types for unreadable files
@@ -526,6 +571,8 @@ class _TableLoader:
         custom_exprs = self._custom_exprs(extras) if self.table.extra_columns_kept else []
         if not self.table.extra_columns_kept:
             self.ignored += [e for e in extras if e not in self.ignored]
+        if view_reader is not None:
+            return self._stage_view_part(label, ", ".join(exprs), view_reader)
         start = self.con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
         if csv:
             self._drop_rejects()
@@ -560,6 +607,17 @@ class _TableLoader:
                 )
             )
         self.parts.append(part)
+        return True
+
+    def _stage_view_part(self, label: str, select: str, reader: str) -> bool:
+        start = sum(p.rows for p in self.parts)
+        try:
+            rows = self.con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0]
+        except Exception as exc:  # duckdb raises many error types for unreadable files
+            self._part_problem(label, None, self._read_error(label, exc))
+            return True
+        self.view_parts.append(f"SELECT {select}, file_row_number + {start} AS {self.rid} FROM {reader}")
+        self.parts.append(_Part(label, start, rows))
         return True
 
     def _insert_in_source_order(self, target: str, select: str, reader: str) -> str:
@@ -716,14 +774,14 @@ class _TableLoader:
             req = "true" if c.required else "false"
             if c.name in self.raw_kept:
                 selects.append(
-                    f"SELECT {t}, rowid, {col}, left({r}, 80), 'unparseable', {req}, NULL FROM {_STAGE} "
+                    f"SELECT {t}, {self.rid}, {col}, left({r}, 80), 'unparseable', {req}, NULL FROM {_STAGE} "
                     f"WHERE {r} IS NOT NULL AND {p} IS NULL AND NOT {sql.is_null_token(r)}"
                 )
             if c.required:
                 raw = c.name in self.raw_kept
                 blank = f"({r} IS NULL OR {sql.is_null_token(r)})" if raw else "true"
                 selects.append(
-                    f"SELECT {t}, rowid, {col}, {r if raw else 'NULL'}, 'missing', true, "
+                    f"SELECT {t}, {self.rid}, {col}, {r if raw else 'NULL'}, 'missing', true, "
                     f"NULL FROM {_STAGE} WHERE {p} IS NULL AND {blank}"
                 )
             bad = sql.out_of_range(p, c)
@@ -741,12 +799,12 @@ class _TableLoader:
                     else f"CAST({p} AS VARCHAR)"
                 )
                 selects.append(
-                    f"SELECT {t}, rowid, {col}, left({shown}, 80), {kind}, "
+                    f"SELECT {t}, {self.rid}, {col}, left({shown}, 80), {kind}, "
                     f"{req}, NULL FROM {_STAGE} WHERE {p} IS NOT NULL AND {bad}"
                 )
             if c.allowed:
                 selects.append(
-                    f"SELECT {t}, rowid, {col}, left({p}, 80), 'unknown_value', false, NULL "
+                    f"SELECT {t}, {self.rid}, {col}, left({p}, 80), 'unknown_value', false, NULL "
                     f"FROM {_STAGE} WHERE {p} IS NOT NULL AND {p} NOT IN {sql.literal_list(c.allowed)}"
                 )
         self._insert_problems(selects)
@@ -754,7 +812,7 @@ class _TableLoader:
         if self.table.account_child:
             a = self._col("account_id")
             self.con.execute(
-                f"INSERT INTO {_PROBLEMS} SELECT {t}, s.rowid, 'account_id', left(s.{a}, 80), "
+                f"INSERT INTO {_PROBLEMS} SELECT {t}, s.{self.rid}, 'account_id', left(s.{a}, 80), "
                 f"CASE WHEN s.{a} IN (SELECT account_id FROM {_ACCOUNT_IDS}) THEN 'rejected_account' "
                 f"ELSE 'unknown_account' END, true, NULL FROM {_STAGE} s "
                 f"ANTI JOIN accounts a ON s.{a} = a.account_id WHERE s.{a} IS NOT NULL"
@@ -772,17 +830,18 @@ class _TableLoader:
         t = sql.literal(self.t)
         cols = [self._col(k) for k in key]
         not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
-        survivors = f"{not_null} AND rowid NOT IN {rejected_rids}" if self._rejected_any() else not_null
+        rid = self.rid
+        survivors = f"{not_null} AND {rid} NOT IN {rejected_rids}" if self._rejected_any() else not_null
         if self._strictly_increasing(cols, survivors):
             return
         shown = "concat_ws(', ', " + ", ".join(f"CAST(s.{c} AS VARCHAR)" for c in cols) + ")"
         on = " AND ".join(f"s.{c} = d.{c}" for c in cols)
         self.con.execute(
-            f"INSERT INTO {_PROBLEMS} WITH dup AS (SELECT {', '.join(cols)}, min(rowid) AS first FROM {_STAGE} "
+            f"INSERT INTO {_PROBLEMS} WITH dup AS (SELECT {', '.join(cols)}, min({rid}) AS first FROM {_STAGE} "
             f"WHERE {survivors} GROUP BY ALL HAVING count(*) > 1) "
-            f"SELECT {t}, s.rowid, {sql.literal(', '.join(key))}, left({shown}, 80), 'duplicate', true, d.first "
-            f"FROM (SELECT rowid, {', '.join(cols)} FROM {_STAGE} WHERE {survivors}) s JOIN dup d ON {on} "
-            "WHERE s.rowid > d.first"
+            f"SELECT {t}, s.{rid}, {sql.literal(', '.join(key))}, left({shown}, 80), 'duplicate', true, d.first "
+            f"FROM (SELECT {rid}, {', '.join(cols)} FROM {_STAGE} WHERE {survivors}) s JOIN dup d ON {on} "
+            f"WHERE s.{rid} > d.first"
         )
 
     def _strictly_increasing(self, cols: list[str], survivors: str) -> bool:
@@ -802,7 +861,7 @@ class _TableLoader:
         k = len(cols)
         rows = self.con.execute(
             f"SELECT rid <= qr, q0 IS NOT NULL AND {not_above}, last, {keys}, {', '.join(prev)} FROM "
-            f"(SELECT rowid AS rid, {keys}, {lags}, lag(rowid) OVER () AS qr, "
+            f"(SELECT {self.rid} AS rid, {keys}, {lags}, lag({self.rid}) OVER () AS qr, "
             f"lead({cols[0]}) OVER () IS NULL AS last FROM {_STAGE} WHERE {survivors}) "
             f"WHERE q0 IS NULL OR last OR rid <= qr OR {not_above} ORDER BY rid LIMIT {MAX_KEY_RUNS + 2}"
         ).fetchall()
@@ -822,6 +881,8 @@ class _TableLoader:
 
     def _materialize(self) -> dict[str, str]:
         """Create the canonical table without rejected rows; returns custom column types."""
+        if self.in_place:
+            return self._view_becomes_table()
         if self.t != "accounts":  # no derived columns: the stage itself becomes the table
             return self._stage_becomes_table()
         t = sql.literal(self.t)
@@ -873,6 +934,42 @@ class _TableLoader:
         numeric = [counts[2 * j] > 0 and counts[2 * j] == counts[2 * j + 1] for j in range(len(self.custom))]
         return {name: "DOUBLE" if num else "VARCHAR" for name, num in zip(self.custom, numeric, strict=True)}
 
+    def _flagged_columns(self) -> set[str]:
+        """Columns with out-of-range values that are kept as NULL (not rejected)."""
+        return {
+            row[0]
+            for row in self.con.execute(
+                f"SELECT DISTINCT col FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)} AND NOT rejected "
+                "AND kind IN ('below_min', 'above_max', 'date_range')"
+            ).fetchall()
+        }
+
+    def _rejected_table(self) -> str:
+        return sql.ident(f"_cs_rejected_{self.t}")
+
+    def _view_becomes_table(self) -> dict[str, str]:
+        """The canonical table as a view over the Parquet files, nothing copied: rejected rows left out by
+        their row numbers (kept in a small table), out-of-range optional values read as NULL, columns named
+        and typed as a loaded table's. A feature query reads Parquet about as fast as its own tables."""
+        flagged = self._flagged_columns()
+        exprs = []
+        for i, c in enumerate(self.table.columns):
+            p, bad = f"p{i}", sql.out_of_range(f"p{i}", c)
+            if c.name in flagged and bad and not c.required:
+                p = f"CASE WHEN {bad} THEN NULL ELSE {p} END"
+            exprs.append(f"CAST({p} AS {sql.DUCKDB_TYPES[c.type]}) AS {sql.ident(c.name)}")
+        source = f"({self._stage_sql()}) s"
+        if self._rejected_any():
+            rejected = self._rejected_table()
+            self.con.execute(
+                f"CREATE TABLE {rejected} AS SELECT DISTINCT rid FROM {_PROBLEMS} "
+                f"WHERE tbl = {sql.literal(self.t)} AND rejected ORDER BY rid"
+            )
+            # a MARK join streams the files in order (an ANTI JOIN here interleaves their row groups)
+            source += f" WHERE s.{self.rid} NOT IN (SELECT rid FROM {rejected})"
+        self.con.execute(f"CREATE VIEW {sql.ident(self.t)} AS SELECT {', '.join(exprs)} FROM {source}")
+        return {}
+
     def _stage_becomes_table(self) -> dict[str, str]:
         """Turn the stage into the canonical table in place (a copy of 66M usage rows costs seconds):
         rejected rows deleted, out-of-range optional values set to NULL, raw-text columns dropped, columns
@@ -882,13 +979,7 @@ class _TableLoader:
             self.con.execute(
                 f"DELETE FROM {_STAGE} WHERE rowid IN (SELECT rid FROM {_PROBLEMS} WHERE tbl = {t} AND rejected)"
             )
-        flagged = {
-            row[0]
-            for row in self.con.execute(
-                f"SELECT DISTINCT col FROM {_PROBLEMS} WHERE tbl = {t} AND NOT rejected "
-                "AND kind IN ('below_min', 'above_max', 'date_range')"
-            ).fetchall()
-        }
+        flagged = self._flagged_columns()
         for i, c in enumerate(self.table.columns):
             bad = sql.out_of_range(f"p{i}", c)
             if c.name in flagged and bad and not c.required:
@@ -1064,6 +1155,21 @@ class _TableLoader:
 
 
 # ------------------------------------------------------------------------------------------ helpers
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    settings: Settings,
+    table: Table,
+    source: _Source,
+    progress: Progress,
+) -> TableQuality:
+    try:
+        return _TableLoader(con, root, settings, table, source, progress).load()
+    except _InPlaceFailed:
+        copying = settings.model_copy(update={"data": settings.data.model_copy(update={"parquet_in_place": False})})
+        return _TableLoader(con, root, copying, table, source, progress).load()
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
