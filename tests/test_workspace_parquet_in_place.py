@@ -119,3 +119,23 @@ def test_a_file_that_cannot_be_read_through_is_copied_and_its_damage_reported(
         assert any("usage.parquet" in p.reason for p in q.problems)
         assert ws.cursor().execute("SELECT count(*) FROM usage").fetchone()[0] == 0
         assert ws.quality.table("accounts").rows_loaded == 2
+
+
+def test_a_clean_text_column_is_read_as_it_is_and_a_padded_one_trimmed(tmp_path: Path) -> None:
+    """A bare column lets `account_id = $id` reach the Parquet reader's row-group statistics."""
+    folder = _workspace(tmp_path / "ws")
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM (VALUES ('T-1', 'A-1', DATE '2026-01-05', 'call'), ('T-2', ' A-2', DATE '2026-01-06', "
+        f"'QBR')) t(touchpoint_id, account_id, date, type)) TO '{folder / 'touchpoints.parquet'}' (FORMAT parquet)"
+    )
+    with _open(folder, in_place=True) as ws:
+        cur = ws.cursor()
+        views = dict(cur.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+        assert '"trim"(CAST(account_id AS VARCHAR))' in views["usage"]  # ' A-1 ' in row 3
+        assert '"trim"(CAST(account_id AS VARCHAR))' in views["touchpoints"]  # ' A-2'
+        assert "touchpoint_id AS p0" in views["touchpoints"] and "trim\"(CAST(touchpoint_id" not in views["touchpoints"]
+        assert cur.execute("SELECT touchpoint_id, account_id, type FROM touchpoints ORDER BY 1").fetchall() == [
+            ("T-1", "A-1", "call"),
+            ("T-2", "A-2", "qbr"),
+        ]
