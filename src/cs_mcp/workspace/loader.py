@@ -69,10 +69,6 @@ MAX_KEY_RUNS = 1000
 """Key-ordered runs the duplicate check merges without aggregating (more: the data is not in key order)."""
 
 
-class _InPlaceFailed(Exception):
-    """Reading a table's Parquet files in place failed; it is loaded again by copying."""
-
-
 class WorkspaceError(ValueError):
     """A workspace that cannot be served at all; the message says what to fix."""
 
@@ -217,14 +213,14 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
             if name not in sources:
                 _create_empty(con, TABLES[name])
                 continue
-            q = _load_table(
+            q = _TableLoader(
                 con,
                 root,
                 settings,
                 TABLES[name],
                 sources[name],
                 lambda f, m, d=done, w=weights[name]: report((d + f * w) / total, m),
-            )
+            ).load()
             if name == "accounts" and q.status == "unusable":
                 raise WorkspaceError("; ".join(p.reason for p in q.problems) or "accounts could not be read")
             q.notes[:0] = table_notes[name]
@@ -410,7 +406,7 @@ class _TableLoader:
         source: _Source,
         progress: Progress,
     ) -> None:
-        self.con, self.root, self.table, self.source = con, root, table, source
+        self.con, self.root, self.settings, self.table, self.source = con, root, settings, table, source
         self.mapping = source.mapping
         self.limit = settings.data.max_reported_problems
         self.progress = progress
@@ -447,7 +443,9 @@ class _TableLoader:
             # a file the views cannot read through (a damaged page, say): the copy reports what is wrong
             log.info("reading %s in place failed (%s); copying it", self.t, _first_line(exc))
             self._undo_in_place()
-            raise _InPlaceFailed from exc
+        data = self.settings.data.model_copy(update={"parquet_in_place": False})
+        copying = self.settings.model_copy(update={"data": data})
+        return _TableLoader(self.con, self.root, copying, self.table, self.source, self.progress).load()
 
     def _undo_in_place(self) -> None:
         self.con.execute(f"DELETE FROM {_PROBLEMS} WHERE tbl = {sql.literal(self.t)}")
@@ -1175,21 +1173,6 @@ class _TableLoader:
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-def _load_table(
-    con: duckdb.DuckDBPyConnection,
-    root: Path,
-    settings: Settings,
-    table: Table,
-    source: _Source,
-    progress: Progress,
-) -> TableQuality:
-    try:
-        return _TableLoader(con, root, settings, table, source, progress).load()
-    except _InPlaceFailed:
-        copying = settings.model_copy(update={"data": settings.data.model_copy(update={"parquet_in_place": False})})
-        return _TableLoader(con, root, copying, table, source, progress).load()
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
