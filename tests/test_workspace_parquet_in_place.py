@@ -139,3 +139,14 @@ def test_a_clean_text_column_is_read_as_it_is_and_a_padded_one_trimmed(tmp_path:
             ("T-1", "A-1", "call"),
             ("T-2", "A-2", "qbr"),
         ]
+
+
+def test_changing_parquet_in_place_builds_another_stored_database(tmp_path: Path) -> None:
+    folder = _workspace(tmp_path / "ws")
+    for in_place, kind in ((True, "VIEW"), (False, "BASE TABLE"), (True, "VIEW")):
+        with _open(folder, in_place=in_place, on_disk=True) as ws:
+            found = ws.cursor().execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_name = 'usage'"
+            ).fetchone()[0]
+            assert found == kind
+            assert len(_usage(ws)) == 3

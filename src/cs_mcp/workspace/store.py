@@ -41,7 +41,7 @@ def database_file(settings: Settings, root: Path, version: str) -> Path:
 
     h = hashlib.sha256()
     for part in (FORMAT, duckdb.__version__, version,
-                 settings.data.model_dump_json(include={"tables", "max_reported_problems"})):
+                 settings.data.model_dump_json(include={"tables", "max_reported_problems", "parquet_in_place"})):
         h.update(part.encode() + b"\0")
     for module in (loader, engine, schema):
         h.update(Path(module.__file__).read_bytes())
