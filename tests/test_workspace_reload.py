@@ -129,3 +129,30 @@ def test_a_table_whose_file_was_deleted_is_a_change_like_any_other(state, ws_dir
     (ws_dir / "tickets.csv").unlink()
     assert state.reload_if_changed() is True
     assert "tickets" not in state.loaded.tables and state.loaded.quality.reload_problem is None
+
+
+def test_a_refused_reload_says_which_parquet_tables_already_show_the_changed_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(server_module, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(server_module, "SETTLE_SECONDS", 0.0)
+    import duckdb
+
+    ws = tmp_path / "ws"
+    shutil.copytree(TINY, ws)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv('{ws / 'usage.csv'}')) TO '{ws / 'usage.parquet'}' (FORMAT parquet)")
+    (ws / "usage.csv").unlink()
+    settled = time.time() - 600
+    for f in ws.iterdir():
+        os.utime(f, (settled, settled))
+    s = AppState(load_settings(ws))
+    s.open_workspace()
+    try:
+        assert s.loaded.quality.table("usage").read_in_place
+        assert not s.loaded.quality.table("accounts").read_in_place
+        (ws / "accounts.csv").write_text("")
+        assert s.reload_if_changed() is False
+        problem = s.loaded.quality.reload_problem
+        assert "accounts.csv is empty" in problem
+        assert "Except usage: read in place from Parquet" in problem
+    finally:
+        s.close()

@@ -144,6 +144,12 @@ class AppState:
             f"The workspace files changed but the new version was not loaded: {problem}. Answers still come "
             f"from the last good version ({current.version}); fix the files and the next request loads them."
         )
+        in_place = [t.table for t in current.quality.tables if t.read_in_place]
+        if in_place:
+            message += (
+                f" Except {', '.join(in_place)}: read in place from Parquet, they already show the changed "
+                "files, so put the last good files back or fix them."
+            )
         current.quality = current.quality.model_copy(update={"reload_problem": message})
         log.warning("%s", message)
 

@@ -1085,6 +1085,7 @@ class _TableLoader:
             problem_summary=summary,
             problems=problems[: self.limit],
             problems_not_listed=max(total - min(len(problems), self.limit), 0),
+            read_in_place=self.in_place,
         )
 
     def _reason(self, kind: str, col: str | None) -> str:

@@ -61,6 +61,9 @@ class TableQuality(BaseModel):
     problem_summary: list[ProblemCount] = Field(default_factory=list, description="all problems, grouped")
     problems: list[Problem] = Field(default_factory=list)
     problems_not_listed: int = Field(0, description="problems beyond data.max_reported_problems")
+    read_in_place: bool = Field(
+        False, description="Parquet read where it lies (the table is a view over the files), not copied"
+    )
 
 
 class DataQualityReport(BaseModel):
