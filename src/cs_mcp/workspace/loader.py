@@ -574,7 +574,7 @@ class _TableLoader:
         if not self.table.extra_columns_kept:
             self.ignored += [e for e in extras if e not in self.ignored]
         if view_reader is not None:
-            return self._stage_view_part(label, self._bare_where_clean(exprs, plain, reader), view_reader)
+            return self._stage_view_part(label, self._view_select(exprs, plain, reader), view_reader)
         start = self.con.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
         if csv:
             self._drop_rejects()
@@ -611,7 +611,7 @@ class _TableLoader:
         self.parts.append(part)
         return True
 
-    def _bare_where_clean(self, exprs: list[str], plain: dict[int, str], reader: str) -> str:
+    def _view_select(self, exprs: list[str], plain: dict[int, str], reader: str) -> str:
         """The view's SELECT, reading a text column as it is when no value of it is blank or padded: then
         `account_id = $id` reaches the Parquet reader, which skips the row groups whose statistics exclude it
         (a trimmed column is read whole: one account's health would scan 66M usage rows)."""
@@ -983,7 +983,8 @@ class _TableLoader:
                 f"CREATE TABLE {rejected} AS SELECT DISTINCT rid FROM {_PROBLEMS} "
                 f"WHERE tbl = {sql.literal(self.t)} AND rejected ORDER BY rid"
             )
-            # a MARK join streams the files in order (an ANTI JOIN here interleaves their row groups)
+            # rows keep file order within each row group only (any join here interleaves them): every query
+            # orders explicitly, as on PostgreSQL and Spark
             source += f" WHERE s.{self.rid} NOT IN (SELECT rid FROM {rejected})"
         self.con.execute(f"CREATE VIEW {sql.ident(self.t)} AS SELECT {', '.join(exprs)} FROM {source}")
         return {}
