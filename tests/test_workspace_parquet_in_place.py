@@ -142,6 +142,30 @@ def test_a_clean_text_column_is_read_as_it_is_and_a_padded_one_trimmed(tmp_path:
         ]
 
 
+def test_a_categorical_column_spelled_canonically_is_read_as_it_is(tmp_path: Path) -> None:
+    """Every type already canonical: the view reads `type` bare (no lower-casing per query); one 'QBR' is
+    enough for the view to keep normalizing, and it reads 'qbr'."""
+    folder = _workspace(tmp_path / "ws")
+    con = duckdb.connect()
+
+    def touchpoints(second_type: str) -> None:
+        con.execute(
+            "COPY (SELECT * FROM (VALUES ('T-1', 'A-1', DATE '2026-01-05', 'call', 'held'), "
+            f"('T-2', 'A-2', DATE '2026-01-06', '{second_type}', NULL)) t(touchpoint_id, account_id, date, type, "
+            f"outcome)) TO '{folder / 'touchpoints.parquet'}' (FORMAT parquet)"
+        )
+
+    for second, bare in (("qbr", True), ("QBR", False)):
+        touchpoints(second)
+        with _open(folder, in_place=True) as ws:
+            cur = ws.cursor()
+            view = cur.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'touchpoints'").fetchone()[0]
+            assert (' "type" AS p3' in view) is bare, view
+            assert cur.execute("SELECT type, outcome FROM touchpoints ORDER BY touchpoint_id").fetchall() == [
+                ("call", "held"), ("qbr", None),
+            ]
+
+
 def test_changing_parquet_in_place_builds_another_stored_database(tmp_path: Path) -> None:
     folder = _workspace(tmp_path / "ws")
     for in_place, kind in ((True, "VIEW"), (False, "BASE TABLE"), (True, "VIEW")):

@@ -26,13 +26,14 @@ from cs_mcp.domain.errors import CSError
 from cs_mcp.workspace import engine as sql
 from cs_mcp.workspace import store
 from cs_mcp.workspace.quality import CustomColumn, DataQualityReport, Problem, ProblemCount, TableQuality
-from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Table, query_schema
+from cs_mcp.workspace.schema import FILE_SUFFIXES, TABLES, Column, Table, query_schema
 from cs_mcp.workspace.sql import QueryMethods
 
 if TYPE_CHECKING:
     import duckdb
 
     from cs_mcp.workspace.backends import Backend
+    from cs_mcp.workspace.warehouse import AsOf
 
 Progress = Callable[[float, str], None]
 log = logging.getLogger("cs_mcp")
@@ -229,7 +230,7 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
                 custom = q.custom_columns
             done += weights[name]
         loaded = frozenset(q.table for q in qualities if q.status == "loaded")
-        as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
+        as_of, rule, as_of_notes, newest = _resolve_as_of(con, settings.data.as_of, loaded)
         con.execute(f"DROP TABLE {_PROBLEMS}")
         con.execute(f"DROP TABLE IF EXISTS {_ACCOUNT_IDS}")
     except BaseException:
@@ -248,7 +249,7 @@ def _open_folder(settings: Settings, progress: Progress | None = None) -> Worksp
     )
     if db is not None:
         # as_of is chosen again at each start (data.as_of: today moves): keep the notes without it
-        store.save_report(con, quality.model_copy(update={"notes": notes}))
+        store.save_report(con, quality.model_copy(update={"notes": notes}), newest)
         con = store.publish(con, building, db, settings)
     report(
         1.0,
@@ -271,12 +272,13 @@ def _reopen_stored(root: Path, settings: Settings, version: str, report: Progres
     except Exception:  # a damaged or locked file only costs a fresh load
         log.info("cannot reopen %s; loading the workspace again", path, exc_info=True)
         return None
-    quality = store.stored_report(con)
-    if quality is None:
+    stored = store.stored_report(con)
+    if stored is None:
         con.close()
         return None
+    quality, newest = stored
     loaded = frozenset(t.table for t in quality.tables if t.status == "loaded")
-    as_of, rule, as_of_notes = _resolve_as_of(con, settings.data.as_of, loaded)
+    as_of, rule, as_of_notes, _ = _resolve_as_of(con, settings.data.as_of, loaded, newest)
     quality = quality.model_copy(update={"as_of": as_of, "as_of_rule": rule, "notes": quality.notes + as_of_notes})
     accounts = quality.table("accounts")
     report(0.5, f"stored database open: {accounts.rows_loaded if accounts else 0:,} accounts")
@@ -543,7 +545,7 @@ class _TableLoader:
             self._count_unusable_rows(reader)
             return True
         exprs = []
-        plain: dict[int, str] = {}  # exprs position -> source text column a view may read bare
+        plain: dict[int, tuple[str, str]] = {}  # exprs position -> (text column a view may read bare, unless)
         for i, c in enumerate(self.table.columns):
             src = mapped.get(c.name)
             if src is None:
@@ -558,9 +560,10 @@ class _TableLoader:
                 self.mapping.date_format,
                 self.mapping.values.get(c.name),
             )
-            text_as_is = sql.base_type(source_types[src]) == "VARCHAR" and typed == sql.cleaned(sql.ident(src))
-            if view_reader is not None and text_as_is:
-                plain[len(exprs)] = src
+            if view_reader is not None and sql.base_type(source_types[src]) == "VARCHAR":
+                bare_unless = self._bare_unless(typed, src, c)
+                if bare_unless is not None:
+                    plain[len(exprs)] = (src, bare_unless)
             exprs.append(f"{typed} AS p{i}")
             if c.type != "string":
                 exprs.append(f"{raw or 'NULL'} AS r{i}")
@@ -611,18 +614,30 @@ class _TableLoader:
         self.parts.append(part)
         return True
 
-    def _view_select(self, exprs: list[str], plain: dict[int, str], reader: str) -> str:
-        """The view's SELECT, reading a text column as it is when no value of it is blank or padded: then
-        `account_id = $id` reaches the Parquet reader, which skips the row groups whose statistics exclude it
-        (a trimmed column is read whole: one account's health would scan 66M usage rows)."""
+    @staticmethod
+    def _bare_unless(typed: str, src: str, c: Column) -> str | None:
+        """For a text source whose cleaning a view could skip: the condition on a value that needs it (None:
+        always clean it). Plain text needs it when blank or padded; a categorical column (no `values:`
+        mapping) when the value is not one of its canonical spellings."""
+        s = sql.ident(src)
+        if typed == sql.cleaned(s):
+            return f"{s} = '' OR {s} <> TRIM({s})"
+        canonical = tuple(a for a in c.allowed if a == a.lower())
+        if c.allowed and typed == sql.categorical(sql.cleaned(s), c.allowed) and canonical:
+            return f"{s} IS NOT NULL AND NOT {sql.one_of(s, canonical)}"
+        return None
+
+    def _view_select(self, exprs: list[str], plain: dict[int, tuple[str, str]], reader: str) -> str:
+        """The view's SELECT, reading a text column as it is when no value of it needs cleaning (none blank or
+        padded; of a categorical column, every value spelled as canonical): then `account_id = $id` reaches
+        the Parquet reader, which skips the row groups whose statistics exclude it (a trimmed column is read
+        whole: one account's health would scan 66M usage rows), and no query lower-cases 16M touchpoint types."""
         if plain:
             counts = self.con.execute(
-                "SELECT " + ", ".join(
-                    f"count(*) FILTER (WHERE {sql.ident(src)} = '' OR {sql.ident(src)} <> TRIM({sql.ident(src)}))"
-                    for src in plain.values()
-                ) + f" FROM {reader}"
+                "SELECT " + ", ".join(f"count(*) FILTER (WHERE {unless})" for _, unless in plain.values())
+                + f" FROM {reader}"
             ).fetchone()
-            for (k, src), n in zip(plain.items(), counts, strict=True):
+            for (k, (src, _)), n in zip(plain.items(), counts, strict=True):
                 if n == 0:
                     exprs[k] = f"{sql.ident(src)} AS {exprs[k].rsplit(' AS ', 1)[1]}"
         return ", ".join(exprs)
@@ -1183,13 +1198,15 @@ def _create_empty(con: duckdb.DuckDBPyConnection, table: Table) -> None:
 
 
 def _resolve_as_of(
-    con: duckdb.DuckDBPyConnection, setting: object, loaded: frozenset[str]
-) -> tuple[dt.date, str, list[str]]:
-    """The analysis date: fixed, today, or the newest activity date not after today (one rule for every engine)."""
+    con: duckdb.DuckDBPyConnection, setting: object, loaded: frozenset[str],
+    newest: dict[str, dt.date | None] | None = None,
+) -> AsOf:
+    """The analysis date: fixed, today, or the newest activity date not after today (one rule for every engine);
+    `newest` is what the stored database remembers of each activity column (a restart need not scan them)."""
     from cs_mcp.workspace.backends.duckdb import DuckDBBackend
     from cs_mcp.workspace.warehouse import resolve_as_of
 
-    return resolve_as_of(DuckDBBackend(con, label="workspace"), setting, loaded, ACTIVITY_DATES)
+    return resolve_as_of(DuckDBBackend(con, label="workspace"), setting, loaded, ACTIVITY_DATES, newest)
 
 
 def _progress_reporter(progress: Progress | None) -> Progress:
