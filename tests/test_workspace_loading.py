@@ -504,6 +504,35 @@ def test_as_of_latest_ignores_activity_dated_in_the_future(clean: Path) -> None:
         assert any("after today" in n for n in ws.quality.notes)
 
 
+def test_a_restart_chooses_as_of_from_the_stored_newest_dates_and_scans_only_for_future_ones(clean: Path) -> None:
+    """The stored database remembers each activity column's newest date: a restart chooses as_of without a
+    scan while none lies after today, and scans the column that has a future date (its note comes back)."""
+    from cs_mcp.workspace.loader import ACTIVITY_DATES
+    from cs_mcp.workspace.warehouse import resolve_as_of
+
+    class NoQueries:
+        dialect = "duckdb"
+
+        def rows(self, *_: object) -> None:
+            raise AssertionError("no query expected")
+
+    with load(clean) as first, load(clean) as again:  # the second reopens the stored database
+        assert (again.as_of, again.quality.as_of_rule) == (first.as_of, first.quality.as_of_rule)
+    loaded = frozenset({"usage", "nps"})
+    newest = {"usage.date": dt.date(2024, 6, 10), "nps.responded_at": dt.date(2024, 6, 12)}
+    found = resolve_as_of(NoQueries(), "latest", loaded, ACTIVITY_DATES, newest)  # type: ignore[arg-type]
+    assert (found.date, found.rule, found.notes) == (
+        dt.date(2024, 6, 12), "latest activity date in the data (nps.responded_at)", [])
+    future = dt.date.today() + dt.timedelta(days=400)
+    with (clean / "touchpoints.tsv").open("a") as f:
+        f.write(f"A-1\t{future}\tmeeting\tC-1\tscheduled\n")
+    with load(clean) as first, load(clean) as again:
+        assert first.quality.version == again.quality.version
+        assert again.as_of == first.as_of == dt.date(2024, 6, 12)
+        assert [n for n in again.quality.notes if "after today" in n] == ["1 touchpoints rows have date after today; "
+                                                                        "not used to choose as_of"]
+
+
 def test_as_of_can_be_today_or_a_fixed_date() -> None:
     with load(FIXTURES / "clean", as_of="today") as ws:
         assert ws.as_of == dt.date.today()

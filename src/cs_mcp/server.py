@@ -79,6 +79,10 @@ class AppState:
             if self._workspace is None:
                 from cs_mcp.workspace.loader import open_workspace, workspace_version
 
+                if _uses_churn_model(self.settings):
+                    from cs_mcp.domain.churn_model import import_in_background
+
+                    import_in_background()
                 self._fingerprint = workspace_version(self.settings)
                 self._workspace = open_workspace(self.settings, progress)
                 self._checked = time.monotonic()

@@ -236,9 +236,14 @@ def churn_scores(ws: Workspace, progress: Progress | None = None) -> ChurnScores
 
 
 def _score(ws: Workspace, progress: Progress | None) -> ChurnScores:
-    # scikit-learn takes a second or two to import: let it load while DuckDB computes the features
-    threading.Thread(target=_quiet_import, name="churn-import", daemon=True).start()
+    import_in_background()
     return _score_portfolio(ws, progress)
+
+
+def import_in_background() -> None:
+    """Start importing scikit-learn (most of a second) on a thread. The first churn answer needs it, to fit a
+    model or to read one off disk, and DuckDB's work (a load, the features) leaves the interpreter free."""
+    threading.Thread(target=_quiet_import, name="churn-import", daemon=True).start()
 
 
 def _quiet_import() -> None:

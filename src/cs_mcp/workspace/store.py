@@ -9,7 +9,9 @@ same folder. The data-quality report is kept inside the database, beside the tab
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import logging
 import os
 from pathlib import Path
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cs_mcp")
 
-FORMAT = "1"
+FORMAT = "2"
 """Bumped when the layout of the stored database changes."""
 META_TABLE = "_cs_meta"
 
@@ -68,9 +70,13 @@ def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute("SET temp_directory = $d", {"d": str(spill)})
 
 
-def save_report(con: duckdb.DuckDBPyConnection, report: DataQualityReport) -> None:
-    con.execute(f"CREATE OR REPLACE TABLE {META_TABLE} (report VARCHAR)")
-    con.execute(f"INSERT INTO {META_TABLE} VALUES ($r)", {"r": report.model_dump_json()})
+def save_report(con: duckdb.DuckDBPyConnection, report: DataQualityReport,
+                newest: dict[str, dt.date | None]) -> None:
+    """Keep the quality report and the newest date of each activity column (as_of is chosen again at each
+    start, since data.as_of: latest never picks a date after today; those dates spare the scan)."""
+    con.execute(f"CREATE OR REPLACE TABLE {META_TABLE} (report VARCHAR, newest VARCHAR)")
+    dates = {k: None if d is None else d.isoformat() for k, d in newest.items()}
+    con.execute(f"INSERT INTO {META_TABLE} VALUES ($r, $n)", {"r": report.model_dump_json(), "n": json.dumps(dates)})
 
 
 def publish(con: duckdb.DuckDBPyConnection, building: Path, final: Path, settings: Settings
@@ -96,9 +102,13 @@ def reopen(path: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def stored_report(con: duckdb.DuckDBPyConnection) -> DataQualityReport | None:
+def stored_report(con: duckdb.DuckDBPyConnection) -> tuple[DataQualityReport, dict[str, dt.date | None]] | None:
+    """The stored quality report and newest activity dates (None: an older or half-written file)."""
     try:
-        row = con.execute(f"SELECT report FROM {META_TABLE}").fetchone()
+        row = con.execute(f"SELECT report, newest FROM {META_TABLE}").fetchone()
     except Exception:  # an older or half-written file: rebuild it
         return None
-    return DataQualityReport.model_validate_json(row[0]) if row else None
+    if not row:
+        return None
+    newest = {k: None if d is None else dt.date.fromisoformat(d) for k, d in json.loads(row[1]).items()}
+    return DataQualityReport.model_validate_json(row[0]), newest

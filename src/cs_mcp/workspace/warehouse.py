@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
 from cs_mcp.workspace.backends import Backend, connect, redact
@@ -69,7 +69,7 @@ def open_warehouse(settings: Settings, progress: Progress | None = None) -> Work
                 "tables.accounts.table: <schema.table> (or tables.accounts.sql: SELECT ...)"
             )
         loaded = frozenset(q.table for q in qualities if q.status == "loaded")
-        as_of, rule, as_of_notes = resolve_as_of(backend, settings.data.as_of, loaded, ACTIVITY_DATES)
+        as_of, rule, as_of_notes, _ = resolve_as_of(backend, settings.data.as_of, loaded, ACTIVITY_DATES)
     except BaseException:
         backend.close()
         raise
@@ -456,35 +456,53 @@ def _out_of_range(expr: str, c: Column) -> str | None:
     return "(" + " OR ".join(conds) + ")" if conds else None
 
 
+class AsOf(NamedTuple):
+    """The analysis date, the rule that chose it, notes, and the newest date of each activity column
+    ("table.column" -> date or None), which a stored database keeps to choose again without a query."""
+
+    date: dt.date
+    rule: str
+    notes: list[str]
+    newest: dict[str, dt.date | None]
+
+
 def resolve_as_of(backend: Backend, setting: object, loaded: frozenset[str],
-                  activity: tuple[tuple[str, str], ...]) -> tuple[dt.date, str, list[str]]:
-    """The analysis date: fixed, today, or the newest activity date not after today."""
+                  activity: tuple[tuple[str, str], ...], newest: dict[str, dt.date | None] | None = None) -> AsOf:
+    """The analysis date: fixed, today, or the newest activity date not after today. `newest` (what an
+    earlier call found) answers for a column without a query while its newest date is not after today."""
     today = dt.date.today()
     if isinstance(setting, dt.date):
-        return setting, "fixed in the configuration (data.as_of)", []
+        return AsOf(setting, "fixed in the configuration (data.as_of)", [], {})
     if setting == "today":
-        return today, "today (data.as_of: today)", []
+        return AsOf(today, "today (data.as_of: today)", [], {})
     best: tuple[dt.date, str] | None = None
     future_best: tuple[dt.date, str] | None = None
     notes = []
+    found: dict[str, dt.date | None] = {}
     for table, col in activity:
         if table not in loaded:
             continue
-        d = f"CAST({_ident(col)} AS DATE)"
-        text = (f"SELECT MAX({d}) FILTER (WHERE {d} <= $today), MAX({d}), "
-                f"COUNT(*) FILTER (WHERE {d} > $today) FROM {_ident(table)}")
-        past, future, n_future = backend.rows(compile_sql(text, backend.dialect), {"today": today})[1][0]
-        past, future = _as_date(past), _as_date(future)
+        name = f"{table}.{col}"
+        known = (newest or {}).get(name, today + dt.timedelta(days=1))
+        if known is None or known <= today:
+            past, future, n_future = known, known, 0
+        else:
+            d = f"CAST({_ident(col)} AS DATE)"
+            text = (f"SELECT MAX({d}) FILTER (WHERE {d} <= $today), MAX({d}), "
+                    f"COUNT(*) FILTER (WHERE {d} > $today) FROM {_ident(table)}")
+            past, future, n_future = backend.rows(compile_sql(text, backend.dialect), {"today": today})[1][0]
+            past, future = _as_date(past), _as_date(future)
+        found[name] = future
         if past is not None and (best is None or past > best[0]):
-            best = (past, f"{table}.{col}")
+            best = (past, name)
         if future is not None and (future_best is None or future > future_best[0]):
-            future_best = (future, f"{table}.{col}")
+            future_best = (future, name)
         if n_future:
             notes.append(f"{n_future:,} {table} rows have {col} after today; not used to choose as_of")
     best = best or future_best
     if best is None:
-        return today, "today (no activity dates in the data)", notes
-    return best[0], f"latest activity date in the data ({best[1]})", notes
+        return AsOf(today, "today (no activity dates in the data)", notes, found)
+    return AsOf(best[0], f"latest activity date in the data ({best[1]})", notes, found)
 
 
 def _as_date(value: Any) -> dt.date | None:
