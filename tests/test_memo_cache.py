@@ -25,6 +25,36 @@ def test_a_memo_round_trips_and_an_unpicklable_value_leaves_no_file(tmp_path):
     assert sorted(p.name for p in (tmp_path / "memo").iterdir()) == ["a.pkl"]  # no b.pkl, no temporary file
 
 
+def test_reading_memos_pauses_the_garbage_collector_and_restores_it(tmp_path):
+    import gc
+
+    path = tmp_path / "memo" / "a.pkl"
+    cache._write(path, {"x": [1, 2, 3]})
+    (tmp_path / "memo" / "bad.pkl").write_bytes(b"not a pickle")
+    cache._write(tmp_path / "memo" / "probe.pkl", _Probe())
+    assert gc.isenabled()
+    with cache._collector_paused():  # another thread's read under way: this one must not switch it back on
+        assert cache._read(path) == {"x": [1, 2, 3]} and not gc.isenabled()
+    assert gc.isenabled()
+    assert cache._read(tmp_path / "memo" / "bad.pkl") is cache._MISSING and gc.isenabled()
+    assert cache._read(tmp_path / "memo" / "probe.pkl") is False and gc.isenabled()  # off while unpickling, on afterwards
+    gc.disable()
+    try:
+        cache._read(path)
+        assert not gc.isenabled()  # left as the process had it
+    finally:
+        gc.enable()
+
+
+class _Probe:
+    """Unpickles to whether the garbage collector was on at that moment."""
+
+    def __reduce__(self):
+        import gc
+
+        return (gc.isenabled, ())
+
+
 def test_memos_are_written_in_the_background_and_a_stale_temporary_file_is_removed(tmp_path):
     folder = tmp_path / "memo"
     folder.mkdir()

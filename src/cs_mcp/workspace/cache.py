@@ -11,14 +11,16 @@ accounts they are about 1 GB, 10 s or more on a slow disk); `finish_writes` wait
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
+import gc
 import hashlib
 import logging
 import os
 import pickle
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -136,11 +138,37 @@ def _read(path: Path) -> Any:
     if not path.is_file():
         return _MISSING
     try:
-        with path.open("rb") as fh:
+        with path.open("rb") as fh, _collector_paused():
             return pickle.load(fh)
     except Exception:  # a stale or damaged file only costs recomputing
         log.debug("ignoring unreadable memo %s", path, exc_info=True)
         return _MISSING
+
+
+_paused = 0
+"""Memo reads under way with the collector paused (a read restores it only when it is the last)."""
+_was_enabled = True
+_paused_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while memos are unpickled (also by several threads at once): the
+    millions of objects a portfolio memo creates would set off collections over the whole growing heap,
+    about a second of a restart at a million accounts."""
+    global _paused, _was_enabled
+    with _paused_guard:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _paused_guard:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
 
 
 def _write(path: Path, value: Any) -> None:
