@@ -405,6 +405,12 @@ class LabelModel:
         raw = self.estimator.predict_proba(X)[:, 1]
         return X, raw, self.calibrator.predict(raw)
 
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probability of each row of a design matrix built by this model's spec."""
+        import numpy as np
+
+        return self.calibrator.predict(self.estimator.predict_proba(X)[:, 1]) if len(X) else np.zeros(0)
+
 
 @dataclass
 class FittedModel:

@@ -283,12 +283,12 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
     numeric, categorical = _model_inputs(ws, fitted, rows)
     ranking = _ranking_label(fitted, c.rank_by)
     ranked = fitted.models[ranking]
-    p = _predict(ranked, numeric, categorical)
+    short = fitted.models.get("horizon") if ranking != "horizon" else None
+    p, *rest = _predict([ranked, *([short] if short else [])], numeric, categorical)
     if fitted.mode == "snapshot":
         oof = np.array([ranked.oof_probability.get(a, np.nan) for a in ids], dtype=float)
         p = np.where(np.isnan(oof), p, oof)
-    short = fitted.models.get("horizon") if ranking != "horizon" else None
-    p90 = p if ranking == "horizon" else (_predict(short, numeric, categorical) if short else nan)
+    p90 = p if ranking == "horizon" else (rest[0] if short else nan)
     from cs_mcp.domain.churn_drivers import population
 
     return ChurnScores(
@@ -302,15 +302,23 @@ PREDICT_CHUNK = 100_000
 """Rows per design matrix when scoring the portfolio: a million accounts never sit in one matrix."""
 
 
-def _predict(model: LabelModel, numeric: dict[str, Any], categorical: dict[str, Any]) -> np.ndarray:
-    """Calibrated probabilities of every row, a chunk of rows at a time."""
+def _predict(models: list[LabelModel], numeric: dict[str, Any], categorical: dict[str, Any]) -> list[np.ndarray]:
+    """Calibrated probabilities of every row under each model, a chunk of rows at a time; models with the same
+    inputs (the usual case for the two labels) share each chunk's design matrix."""
     import numpy as np
 
     n = len(next(iter(numeric.values()))) if numeric else len(next(iter(categorical.values())))
-    parts = [model.predict({k: v[i:i + PREDICT_CHUNK] for k, v in numeric.items()},
-                           {k: v[i:i + PREDICT_CHUNK] for k, v in categorical.items()})[2]
-             for i in range(0, n, PREDICT_CHUNK)]
-    return np.concatenate(parts) if parts else np.zeros(0)
+    parts: list[list[np.ndarray]] = [[] for _ in models]
+    for i in range(0, n, PREDICT_CHUNK):
+        num = {k: v[i:i + PREDICT_CHUNK] for k, v in numeric.items()}
+        cat = {k: v[i:i + PREDICT_CHUNK] for k, v in categorical.items()}
+        built: dict[tuple[str, ...], np.ndarray] = {}
+        for m, out in zip(models, parts, strict=True):
+            columns = tuple(m.spec.columns)
+            if columns not in built:
+                built[columns] = m.spec.build(num, cat)
+            out.append(m.probability(built[columns]))
+    return [np.concatenate(out) if out else np.zeros(0) for out in parts]
 
 
 def _model_inputs(ws: Workspace, fitted: FittedModel, rows: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
