@@ -37,7 +37,8 @@ def test_reading_memos_pauses_the_garbage_collector_and_restores_it(tmp_path):
         assert cache._read(path) == {"x": [1, 2, 3]} and not gc.isenabled()
     assert gc.isenabled()
     assert cache._read(tmp_path / "memo" / "bad.pkl") is cache._MISSING and gc.isenabled()
-    assert cache._read(tmp_path / "memo" / "probe.pkl") is False and gc.isenabled()  # off while unpickling, on afterwards
+    # off while unpickling, on afterwards
+    assert cache._read(tmp_path / "memo" / "probe.pkl") is False and gc.isenabled()
     gc.disable()
     try:
         cache._read(path)
@@ -67,6 +68,17 @@ def test_memos_are_written_in_the_background_and_a_stale_temporary_file_is_remov
     assert cache.finish_writes(timeout=60)
     assert pickle.loads((folder / "a.pkl").read_bytes()) == {"rows": list(range(1000))}
     assert sorted(p.name for p in folder.iterdir()) == ["a.pkl", "new.3.4.tmp"]  # a recent one may be in use
+
+
+def test_a_new_data_version_replaces_the_folders_older_memos(tmp_path):
+    folder = tmp_path / "memo"
+    folder.mkdir()
+    keep = [folder / "f0lder0001-v2-aaaa.pkl", folder / "0therf0ld-v1-bbbb.pkl", folder / "legacyhash.pkl"]
+    gone = [folder / "f0lder0001-v1-cccc.pkl", folder / "f0lder0001-v0-dddd.pkl"]
+    for f in keep + gone:
+        f.write_bytes(pickle.dumps(f.name))
+    cache._write(folder / "f0lder0001-v2-eeee.pkl", {"x": 1})
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f.name for f in keep] + ["f0lder0001-v2-eeee.pkl"])
 
 
 @pytest.fixture(scope="module")

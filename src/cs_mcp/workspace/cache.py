@@ -3,9 +3,10 @@
 The results a warm restart needs (the portfolio feature snapshot, the churn scores, the churn model's
 account facts, the renewal book) are also pickled to `<cache>/memo/`, keyed by the workspace folder, its
 data version, its as-of date, the memo key (which holds the settings it depends on) and a hash of the code
-that computes them, so a restart on unchanged files answers the first portfolio question without
-recomputing them. Those files are written by a background thread while the work goes on (at a million
-accounts they are about 1 GB, 10 s or more on a slow disk); `finish_writes` waits for them.
+that computes them, so a restart on unchanged files answers the first portfolio question without recomputing
+them; a new data version's memos replace the folder's older ones. Those files are written by a background
+thread while the work goes on (at a million accounts they are about 1 GB, 10 s or more on a slow disk);
+`finish_writes` waits for them.
 """
 
 from __future__ import annotations
@@ -73,10 +74,10 @@ def _disk_path(ws: Workspace, key: tuple[Any, ...]) -> Path | None:
         return None
     if not getattr(ws.settings.data, "duckdb_on_disk", True):
         return None
-    from cs_mcp.workspace.store import cache_root
+    from cs_mcp.workspace.store import cache_root, folder_key
 
     h = hashlib.sha256("\0".join([str(ws.path), ws.version, str(ws.as_of), repr(key), _code_hash()]).encode())
-    return cache_root() / "memo" / f"{h.hexdigest()[:24]}.pkl"
+    return cache_root() / "memo" / f"{folder_key(ws.path)}-{ws.version}-{h.hexdigest()[:24]}.pkl"
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,6 +190,7 @@ def _write(path: Path, value: Any) -> None:
         tmp.unlink(missing_ok=True)
         return
     try:
+        _drop_other_versions(path)
         for old in sorted(path.parent.glob("*.pkl"), key=lambda f: f.stat().st_mtime, reverse=True)[KEEP_FILES:]:
             old.unlink(missing_ok=True)
         for left in path.parent.glob("*.tmp"):
@@ -196,3 +198,16 @@ def _write(path: Path, value: Any) -> None:
                 left.unlink(missing_ok=True)
     except OSError:
         log.debug("could not prune the memo folder %s", path.parent, exc_info=True)
+
+
+def _drop_other_versions(path: Path) -> None:
+    """Remove the memos of the same folder's other data versions (`<folder>-<version>-<key>.pkl`): a new version
+    replaces them, as it replaces the folder's database, instead of leaving a gigabyte per data refresh at a
+    million accounts."""
+    parts = path.name.split("-")
+    if len(parts) != 3:
+        return
+    folder, version = parts[0], parts[1]
+    for other in path.parent.glob(f"{folder}-*-*.pkl"):
+        if other.name.split("-")[1] != version:
+            other.unlink(missing_ok=True)

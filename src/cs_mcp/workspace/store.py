@@ -47,10 +47,11 @@ def database_file(settings: Settings, root: Path, version: str) -> Path:
         h.update(part.encode() + b"\0")
     for module in (loader, engine, schema):
         h.update(Path(module.__file__).read_bytes())
-    return cache_root() / "duckdb" / f"{_folder_key(root)}-{h.hexdigest()[:16]}.duckdb"
+    return cache_root() / "duckdb" / f"{folder_key(root)}-{h.hexdigest()[:16]}.duckdb"
 
 
-def _folder_key(root: Path) -> str:
+def folder_key(root: Path) -> str:
+    """A short name of a workspace folder, the prefix of its database and memo files."""
     return hashlib.sha256(str(root).encode()).hexdigest()[:10]
 
 
