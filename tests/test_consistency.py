@@ -146,3 +146,58 @@ async def test_on_the_demo_health_predicts_churn_and_about_half_the_book_is_gree
     snap = portfolio_snapshot(demo)
     bands = snap.health.bands()[snap.frame["is_active"] == 1]
     assert 0.45 <= (bands == "green").mean() <= 0.67
+
+
+@pytest.mark.anyio
+async def test_a_renewal_lost_in_the_crm_is_the_first_driver_in_every_tool(client, demo):
+    from cs_mcp.content import catalogue
+    from cs_mcp.domain.renewal import renewal_base
+
+    book = renewal_base(demo)
+    lost = {str(a) for a, f in zip(book.ids, book.flags["lost_renewals"], strict=True) if f > 0}
+    play = catalogue("actions")["plays"]["renewal_lost"]
+    rows = (await _call(client, "churn-risk-list", {"limit": 20}))["accounts"]
+    checked = 0
+    for row in (r for r in rows if r["account_id"] in lost):
+        first = row["drivers"][0]
+        assert (first["feature"], first["text"]) == ("renewal_lost", "renewal opportunity marked lost in the CRM")
+        # the model's reasons for a low risk explain a probability the book no longer shows
+        assert all(d["direction"] == "raises risk" for d in row["drivers"]), row["drivers"]
+        assert play in row["recommended_action"]
+        strategy = (await _call(client, "renewal-strategy", {"account": row["account_id"]}))["risk"]
+        review = (await _call(client, "account-review-prep", {"account": row["account_id"]}))["risks"]
+        texts = [d["text"] for d in row["drivers"]]
+        assert strategy["churn_drivers"] == texts == review["churn_drivers"]
+        checked += 1
+    assert checked >= 2, "the demo's riskiest accounts include renewals lost in the CRM"
+    safe = (await _call(client, "churn-risk-list", {"limit": 1, "sort": "probability",
+                                                    "cursor": _offset(len(book.ids) - 1)}))["accounts"][0]
+    assert safe["tier"] == "low" and safe["drivers"][0]["direction"] == "lowers risk"
+    strategy = (await _call(client, "renewal-strategy", {"account": safe["account_id"]}))["risk"]
+    assert strategy["churn_drivers"][0] == "(+) " + safe["drivers"][0]["text"]
+    review = (await _call(client, "account-review-prep", {"account": safe["account_id"]}))["risks"]
+    assert not any(t.startswith("(+)") for t in review["churn_drivers"])  # risks: only what raises the risk
+
+
+def _offset(n):
+    from cs_mcp.domain.paging import encode_cursor
+
+    return encode_cursor(n)
+
+
+@pytest.mark.anyio
+async def test_a_drivers_figure_is_the_one_health_score_shows_not_the_damped_one_it_scored(client):
+    rows = (await _call(client, "churn-risk-list", {"limit": 50, "sort": "arr_at_risk"}))["accounts"]
+    compared = damped = 0
+    for row in rows:
+        signals = [d for d in row["drivers"] if d.get("metric")]
+        if not signals:
+            continue
+        health = await _call(client, "health-score", {"account": row["account_id"]})
+        inputs = {m["metric"]: m for dim in health["dimensions"] for m in dim["metrics"]}
+        for d in signals:
+            m = inputs[d["metric"]]
+            assert d["text"].endswith(": " + m["display"]), (d, m)
+            compared += 1
+            damped += m["scored_value"] is not None
+    assert compared >= 10 and damped >= 1, (compared, damped)

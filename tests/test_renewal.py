@@ -352,3 +352,25 @@ def test_a_look_back_counts_only_the_deals_closed_by_its_date():
         assert (base.flags["downgrades"][i3], base.flags["late_renewals"][i6]) == (0, 0)
         # 1 - 0.30 = 70%, no downgrade deduction
         assert base.pct[i3] == pytest.approx(70.0)
+
+
+def test_crm_evidence_leads_the_drivers_and_a_lost_renewal_drops_what_lowers_the_risk():
+    from types import SimpleNamespace
+
+    from cs_mcp.domain.churn import Driver
+    from cs_mcp.domain.renewal import book_drivers, driver_words
+
+    up = Driver(feature="seat_utilization", text="20% of seats active", direction="raises risk", impact=5)
+    down = Driver(feature="nps", text="NPS +60", direction="lowers risk", impact=-3)
+    base = SimpleNamespace(
+        ids=np.array(["L", "W", "N", "U"], dtype=object), churn_index=np.array([0, 1, 2, -1]),
+        churn_source=SimpleNamespace(drivers=[[down, up], [up, down], [down, up]]),
+        flags={"lost_renewals": np.array([1.0, 0, 0, 1]), "won_renewals": np.array([0, 1.0, 0, 0])},
+    )
+    words = {i: [driver_words(d) for d in ds] for i, ds in book_drivers(base, [0, 1, 2, 3]).items()}
+    assert words == {
+        0: ["renewal opportunity marked lost in the CRM", "20% of seats active"],
+        1: ["(+) renewal opportunity won in the CRM", "20% of seats active", "(+) NPS +60"],
+        2: ["20% of seats active", "(+) NPS +60"],
+        3: ["renewal opportunity marked lost in the CRM"],  # no churn score: the CRM still says why
+    }

@@ -110,7 +110,7 @@ class Risks(BaseModel):
 
     alerts: list[Alert]
     risk_factors: list[str]
-    churn_drivers: list[str]
+    churn_drivers: list[str] = Field(description="what raises the churn risk, as churn-risk-list names it")
     churn_probability: float | None = Field(description="% risk of losing the account at or before its renewal")
     churn_probability_90d: float | None = Field(None, description="% risk of churn within 90 days")
     churn_tier: str | None
@@ -496,7 +496,8 @@ def account_review(
     from cs_mcp.domain.renewal_strategy import customer_quotes
 
     risks = Risks(
-        alerts=risk.alerts, risk_factors=h.risk_factors[:5] if h else [], churn_drivers=risk.churn_drivers,
+        alerts=risk.alerts, risk_factors=h.risk_factors[:5] if h else [],
+        churn_drivers=[t for _, t in risk._driver_features],
         churn_probability=risk.churn_probability, churn_probability_90d=risk.churn_probability_90d,
         churn_tier=risk.churn_tier, at_risk_renewal=risk.at_risk,
         customer_comments=customer_quotes(ws, account_id),

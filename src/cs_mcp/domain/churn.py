@@ -26,14 +26,14 @@ Method = Literal["model", "leading-indicator"]
 class Driver(BaseModel):
     """One reason an account's churn risk differs from the portfolio's typical account: a behaviour signal."""
 
-    feature: str = Field(description="model feature or indicator name")
+    feature: str = Field(description="model feature, indicator name, or CRM evidence (renewal_lost, renewal_won)")
     text: str = Field(description="the driver in words, e.g. '6% of seats active (3 of 50)'")
     change: str | None = Field(
         None, description="where the signal stood churn.driver_change_days ago, e.g. 'down from 45% over 90 days'"
     )
     family: str | None = Field(
-        None, description="usage, adoption, engagement, support, sentiment, payment, stakeholder, health or "
-        "custom (a team's own account column)"
+        None, description="usage, adoption, engagement, support, sentiment, payment, stakeholder, health, "
+        "commercial, crm (a renewal opportunity won or lost) or custom (a team's own account column)"
     )
     metric: str | None = Field(
         None, description="for a health dimension: its weakest input, the signal to act on"
@@ -372,9 +372,11 @@ def _order(book: Any, scores: Any, sort: str, days: np.ndarray) -> np.ndarray:
 def _rows(
     ws: Workspace, book: Any, scores: Any, page: np.ndarray, offset: int, days: np.ndarray
 ) -> list[ChurnRiskAccount]:
+    from cs_mcp.domain.renewal import book_drivers
     from cs_mcp.domain.risk_actions import recommended_action
 
     explained = scores.explanations([str(book.ids[i]) for i in page])
+    shown = book_drivers(book, page)
     view = scores.view
     rows = []
     for rank, i in enumerate(page, start=offset + 1):
@@ -387,7 +389,7 @@ def _rows(
         touch = _num(view.days_since_last_touch[j]) if j >= 0 else None
         hs = _num(book.health[i])
         e = explained.get(aid)
-        drivers = e.drivers if e else []
+        drivers = shown.get(int(i), [])
         p90 = _num(book.churn_90d[i])
         rows.append(ChurnRiskAccount(
             rank=rank, account_id=aid, name=str(book.names[i]), segment=book.segments[i], csm_id=book.csm_ids[i],

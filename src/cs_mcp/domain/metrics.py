@@ -18,14 +18,15 @@ from cs_mcp.domain.formatting import money, pct
 
 Family = Literal[
     "usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom",
-    "coverage", "timing", "firmographic", "commercial",
+    "coverage", "timing", "firmographic", "commercial", "crm",
 ]
 BEHAVIOUR: frozenset[str] = frozenset(
-    {"usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom"}
+    {"usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom", "crm"}
 )
 """Families that can be churn drivers. 'custom' is a team's own account column (a contract type, a support
 plan): the team's signal, so it may drive; 'coverage' (how often the CSM reached out) describes the CSM, not
-the customer, and is context like timing and firmographics."""
+the customer, and is context like timing and firmographics. 'crm' is what the account team recorded of the
+customer's renewal decision (a renewal opportunity won or lost): it overrides the model, so it leads."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ METRICS: dict[str, Metric] = {
 CATEGORICAL_FAMILIES: dict[str, Family] = {
     "segment": "firmographic", "industry": "firmographic", "region": "firmographic", "plan": "commercial",
 }
+CRM_EVIDENCE: dict[str, Family] = {"renewal_lost": "crm", "renewal_won": "crm"}
+"""Renewal opportunities closed won or lost in the CRM: not model features, but drivers of the probability
+shown (renewal.probability caps or floors it on them)."""
 
 
 def family_of(feature: str) -> Family:
@@ -111,7 +115,7 @@ def family_of(feature: str) -> Family:
         return METRICS[feature].family
     if feature.startswith("health_"):
         return "health"
-    return CATEGORICAL_FAMILIES.get(feature, "custom")
+    return CATEGORICAL_FAMILIES.get(feature) or CRM_EVIDENCE.get(feature, "custom")
 
 
 def is_behaviour(feature: str) -> bool:
@@ -208,7 +212,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "days_overdue":
             return "invoices paid on time" if v <= 0 else f"an invoice {v:.0f} days overdue"
         case "arr_growth_12m":
-            return f"ARR {v * 100:+.0f}% in 12 months"
+            return f"ARR {v * 100:+.0f}% in 12 months" if round(v * 100) != 0 else "ARR flat over 12 months"
         case "active_contacts":
             return _count(v, "active contact", "active contacts")
         case "has_exec_sponsor":
@@ -227,6 +231,10 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
             return f"renewal in {v:.0f} days"
         case "health_score":
             return f"health score {v:.0f}"
+        case "renewal_lost":
+            return "renewal opportunity marked lost in the CRM"
+        case "renewal_won":
+            return "renewal opportunity won in the CRM"
     if metric.startswith("health_"):
         return f"{metric[7:]} health {v:.0f}/100"
     return f"{metric.replace('_', ' ')} {v:,.0f}" if abs(v) >= 100 else f"{metric.replace('_', ' ')} {v:.3g}"

@@ -33,14 +33,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from cs_mcp.domain.churn import TIERS
+from cs_mcp.domain.churn import TIERS, Driver
 from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.formatting import money
+from cs_mcp.domain.metrics import describe
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.periods import renewal_coverage, renewal_quarter
 from cs_mcp.domain.retention import MetricVsTarget, Waterfall, vs_target
@@ -515,31 +517,58 @@ _reattach_lock = threading.Lock()
 # ------------------------------------------------------------------------ answer
 
 
-def _drivers(base: RenewalBase, rows: list[int], n: int = 3) -> dict[int, list[str]]:
-    """Top churn drivers in words per row: one ChurnScores.drivers(ids, k) call, or an injected sequence."""
+def book_drivers(base: RenewalBase, rows: Sequence[int], n: int = 3) -> dict[int, list[Any]]:
+    """The churn drivers of each book row as every tool shows them: at most n, risk-raising first.
+
+    CRM evidence, which decides the probability shown, leads. A lost renewal opportunity (renewal probability
+    capped at renewal.probability.lost_renewal_ceiling) comes first, and the model's drivers that lower the
+    risk are left out: they explain a probability the book no longer shows. A won renewal comes first as what
+    lowers the risk. Drivers come from one ChurnScores.drivers(ids, k) call, or an injected sequence (whose
+    plain strings count as risk-raising)."""
+    found = _model_drivers(base, rows, n)
+    out: dict[int, list[Any]] = {}
+    for i in rows:
+        ds = sorted(found.get(i, []), key=lambda d: _direction(d) != "raises risk")
+        if base.flags["lost_renewals"][i] > 0:
+            ds = [_crm_driver("renewal_lost", "raises risk"), *(d for d in ds if _direction(d) == "raises risk")]
+        elif base.flags["won_renewals"][i] > 0:
+            ds = [_crm_driver("renewal_won", "lowers risk"), *ds]
+        if ds:
+            out[i] = ds[:n]
+    return out
+
+
+def _crm_driver(feature: str, direction: Literal["raises risk", "lowers risk"]) -> Driver:
+    return Driver(feature=feature, text=describe(feature, 1.0), family="crm", direction=direction, impact=0.0)
+
+
+def driver_words(d: Any) -> str:
+    """A driver in an answer's words: '(+) ' marks one that lowers the risk."""
+    return d if isinstance(d, str) else ("" if d.direction == "raises risk" else "(+) ") + d.text
+
+
+def _direction(d: Any) -> str:
+    return getattr(d, "direction", "raises risk")
+
+
+def _model_drivers(base: RenewalBase, rows: Sequence[int], n: int) -> dict[int, list[Any]]:
     scored = [i for i in rows if base.churn_index[i] >= 0]
     drivers = getattr(base.churn_source, "drivers", None)
     if not scored or drivers is None:
         return {}
     if callable(drivers):
         found = drivers([str(base.ids[i]) for i in scored], n)
-        items = {i: list(found.get(str(base.ids[i]), [])) for i in scored}
-    else:
-        items = {i: list(drivers[int(base.churn_index[i])]) for i in scored}
-    out = {}
-    for i, ds in items.items():
-        ds.sort(key=lambda d: getattr(d, "direction", "raises risk") != "raises risk")
-        out[i] = [d if isinstance(d, str) else str(getattr(d, "text", d)) for d in ds[:n]]
-    return out
+        return {i: list(found.get(str(base.ids[i]), [])) for i in scored}
+    return {i: list(drivers[int(base.churn_index[i])]) for i in scored}
 
 
 def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
     f = base.flags
     out = []
     if f["lost_renewals"][i] > 0:
-        out.append("renewal opportunity lost")
+        out.append(describe("renewal_lost", 1.0))
     if f["won_renewals"][i] > 0:
-        out.append("renewal opportunity won")
+        out.append(describe("renewal_won", 1.0))
     if f["late_renewals"][i] > 0:
         out.append(
             f"renewal opportunity at a late stage ({rs.probability.late_stage_renewal * 100:+.0f} pts)"
@@ -735,8 +764,8 @@ def renewal_forecast(
     order = _order(base, sel, sort)
     page_idx = order[offset : offset + limit]
     page = [int(i) for i in page_idx]
-    drivers = _drivers(base, page)
-    rows = [renewal_row(base, i, ws.as_of, rs, drivers.get(i, [])) for i in page]
+    drivers = book_drivers(base, page)
+    rows = [renewal_row(base, i, ws.as_of, rs, [driver_words(d) for d in drivers.get(i, [])]) for i in page]
     nxt = offset + len(rows)
     stage_labels = _stage_labels(
         (base.renewal[sel] - np.datetime64(ws.as_of)).astype(int), rs.timeline_days

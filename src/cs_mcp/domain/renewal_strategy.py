@@ -241,22 +241,12 @@ def account_health(ws: Workspace, account_id: str) -> HealthScore | None:
         return None
 
 
-def _driver_list(source: Any, account_id: str, k: int) -> list[tuple[str | None, str, str]]:
-    """(feature, text, direction) of the churn score's top drivers, risk-raising first."""
-    drivers = getattr(source, "drivers", None)
-    if drivers is None:
-        return []
-    if callable(drivers):
-        found = list(drivers([account_id], k).get(account_id, []))
-    else:
-        where = getattr(source, "position", None) or {a: i for i, a in enumerate(source.account_ids)}
-        found = list(drivers[where[account_id]]) if account_id in where else []
-    found.sort(key=lambda d: getattr(d, "direction", "raises risk") != "raises risk")
-    return [
-        (getattr(d, "feature", None), d if isinstance(d, str) else str(d.text),
-         getattr(d, "direction", "raises risk"))
-        for d in found[:k]
-    ]
+def _driver_list(base: Any, i: int | None, k: int) -> list[tuple[str | None, str, str]]:
+    """(feature, words, direction) of the account's churn drivers as the renewal book shows them."""
+    from cs_mcp.domain.renewal import book_drivers, driver_words
+
+    found = [] if i is None else book_drivers(base, [i], k).get(i, [])
+    return [(getattr(d, "feature", None), driver_words(d), getattr(d, "direction", "raises risk")) for d in found]
 
 
 def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, drivers_k: int = 3) -> RenewalRisk:
@@ -267,8 +257,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
     rs = ws.settings.renewal
     base = renewal_base(ws)
     i = base.position.get(account_id)
-    source = base.churn_source
-    drivers = _driver_list(source, account_id, drivers_k) if source is not None else []
+    drivers = _driver_list(base, i, drivers_k)
     texts = [t for _, t, _ in drivers]
     common = {
         "probability_rule": probability_rule(rs, base.method),

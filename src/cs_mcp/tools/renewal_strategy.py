@@ -40,8 +40,9 @@ def render_strategy(s: RenewalStrategy) -> str:
             f'"{c.text}" (NPS {c.score}, {c.responded_at})' for c in r.customer_comments))
     if r.alerts:
         out.append("Alerts: " + "; ".join(f"[{a.severity}] {a.message}" for a in r.alerts[:4]))
-    if r.signals:
-        out.append("Signals: " + "; ".join(r.signals[:4]))
+    signals = [x for x in r.signals if x not in r.churn_drivers]  # a lost renewal is already the first driver
+    if signals:
+        out.append("Signals: " + "; ".join(signals[:4]))
     if s.value.highlights:
         out.append("Value: " + "; ".join(s.value.highlights))
     e = s.expansion
