@@ -201,3 +201,12 @@ async def test_a_drivers_figure_is_the_one_health_score_shows_not_the_damped_one
             compared += 1
             damped += m["scored_value"] is not None
     assert compared >= 10 and damped >= 1, (compared, damped)
+
+
+@pytest.mark.anyio
+async def test_overdue_for_a_touch_is_one_rule_in_engagement_and_csm_performance(client):
+    engagement = await _call(client, "engagement-report", {"limit": 1})
+    flags = {f["code"]: f for f in engagement["portfolio"]["red_flags"]}
+    team = (await _call(client, "csm-performance", {"limit": 1}))["team"]
+    assert flags["no_recent_touch"]["accounts"] == team["coverage"]["overdue_accounts"] > 0
+    assert flags["no_recent_touch"]["arr"] == pytest.approx(team["coverage"]["overdue_arr"])

@@ -242,6 +242,19 @@ def test_a_workspace_with_accounts_only_says_which_tables_to_add(tmp_path):
 # ------------------------------------------------------------------ through MCP
 
 
+def test_no_recent_touch_is_the_segments_overdue_limit_unless_one_limit_is_set():
+    # csm.touch_overdue_days: enterprise 30, mid-market 45, smb 90. E-2 (mid-market, 29 days) and E-4 (smb, 10
+    # days) are within their limits; E-3 (smb, 211), E-6 (enterprise, 46) and E-7 (never) are over.
+    def flagged(overrides):
+        with _open(overrides=overrides) as w:
+            return {r.account_id for r in portfolio(w, limit=10).accounts
+                    if "no_recent_touch" in r.red_flags}
+
+    assert flagged(None) == {"E-3", "E-6", "E-7"}
+    assert flagged({"csm": {"touch_overdue_days": {"enterprise": 60}}}) == {"E-3", "E-7"}  # E-6: 46 of 60
+    assert flagged({"engagement": {"flag_no_touch_days": 29}}) == {"E-2", "E-3", "E-6", "E-7"}  # from day 29
+
+
 @pytest.fixture(params=["auto", "legacy"])
 async def engagement_client(request, ws):
     async with Client(create_server(ws.settings, ws, warm_up=False), mode=request.param) as c:

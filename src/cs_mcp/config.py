@@ -873,7 +873,11 @@ class EngagementSettings(_Components):
         1, ge=0, description="red flag: at most this many active contacts (single-threaded)"
     )
     flag_no_exec_sponsor: bool = Field(True, description="red flag: no active executive sponsor")
-    flag_no_touch_days: int = Field(30, ge=1, description="red flag: no touch for this many days (or never)")
+    flag_no_touch_days: int | None = Field(
+        None, ge=1, description="red flag 'no recent touch': no touch for this many days (or never); unset, an "
+        "account is flagged when it is overdue for a touch by its segment's csm.touch_overdue_days, the rule "
+        "csm-performance counts",
+    )
     flag_missed_meetings: int = Field(2, ge=1, description="red flag: this many no-show meetings in window_days")
     flag_outreach_response_below: float = Field(
         0.5, ge=0, le=1, description="red flag: share of outreach answered below this ..."

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from cs_mcp.domain.engagement import overdue_for_touch, touch_limits
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
@@ -263,15 +264,9 @@ class _Book:
         recent, window = s.activity_days
         t = _touch_counts(ws, recent, window) if self.has_touch else None
         self.touch = t
-        limits = {k.lower(): int(v) for k, v in s.touch_overdue_days.items()}
-        self.limit = np.array(
-            [limits.get(str(seg).strip().lower(), s.default_touch_overdue_days) if seg is not None
-             else s.default_touch_overdue_days for seg in f["segment"]],
-            dtype=float,
-        )
+        self.limit = touch_limits(s, f["segment"])
         if t is not None:
-            with np.errstate(invalid="ignore"):
-                self.overdue = self.active & (np.isnan(t["days"]) | (t["days"] > self.limit))
+            self.overdue = self.active & overdue_for_touch(t["days"], self.limit)
         else:
             self.overdue = np.zeros(n, dtype=bool)
         self._renewal_book(ws, churn, snap.position, n)

@@ -35,7 +35,7 @@ from cs_mcp.workspace.queries.engagement import active_contacts, engagement_inpu
 if TYPE_CHECKING:
     import numpy as np
 
-    from cs_mcp.config import EngagementSettings
+    from cs_mcp.config import CsmSettings, EngagementSettings
     from cs_mcp.workspace.loader import Workspace
 
 Band = Literal["high", "medium", "low", "at_risk", "unknown"]
@@ -255,6 +255,29 @@ def expected_touches(s: EngagementSettings, segments: Any) -> np.ndarray:
     ) * (s.window_days / 90.0)
 
 
+def touch_limits(s: CsmSettings, segments: Any) -> np.ndarray:
+    """Days without a CSM touch after which each account is overdue: csm.touch_overdue_days of its segment,
+    else default_touch_overdue_days."""
+    import numpy as np
+
+    limits = {k.lower(): int(v) for k, v in s.touch_overdue_days.items()}
+    return np.array(
+        [limits.get(str(seg).strip().lower(), s.default_touch_overdue_days) if seg is not None
+         else s.default_touch_overdue_days for seg in segments],
+        dtype=float,
+    )
+
+
+def overdue_for_touch(days_since_last_touch: np.ndarray, limits: np.ndarray) -> np.ndarray:
+    """The one rule of an account overdue for a touch (engagement's red flag, csm-performance's count): its
+    last touch is older than its limit, or it never had one."""
+    import numpy as np
+
+    days = np.asarray(days_since_last_touch, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.isnan(days) | (days > limits)
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     import numpy as np
 
@@ -314,8 +337,10 @@ def engagement_facts(ws: Workspace) -> EngagementFacts:
     from cs_mcp.domain.portfolio import portfolio_snapshot
 
     snap = portfolio_snapshot(ws)
+    csm = ws.settings.csm
     key = ("engagement-facts", snap.as_of, ws.settings.engagement.model_dump_json(),
-           ws.settings.health.windows.model_dump_json())
+           ws.settings.health.windows.model_dump_json(), tuple(sorted(csm.touch_overdue_days.items())),
+           csm.default_touch_overdue_days)
     return cached(ws, key, lambda: _compute_facts(ws, snap))
 
 
@@ -341,6 +366,8 @@ def _compute_facts(ws: Workspace, snap: Any) -> EngagementFacts:
     has_touch = "touchpoints" in ws.tables
     has_contacts = "contacts" in ws.tables
     counts["expected"] = expected_touches(s, frame["segment"])
+    limits = (touch_limits(ws.settings.csm, frame["segment"]) if s.flag_no_touch_days is None
+              else np.full(n, s.flag_no_touch_days - 0.5))  # a fixed limit flags from that day on
     never = np.isnan(counts["days_since_last_touch"])
     metrics: dict[str, np.ndarray] = {}
     nan = np.full(n, np.nan)
@@ -374,8 +401,7 @@ def _compute_facts(ws: Workspace, snap: Any) -> EngagementFacts:
         flags = {
             "single_threaded": np.full(n, has_contacts) & (counts["contacts"] <= s.flag_single_threaded_contacts),
             "no_exec_sponsor": np.full(n, has_contacts and s.flag_no_exec_sponsor) & (counts["sponsors"] == 0),
-            "no_recent_touch": np.full(n, has_touch)
-            & (never | (counts["days_since_last_touch"] >= s.flag_no_touch_days)),
+            "no_recent_touch": np.full(n, has_touch) & overdue_for_touch(counts["days_since_last_touch"], limits),
             "below_cadence": np.full(n, has_touch)
             & (counts["touches"] < counts["expected"] * s.flag_cadence_share_below),
             "missed_meetings": np.full(n, has_touch)
