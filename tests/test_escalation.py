@@ -187,7 +187,7 @@ async def test_escalation_analysis_tool_returns_figures_and_a_short_text(esc_cli
     assert (data["escalations"], data["per_100_customers"], data["total"]) == (5, 62.5, 3)
     text = result.content[0].text
     assert text.startswith("Escalations last 12 months (2025-07-01 to 2026-06-30), as of 2026-06-30: 5 escalations "
-                           "= 62.5 per 100 customers (8 active)")
+                           "= 62.5 per 100 customers (8 were customers during the period)")
     assert "Time to resolve: escalated median 48h, p90 82h" in text
     assert "- F-1 Alpha Co: 3 escalations (1 open), mostly bug; $100K ARR" in text
     assert "More: pass cursor=" in text and len(text) < 4000

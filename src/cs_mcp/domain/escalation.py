@@ -111,7 +111,8 @@ class EscalationReport(Page):
     tickets: int = Field(description="tickets opened in the period")
     escalations: int = Field(description="escalated tickets opened in the period")
     escalation_rate: float | None = Field(description="escalations / tickets")
-    active_customers: int
+    active_customers: int = Field(description="accounts that were customers on some day of the period (not only "
+                                  "today's active accounts)")
     per_100_customers: float | None = Field(description="escalations per 100 active customers")
     escalated_accounts: int
     repeat_threshold: int
