@@ -50,8 +50,8 @@ def render_escalations(r: EscalationReport) -> str:
     per100 = "n/a" if r.per_100_customers is None else f"{r.per_100_customers:.1f}"
     lines = [
         f"Escalations {p.label} ({p.first_day} to {p.last_day}){scope}, as of {r.as_of}: {r.escalations} "
-        f"escalations = {per100} per 100 customers ({r.active_customers} were customers during the period); {pct1(r.escalation_rate)} of "
-        f"{r.tickets} tickets; {r.escalated_accounts} accounts escalated",
+        f"escalations = {per100} per 100 customers ({r.active_customers} were customers during the period); "
+        f"{pct1(r.escalation_rate)} of {r.tickets} tickets; {r.escalated_accounts} accounts escalated",
         f"Repeat escalators (>= {r.repeat_threshold}): {r.repeat_escalators} accounts, "
         f"{money(r.repeat_escalator_arr)} ARR, {pct1(r.repeat_escalations_share)} of escalations",
         f"Time to resolve: escalated {times(r.resolution['escalated'])}; all tickets {times(r.resolution['all'])}",
