@@ -3,7 +3,8 @@
 A feature's contribution is the change in the model's probability when the account's value of that
 feature is replaced by the portfolio's typical value (median; most common level for a category), all else
 held. Drivers are the behaviour features with the largest contributions (what raises a risky account's risk,
-what keeps a safe account's low), each with its value and how it moved over churn.driver_change_days.
+what keeps a safe account's low), each with its value and how it moved over churn.driver_change_days; a health
+dimension the account has no score on is not one (its absence may weigh, but there is nothing to act on).
 Timing, firmographic and commercial features (days to renewal, tenure, employees, ARR, plan, segment) are
 reported as context, never as drivers. An account the model explains by context alone gets its weakest (or,
 when safe, strongest) health inputs as drivers, so no account is left without a reason.
@@ -126,12 +127,21 @@ def _one(s: Scored, i: int, strength: np.ndarray, impact: np.ndarray, behaviour:
     signed = strength if risky else -strength
     order = np.argsort(-signed, kind="stable")
     drivers = [_driver(s, groups[g][0], i, float(strength[g]), float(impact[g]))
-               for g in order if behaviour[g] and signed[g] > MIN_IMPACT][:3]
+               for g in order if behaviour[g] and signed[g] > MIN_IMPACT and not _unscored(s, groups[g][0], i)][:3]
     if not drivers:
         drivers = _fallback(s, i, risky)
     by_size = np.argsort(-np.abs(strength), kind="stable")
     context = [_words(s, groups[g][0], i) for g in by_size if not behaviour[g] and abs(strength[g]) > MIN_IMPACT][:2]
     return Explanation(drivers=drivers, context=context)
+
+
+def _unscored(s: Scored, feature: str, i: int) -> bool:
+    """A health dimension the account has no score on (no data, or inputs its coverage model does not expect):
+    nothing a CSM can act on, so never a driver."""
+    if not feature.startswith("health_") or feature not in s.numeric:
+        return False
+    v = s.numeric[feature][i]
+    return v != v
 
 
 def _value(s: Scored, feature: str, i: int) -> Any:
