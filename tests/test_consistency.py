@@ -133,6 +133,7 @@ async def test_on_the_demo_red_accounts_renewing_later_outrank_green_ones_renewi
     for r in rows[:50]:
         for d in r["drivers"]:
             assert not any(w in d["text"].lower() for w in timing), d
+            assert not d["text"].startswith("no health"), d  # a dimension the account has no score on
 
 
 @pytest.mark.anyio
@@ -210,3 +211,16 @@ async def test_overdue_for_a_touch_is_one_rule_in_engagement_and_csm_performance
     team = (await _call(client, "csm-performance", {"limit": 1}))["team"]
     assert flags["no_recent_touch"]["accounts"] == team["coverage"]["overdue_accounts"] > 0
     assert flags["no_recent_touch"]["arr"] == pytest.approx(team["coverage"]["overdue_arr"])
+
+
+@pytest.mark.anyio
+async def test_the_90_day_risk_is_never_below_the_risk_of_losing_a_renewal_inside_those_90_days(client, demo):
+    horizon = demo.settings.churn.horizon_days
+    rows, _ = await _whole_list(client, {"renewal_within_days": horizon})
+    assert len(rows) > 100
+    for r in rows:
+        assert r["probability_90d"] >= r["probability"], r["account_id"]
+    lost = [r for r in rows if r["drivers"] and r["drivers"][0]["feature"] == "renewal_lost"]
+    assert lost and all(r["probability_90d"] >= 0.97 for r in lost)
+    later = (await _call(client, "churn-risk-list", {"limit": 50, "renewal_from": "2027-06-01"}))["accounts"]
+    assert any(r["probability_90d"] < r["probability"] for r in later)  # beyond the horizon: the models' own

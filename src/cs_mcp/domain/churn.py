@@ -195,7 +195,10 @@ class ChurnRiskAccount(BaseModel):
         description="churn probability 0-1 of the ranking label (model.ranks_by), after CRM evidence (a won "
         "renewal caps it, a lost one floors it); leading-indicator method: score / 100"
     )
-    probability_90d: float | None = Field(None, description="P(churn within the short horizon), 0-1")
+    probability_90d: float | None = Field(
+        None, description="P(churn within the short horizon), 0-1; never below probability when the renewal falls "
+        "within the horizon"
+    )
     tier: Tier = Field(description="tier of the probability as shown (whole percent)")
     arr: float | None
     arr_at_risk: float | None = Field(description="ARR x probability")

@@ -98,7 +98,10 @@ class RenewalRow(BaseModel):
     churn_probability: float | None = Field(
         description="churn risk %: P(lost at or before this renewal) after CRM evidence (= 100 - probability)"
     )
-    churn_probability_90d: float | None = Field(None, description="P(churn within churn.horizon_days), %")
+    churn_probability_90d: float | None = Field(
+        None, description="P(churn within churn.horizon_days), %; never below churn_probability when the renewal "
+        "falls within it"
+    )
     churn_tier: str = Field(description="churn tier of churn_probability (churn.tiers)")
     at_risk: bool = Field(description="an at-risk renewal: category at_risk or high_risk")
     health_score: float | None
@@ -241,7 +244,8 @@ class RenewalBase:
     renewal: np.ndarray  # datetime64[D], NaT without a renewal date
     derived_date: np.ndarray
     churn: np.ndarray  # the churn model's probability 0-1 before CRM evidence (NaN without a score)
-    churn_90d: np.ndarray  # P(churn within churn.horizon_days), NaN without that model
+    churn_90d: np.ndarray  # P(churn within churn.horizon_days), NaN without that model; at least `lost` when the
+    # renewal falls within the horizon
     lost: np.ndarray  # P(lost at or before the next renewal) after CRM evidence: what tiers and ranks use
     tier_code: np.ndarray  # index into cs_mcp.domain.churn.TIERS of the lost probability shown (whole %)
     health: np.ndarray
@@ -414,6 +418,18 @@ def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray
     return out
 
 
+def _at_least_the_renewal(churn_90: np.ndarray, lost: np.ndarray, renewal: np.ndarray, ws: Workspace) -> np.ndarray:
+    """P(churn within churn.horizon_days), never below P(lost at or before the renewal) when that renewal falls
+    inside the horizon: losing it is churning within the horizon. The two models are fitted apart, and the lost
+    figure carries the CRM evidence (a renewal marked lost in 14 days is not an 8% churn risk for 90 days)."""
+    import numpy as np
+
+    days = (renewal - np.datetime64(ws.as_of, "D")).astype("timedelta64[D]").astype(float)
+    with np.errstate(invalid="ignore"):
+        inside = ~np.isnan(churn_90) & (days >= 0) & (days <= ws.settings.churn.horizon_days)
+    return np.where(inside, np.maximum(churn_90, lost), churn_90)
+
+
 def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     """The renewal book of every active account: probabilities, tiers, categories and expected outcomes."""
     import numpy as np
@@ -450,6 +466,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     has_renewal = ~np.isnat(renewal)
     prob = blend_probability(churn_p, health, flags, rs, method)
     lost = 1 - prob
+    churn_90 = _at_least_the_renewal(churn_90, lost, renewal, ws)
     pct = np.round(prob * 100, 1)
     category = shared(np.where(has_renewal, categories(pct, rs.probability_tiers), None))
     trigger = ws.settings.expansion.seat_upsell_utilization
