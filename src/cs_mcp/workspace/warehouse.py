@@ -155,6 +155,7 @@ class _TableValidator:
         custom = self._custom_columns(relation, extras, source_types) if self.table.extra_columns_kept else []
         ignored = [] if self.table.extra_columns_kept else extras
         self._create_stage(relation, mapped, source_types, custom)
+        self.duplicates = self._has_duplicates()
         self._publish(mapped, custom)
         return self._quality(label, mapped, custom, ignored)
 
@@ -280,9 +281,20 @@ class _TableValidator:
         return [k for k in self.table.key if k in self.present] if all(
             k in self.present for k in self.table.key) else []
 
-    def _ranked(self) -> str:
+    def _has_duplicates(self) -> bool:
+        """Whether two rows to serve share a key: one aggregate, so the usual table without duplicates is published
+        and checked without ranking (a sort of every row by key and value)."""
         key = self._key()
         if not key:
+            return False
+        part = ", ".join(self._p(k) for k in key)
+        found = self._run_rows(f"SELECT COUNT(*) FROM (SELECT {part} FROM {self.stage} s WHERE NOT "
+                               f"({self._rejected()}) GROUP BY {part} HAVING COUNT(*) > 1) d")
+        return int(found[0][0]) > 0
+
+    def _ranked(self) -> str:
+        key = self._key()
+        if not key or not self.duplicates:
             return f"SELECT s.*, 1 AS cs_rn FROM {self.stage} s WHERE NOT ({self._rejected()})"
         part = ", ".join(self._p(k) for k in key)
         order = ", ".join(f"p{i}" for i in range(len(self.table.columns)))
@@ -351,7 +363,7 @@ class _TableValidator:
                 "THEN 'rejected_account' ELSE 'unknown_account' END", "TRUE",
                 f"FROM {self.stage} WHERE {a} IS NOT NULL AND NOT EXISTS "
                 f"(SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {a})")
-        if self._key():
+        if self._key() and self.duplicates:
             add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE",
                 f"FROM ({self._ranked()}) d WHERE cs_rn > 1")
         return " UNION ALL ".join(selects) if selects else (
