@@ -134,6 +134,16 @@ def test_each_problem_names_the_row_key_the_column_and_the_reason(bad):
     assert keys == {"A-1, 2026-13-01"}
 
 
+def test_postgresql_indexes_the_served_tables_by_account(bad):
+    if bad.backend.dialect != "postgres":
+        pytest.skip("indexes: the PostgreSQL leg (DuckDB reads its views, Spark caches them)")
+    # temporary tables of the workspace's own session: one account's questions read a few rows
+    found = bad.rows("SELECT tablename, indexdef FROM pg_indexes "
+                     "WHERE schemaname = pg_my_temp_schema()::regnamespace::text")
+    indexed = {t for t, d in found if "(account_id)" in d}
+    assert {"accounts", "usage"} <= indexed, found
+
+
 def test_the_report_is_the_same_on_every_engine(reports, bad):
     if len(reports) < 2:
         pytest.skip("compared once another engine has run")

@@ -318,7 +318,8 @@ class _TableValidator:
                 p = f"CASE WHEN {bad} THEN NULL ELSE {p} END"
             exprs.append(f"CAST({p} AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}")
         exprs += [_ident("x_" + cc.name) + " AS " + _ident(cc.name) for cc in custom]
-        self._view(self.t, f"SELECT {', '.join(exprs)} FROM ({self._ranked()}) v WHERE cs_rn = 1", materialize=True)
+        self._view(self.t, f"SELECT {', '.join(exprs)} FROM ({self._ranked()}) v WHERE cs_rn = 1", materialize=True,
+                   index="account_id" if "account_id" in self.table.column_names else None)
 
     def _publish_empty(self) -> None:
         cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}" for c in self.table.columns)
@@ -420,8 +421,9 @@ class _TableValidator:
         native = compile_sql(text, self.backend.dialect)
         return native.replace(SOURCE, relation) if relation is not None else native
 
-    def _view(self, name: str, text: str, relation: str | None = None, materialize: bool = False) -> None:
-        self.backend.create_view(name, self._native(text, relation), materialize)
+    def _view(self, name: str, text: str, relation: str | None = None, materialize: bool = False,
+              index: str | None = None) -> None:
+        self.backend.create_view(name, self._native(text, relation), materialize, index)
 
     def _run_rows(self, text: str, relation: str | None = None, **params: Any) -> list[tuple]:
         return self.backend.rows(self._native(text, relation), bind(params))[1]

@@ -10,8 +10,9 @@
 
 Every backend answers the same small contract: `dialect`, `columns(sql, params)`, `rows(sql, params)`,
 `run(sql)` (statements without parameters), `relation(table)`, `describe(relation)`,
-`create_view(name, sql, materialize)` (a session-temporary view, or table where the
-engine would otherwise recompute it per query), `create_table(name, columns, rows)` (temporary, for
+`create_view(name, sql, materialize, index)` (a session-temporary view, or table where the
+engine would otherwise recompute it per query; `index` names a column one-account queries filter on, which
+an engine with indexes indexes), `create_table(name, columns, rows)` (temporary, for
 small lookup tables), `close()`.
 """
 
@@ -41,7 +42,7 @@ class Backend(Protocol):
 
     def describe(self, relation: str) -> list[tuple[str, str]]: ...
 
-    def create_view(self, name: str, sql: str, materialize: bool = False) -> None: ...
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None: ...
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None: ...
 

@@ -78,7 +78,7 @@ class DuckDBBackend:
         cur = self.con.cursor().execute(f"SELECT * FROM {relation} LIMIT 0")
         return [(d[0], str(d[1])) for d in cur.description]
 
-    def create_view(self, name: str, sql: str, materialize: bool = False) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
         # a view in the in-memory catalog, so every cursor of the connection sees it
         self.con.execute(f"CREATE OR REPLACE VIEW memory.main.{qualified([name])} AS {sql}")
 

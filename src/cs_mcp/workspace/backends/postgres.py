@@ -80,7 +80,7 @@ class PostgresBackend:
             cur.close()
             return out
 
-    def create_view(self, name: str, sql: str, materialize: bool = False) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
         if not materialize:
             self.run(f"CREATE OR REPLACE TEMPORARY VIEW {qualified([name])} AS {sql}")
             return
@@ -88,6 +88,9 @@ class PostgresBackend:
         # joins) inside every query, and cannot push an account filter through ROW_NUMBER
         self.run(f"DROP TABLE IF EXISTS pg_temp.{qualified([name])}")
         self.run(f"CREATE TEMPORARY TABLE {qualified([name])} AS {sql}")
+        if index is not None:
+            # one account's questions (health-score, a review, a plan) read a few rows, not the whole table
+            self.run(f"CREATE INDEX ON {qualified([name])} ({qualified([index])})")
         self.run(f"ANALYZE {qualified([name])}")
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:

@@ -85,7 +85,7 @@ class SparkBackend:
         df = self.spark.sql(f"SELECT * FROM {relation} LIMIT 0")
         return [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
 
-    def create_view(self, name: str, sql: str, materialize: bool = False) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
         # cached: each view reads the one before (stage -> valid rows -> children), and Spark would
         # otherwise re-plan and re-run the whole chain for every query
         # LAZY: filled by the first query that reads it, not by a job of its own
