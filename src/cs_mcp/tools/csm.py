@@ -70,7 +70,8 @@ def render_csm(r: CsmPerformance) -> str:
         team.append(f"renewals next {rn.window_days}d: {rn.due} ({money(rn.due_arr)}), {rn.at_risk} at risk "
                     f"({money(rn.at_risk_arr)})")
     lines.append("Team: " + "; ".join(team))
-    lines.append(f"{r.returned} of {r.total} by {r.sort.replace('_', ' ')} ({r.order}):")
+    books = "books" + (" (unassigned accounts as one)" if t.unassigned_accounts else "")
+    lines.append(f"{r.returned} of {r.total} {books} by {r.sort.replace('_', ' ')} ({r.order}):")
     notes_each = 10 if r.filters else 2
     for b in r.csms:
         lines.append(_book_line(b))
