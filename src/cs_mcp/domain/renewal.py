@@ -115,7 +115,10 @@ class RenewalRow(BaseModel):
     expansion_candidate: bool = Field(description="seat utilization at or above the upsell trigger")
     timeline: Timeline
     signals: list[str] = Field(description="what moved the probability or the outcome")
-    churn_drivers: list[str] = Field(description="top drivers of the churn score")
+    churn_drivers: list[str] = Field(
+        description="top drivers of the churn risk as churn-risk-list names them: a renewal marked lost in the CRM "
+        "first, then risk-raising ones; '(+) ' marks one that lowers the risk"
+    )
 
 
 class Bucket(BaseModel):

@@ -80,7 +80,10 @@ class RenewalRisk(BaseModel):
     churn_probability_90d: float | None = Field(None, description="P(churn within 90 days), %")
     churn_tier: str | None
     at_risk: bool = Field(False, description="an at-risk renewal (probability under the 'likely' tier)")
-    churn_drivers: list[str] = Field(description="top drivers of the churn score, risk-raising first")
+    churn_drivers: list[str] = Field(
+        description="top drivers of the churn risk as churn-risk-list names them: a renewal marked lost in the CRM "
+        "first, then risk-raising ones; '(+) ' marks one that lowers the risk"
+    )
     signals: list[str] = Field(description="what moved the renewal probability or outcome")
     health_score: float | None
     health_band: str
