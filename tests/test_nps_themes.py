@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from cs_mcp.config import FeedbackSettings
-from cs_mcp.domain.nps_text import Analyzer, fold_plural, theme_name
+from cs_mcp.domain.nps_text import Analyzer, fold_plural, naming_terms, theme_name
 from cs_mcp.domain.nps_themes import Comment, comment_themes
 
 DELIVERY = [
@@ -210,3 +210,10 @@ def test_theme_names_prefer_a_word_pair_to_its_words():
     assert theme_name(["service", "customer service", "hold"], set())[0] == "customer service, hold"
     assert theme_name(["late", "delivery", "parcel"], {"late, delivery"})[0] == "late, delivery, parcel"
     assert theme_name(["late", "delivery"], {"late, delivery"})[0] == "late, delivery (2)"
+
+
+def test_a_theme_is_not_named_by_feelings_or_filler_words():
+    ranked = ["good", "bugs", "good bugs", "really good", "release"]
+    assert naming_terms(ranked) == ["bugs", "good bugs", "release"]  # a pair keeps its topic word
+    assert theme_name(naming_terms(["great", "see", "export", "fails"]), set())[0] == "export, fails"
+    assert naming_terms(["great", "love"]) == ["great", "love"]  # nothing else to name it by

@@ -29,6 +29,20 @@ def english_stop_words() -> frozenset[str]:
     return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
+@functools.lru_cache(maxsize=1)
+def name_skip_words() -> frozenset[str]:
+    """Words no theme is named by (nps_name_skip_words.txt): feelings and filler, not topics."""
+    text = resources.files("cs_mcp.domain").joinpath("nps_name_skip_words.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+def naming_terms(ranked_terms: list[str]) -> list[str]:
+    """The terms a theme may be named by: those not made only of name_skip_words (all of them when none is)."""
+    skip = name_skip_words()
+    kept = [t for t in ranked_terms if not set(t.lower().split()) <= skip]
+    return kept or ranked_terms
+
+
 def fold_plural(word: str) -> str:
     """'outages' -> 'outage', 'companies' -> 'company'; 'address', 'status', 'analysis' stay."""
     if len(word) > 4 and word.endswith("ies"):

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from cs_mcp.domain.nps_text import Analyzer, keyword_pattern, plain, snippet, theme_name
+from cs_mcp.domain.nps_text import Analyzer, keyword_pattern, naming_terms, plain, snippet, theme_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -199,7 +199,7 @@ def _discover(texts: list[str], fb: FeedbackSettings) -> tuple[_Membership, dict
     readable_terms = []
     for top in ranked:
         readable = [analyzer.readable(t) for t in top]
-        name, _ = theme_name(readable, set(names))
+        name, _ = theme_name(naming_terms(readable), set(names))
         names.append(name)
         readable_terms.append(readable)
     membership = _Membership(
