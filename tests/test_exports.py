@@ -115,8 +115,8 @@ class Row(BaseModel):
 
 
 def test_rows_flatten_to_dotted_columns_and_joined_lists():
-    rows = [Row(id="A-1", timeline=Inner(stage="T-60", day=3), drivers=[{"text": "a b"}, {"text": "c", "direction": "lowers risk"}],
-                tags=["x", "y"], scores={"usage": 1.5})]
+    drivers = [{"text": "a b"}, {"text": "c", "direction": "lowers risk"}]
+    rows = [Row(id="A-1", timeline=Inner(stage="T-60", day=3), drivers=drivers, tags=["x", "y"], scores={"usage": 1.5})]
     t = table(rows, Row)
     assert t.columns == ["id", "timeline.stage", "timeline.day", "drivers", "tags", "scores.usage"]
     assert t.rows == [["A-1", "T-60", 3, "a b; (+) c", "x; y", 1.5]]  # (+): a reason the risk is low
