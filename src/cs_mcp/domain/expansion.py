@@ -543,7 +543,9 @@ def expansion_opportunities(
 
     catalogue = 0
     if "feature_usage" in ws.tables:
-        catalogue = expansion_queries.feature_count(ws)
+        from cs_mcp.workspace.features import feature_catalogue_size
+
+        catalogue = feature_catalogue_size(ws)
     page = []
     for rank, k in enumerate(order[offset : offset + limit], start=offset + 1):
         p = int(found.pos[k])

@@ -324,7 +324,9 @@ def feature_catalogue_size(ws: Workspace) -> int:
     from cs_mcp.workspace.cache import cached
 
     def count() -> int:
-        return int(ws.scalar("SELECT COUNT(DISTINCT feature) FROM feature_usage") or 0)
+        # grouped, not COUNT(DISTINCT): PostgreSQL sorts every row for the latter, hashes for the former
+        return int(ws.scalar("SELECT COUNT(*) FROM (SELECT feature FROM feature_usage WHERE feature IS NOT NULL "
+                             "GROUP BY feature) f") or 0)
 
     return cached(ws, ("feature_catalogue",), count)
 

@@ -122,7 +122,3 @@ def open_expansion_opportunities(
     stage, close_date, product_id), by account and id."""
     return ws.rows(OPEN_OPPORTUNITIES_SQL, won=[s.lower() for s in won_stages], lost=[s.lower() for s in lost_stages])
 
-
-def feature_count(ws: Workspace) -> int:
-    """Distinct features in feature_usage (the catalogue adoption is measured against)."""
-    return int(ws.scalar("SELECT COUNT(DISTINCT feature) AS n FROM feature_usage") or 0)
