@@ -198,7 +198,9 @@ def _join(items: list[Any]) -> str | None:
     if not items:
         return None
     if all(isinstance(i, dict) and isinstance(i.get("text"), str) for i in items):  # drivers, flags in words
-        return "; ".join(("(+) " if i.get("direction") == "lowers risk" else "") + i["text"] for i in items)
+        from cs_mcp.domain.churn import lowers_risk_mark
+
+        return "; ".join(lowers_risk_mark(str(i.get("direction"))) + i["text"] for i in items)
     if all(not isinstance(i, dict | list) for i in items):
         return "; ".join("" if i is None else str(i) for i in items)
     return json.dumps(items, ensure_ascii=False, separators=(",", ":"))

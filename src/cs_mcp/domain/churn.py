@@ -185,6 +185,11 @@ class BandTotal(BaseModel):
     arr: float
 
 
+def lowers_risk_mark(direction: str) -> str:
+    """What precedes a driver's words in an answer: '(+) ' for one that lowers the risk, nothing otherwise."""
+    return "(+) " if direction == "lowers risk" else ""
+
+
 class ChurnRiskAccount(BaseModel):
     rank: int = Field(description="1 = highest risk among the filtered accounts, in the order asked")
     account_id: str

@@ -245,27 +245,22 @@ class EngagementFacts:
 
 def expected_touches(s: EngagementSettings, segments: Any) -> np.ndarray:
     """Touches expected in window_days for each account's segment."""
-    import numpy as np
-
-    per90 = {k.lower(): float(v) for k, v in s.expected_touches_90d.items()}
-    return np.array(
-        [per90.get(str(seg).strip().lower(), s.default_expected_touches_90d) if seg is not None
-         else s.default_expected_touches_90d for seg in segments],
-        dtype=float,
-    ) * (s.window_days / 90.0)
+    return _per_segment(s.expected_touches_90d, s.default_expected_touches_90d, segments) * (s.window_days / 90.0)
 
 
 def touch_limits(s: CsmSettings, segments: Any) -> np.ndarray:
     """Days without a CSM touch after which each account is overdue: csm.touch_overdue_days of its segment,
     else default_touch_overdue_days."""
+    return _per_segment(s.touch_overdue_days, s.default_touch_overdue_days, segments)
+
+
+def _per_segment(values: dict[str, Any], default: float, segments: Any) -> np.ndarray:
+    """Each account's value for its segment (matched without case or surrounding spaces), else the default."""
     import numpy as np
 
-    limits = {k.lower(): int(v) for k, v in s.touch_overdue_days.items()}
-    return np.array(
-        [limits.get(str(seg).strip().lower(), s.default_touch_overdue_days) if seg is not None
-         else s.default_touch_overdue_days for seg in segments],
-        dtype=float,
-    )
+    by_name = {k.lower(): float(v) for k, v in values.items()}
+    return np.array([default if seg is None else by_name.get(str(seg).strip().lower(), default) for seg in segments],
+                    dtype=float)
 
 
 def overdue_for_touch(days_since_last_touch: np.ndarray, limits: np.ndarray) -> np.ndarray:

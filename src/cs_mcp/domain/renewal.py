@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from cs_mcp.domain.churn import TIERS, Driver
+from cs_mcp.domain.churn import TIERS, Driver, lowers_risk_mark
 from cs_mcp.domain.errors import InvalidArgument, NoData
 from cs_mcp.domain.formatting import money
 from cs_mcp.domain.metrics import describe
@@ -564,7 +564,7 @@ def _crm_driver(feature: str, direction: Literal["raises risk", "lowers risk"]) 
 
 def driver_words(d: Any) -> str:
     """A driver in an answer's words: '(+) ' marks one that lowers the risk."""
-    return d if isinstance(d, str) else ("" if d.direction == "raises risk" else "(+) ") + d.text
+    return d if isinstance(d, str) else lowers_risk_mark(d.direction) + d.text
 
 
 def _direction(d: Any) -> str:
