@@ -354,6 +354,57 @@ def test_a_look_back_counts_only_the_deals_closed_by_its_date():
         assert base.pct[i3] == pytest.approx(70.0)
 
 
+LOOK_BACK_CHURN = FixedChurn(
+    np.array(["R-1", "R-2", "R-3", "R-4", "R-6"], dtype=object), np.array([0.55, 0.05, 0.30, 0.40, 0.20]),
+    drivers=([],) * 5)
+
+
+def test_a_look_back_books_the_renewal_that_was_due_then_not_the_one_stored_today():
+    # accounts.renewal_date holds the dates as of the data's end (2026-06-29, the last usage row): R-2, R-3 and
+    # R-6 have renewed since 2025-08-01, so they show 2026 dates; the renewals due then were a year earlier
+    with _open({**NO_HEALTH, "data": {"as_of": "2025-08-01"}}) as back:
+        assert renewal.closed_by(back) == dt.date(2025, 8, 1)
+        f = renewal_forecast(back, days=60, churn=LOOK_BACK_CHURN)
+        rows = by_id(f)
+        assert sorted(rows) == ["R-2", "R-3", "R-6"]
+        assert [(r.renewal_date, r.days_to_renewal) for r in (rows["R-3"], rows["R-2"], rows["R-6"])] == [
+            (dt.date(2025, 8, 15), 14), (dt.date(2025, 9, 1), 31), (dt.date(2025, 9, 20), 50)]
+        # R-1 (2026-07-20) and R-4 (2026-03-01, churned then) were due within the year: their dates stand
+        base = renewal.build_base(back, LOOK_BACK_CHURN)
+        due = {a: base.renewal[base.position[a]] for a in ("R-1", "R-4")}
+        assert {a: str(d) for a, d in due.items()} == {"R-1": "2026-07-20", "R-4": "2026-03-01"}
+        # the feature SQL (health alerts, segments, expansion) counts to the same renewal as the book
+        from cs_mcp.domain.portfolio import portfolio_snapshot
+
+        snap = portfolio_snapshot(back)
+        days = {a: snap.frame["days_to_renewal"][snap.position[a]] for a in ("R-1", "R-2", "R-3", "R-4", "R-6")}
+        assert days == {"R-1": 353, "R-2": 31, "R-3": 14, "R-4": 212, "R-6": 50}
+
+
+def test_scheduled_activity_after_today_does_not_make_the_latest_date_a_look_back(tmp_path):
+    import shutil
+
+    from cs_mcp.workspace.queries.coverage import data_end
+
+    data = tmp_path / "retention"
+    shutil.copytree(RETENTION, data)
+    (data / "cs-mcp.yaml").write_text("data:\n  as_of: latest\n")
+    with (data / "usage.csv").open("a") as f:
+        f.write("R-2,2099-01-05,45,225\n")  # a future-dated row: not used to choose as_of
+    with _open_at(data) as ws:
+        assert ws.as_of == dt.date(2026, 6, 29)
+        assert data_end(ws) == ws.as_of
+        assert renewal.closed_by(ws) == dt.date.max  # every deal counts: R-3's open downgrade is seen
+        base = renewal.build_base(ws, CHURN)
+        assert base.flags["downgrades"][base.position["R-3"]] == 1
+
+
+def _open_at(path, overrides=None):
+    from cs_mcp.workspace.loader import open_workspace
+
+    return open_workspace(load_settings(path, overrides={**NO_HEALTH, **(overrides or {})}))
+
+
 def test_crm_evidence_leads_the_drivers_and_a_lost_renewal_drops_what_lowers_the_risk():
     from types import SimpleNamespace
 

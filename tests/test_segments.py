@@ -28,7 +28,7 @@ from mcp import Client
 
 from cs_mcp.config import load_settings
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.segments import _quantile_score, _renewal_on, customer_segments
+from cs_mcp.domain.segments import _quantile_score, customer_segments
 from cs_mcp.server import create_server
 from cs_mcp.tools.segments import render_segments
 
@@ -193,14 +193,6 @@ def test_lifecycle_churn_rates_use_the_stage_a_year_ago(ws):
     assert (s["renewal_due"].churned, s["renewal_due"].churn_base) == (0, 2)
     assert (s["mature"].churned, s["mature"].churn_base, s["mature"].churn_rate) == (1, 4, 0.25)
     assert s["onboarding"].churn_base == 0 and s["onboarding"].churn_rate is None
-
-
-def test_renewal_dates_move_back_whole_years_to_the_window_start():
-    renewal = np.array(["2027-01-15", "2026-08-15", "2028-02-29", "2025-03-01", "NaT"], dtype="datetime64[D]")
-    days = _renewal_on(renewal, dt.date(2025, 6, 30))
-    # 2026-01-15, 2025-08-15, 2026-02-28 (no 29th), already past, unknown
-    assert days[:4].tolist() == [199, 46, 243, -121]
-    assert np.isnan(days[4])
 
 
 # -------------------------------------------------------------------------- RFM

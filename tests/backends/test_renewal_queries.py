@@ -84,3 +84,26 @@ def test_the_book_queries_agree_on_every_engine(engine, name, reference, engine_
     assert renewals.renewal_dates_known(ref) == renewals.renewal_dates_known(ws)
     assert renewals.account_values(ref, "segment") == renewals.account_values(ws, "segment")
     assert renewals.subscriptions_name_products(ref) == renewals.subscriptions_name_products(ws)
+
+
+RENEWALS_STORED = ("2027-01-15", "2026-08-15", "2028-02-29", "2025-03-01", "2027-06-30", None)
+
+
+def _renewals_due(ws, day: dt.date, data_end: dt.date) -> list[str | None]:
+    rows = ", ".join(f"({i}, CAST({'NULL' if d is None else repr(d)} AS DATE))" for i, d in enumerate(RENEWALS_STORED))
+    text = (f"SELECT i, CAST({renewals.renewal_due_sql('t.d', '$day')} AS VARCHAR) AS due "
+            f"FROM (VALUES {rows}) AS t(i, d) ORDER BY i")
+    return [due for _, due in ws.rows(text, day=day, data_end=data_end)]
+
+
+def test_the_renewal_due_at_a_past_date_moves_back_whole_years_on_every_engine(engine, name, reference, engine_url):
+    if name != "tiny":
+        pytest.skip("the rule does not depend on the workspace")
+    ws = in_engine(engine, name, reference, engine_url)
+    day = dt.date(2025, 6, 30)
+    # before the data's end: 2027-01-15 renewed twice since, so 2026-01-15 was due; 2026-08-15 is within a year;
+    # 29 February falls on the 28th; a date already past stays; an anniversary on the day is a year out
+    assert _renewals_due(ws, day, dt.date(2026, 10, 31)) == [
+        "2026-01-15", "2025-08-15", "2026-02-28", "2025-03-01", "2026-06-30", None]
+    # on the data's end (no look back) the stored dates stand: a multi-year term is known only then
+    assert _renewals_due(ws, day, day) == [d for d in RENEWALS_STORED]

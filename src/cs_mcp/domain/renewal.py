@@ -390,11 +390,11 @@ def closed_by(ws: Workspace) -> dt.date:
 
     The opportunities table is today's CRM snapshot. Scored as of a date inside the data (a look back), what
     it says of a deal that closes after that date was not known then (nor whether the deal existed yet), so
-    only deals closed by the as-of date count; at the data's end every deal counts."""
-    from cs_mcp.workspace.queries.coverage import activity_span
+    only deals closed by the as-of date count; at the data's end (coverage.data_end: its newest activity not
+    after today, so scheduled meetings do not make a look back) every deal counts."""
+    from cs_mcp.workspace.queries.coverage import data_end
 
-    span = activity_span(ws)
-    return ws.as_of if span is not None and span[1] > ws.as_of else dt.date.max
+    return ws.as_of if data_end(ws) > ws.as_of else dt.date.max
 
 
 def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray]:

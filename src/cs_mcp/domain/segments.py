@@ -224,32 +224,6 @@ def _facts(ws: Workspace, snap: PortfolioSnapshot) -> _Facts:
     return _Facts(dates("churned_on"), dates("renewal_date"), undated)
 
 
-def _shift_years(dates: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """Each date moved back `years` whole years (29 February becomes the 28th)."""
-    import numpy as np
-
-    months = dates.astype("datetime64[M]")
-    day = (dates - months.astype("datetime64[D]")).astype(np.int64)
-    shifted = months - 12 * years
-    month_len = ((shifted + 1).astype("datetime64[D]") - shifted.astype("datetime64[D]")).astype(np.int64)
-    return shifted.astype("datetime64[D]") + np.minimum(day, month_len - 1)
-
-
-def _renewal_on(renewal: np.ndarray, day: dt.date) -> np.ndarray:
-    """Days from `day` to the renewal then: the renewal date moved back whole years while it stays after `day`."""
-    import numpy as np
-
-    d = np.datetime64(day, "D")
-    later = renewal > d
-    years = np.where(
-        later, renewal.astype("datetime64[Y]").astype(np.int64) - d.astype("datetime64[Y]").astype(np.int64), 0
-    )
-    same_year = _shift_years(renewal, years)
-    out = np.where(same_year > d, same_year, _shift_years(renewal, np.maximum(years - 1, 0)))
-    out = np.where(later, out, renewal)
-    return np.where(np.isnat(out), np.nan, (out - d).astype(np.int64).astype(float))
-
-
 def _states(ws: Workspace, start: dt.date) -> tuple[_State, _State, _Facts]:
     """The portfolio now and at the churn window's start, cached per workspace and settings."""
     from cs_mcp.domain.portfolio import cached, portfolio_snapshot
@@ -270,12 +244,11 @@ def _state(ws: Workspace, day: dt.date, facts: _Facts) -> _State:
     frame = snap.frame
     status = np.array([s == "churned" for s in frame["status"]], dtype=bool)
     arr = np.nan_to_num(frame["arr"], nan=0.0)
+    days = frame["days_to_renewal"]  # to the renewal due on `day` (the feature SQL moves later dates back)
     if day == ws.as_of:
         active = (frame["is_active"] == 1.0) & ~status
-        days = frame["days_to_renewal"]
     else:
         active = (frame["is_active"] == 1.0) & ~facts.undated_churn
-        days = _renewal_on(facts.renewal, day)
         if "subscriptions" in ws.tables:
             then = retention_queries.arr_on(ws, day)
             then_arr = np.array([then.get(a) or 0.0 for a in frame["account_id"]], dtype=float)

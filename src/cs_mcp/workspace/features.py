@@ -117,7 +117,10 @@ def _params(settings: Settings) -> dict[str, Any]:
 
 
 def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
-    """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid."""
+    """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid. Days to renewal
+    count to the renewal due as of each date (`renewal_due_sql`: before the data's end, not today's date)."""
+    from cs_mcp.workspace.queries.renewals import renewal_due_sql
+
     outreach = ", ".join(f"'{t}'" for t in OUTREACH_TYPES)
     meetings = ", ".join(f"'{t}'" for t in MEETING_TYPES)
     no_answer = ", ".join(f"'{o}'" for o in NO_ANSWER_OUTCOMES)
@@ -238,7 +241,7 @@ SELECT
   CASE WHEN (a.contract_start IS NULL OR a.contract_start <= x.as_of)
         AND (a.churned_on IS NULL OR a.churned_on > x.as_of) THEN 1.0 ELSE 0.0 END AS is_active,
   CAST(x.as_of - a.contract_start AS DOUBLE) AS tenure_days,
-  CAST(a.renewal_date - x.as_of AS DOUBLE) AS days_to_renewal,
+  CAST({renewal_due_sql("a.renewal_date", "x.as_of")} - x.as_of AS DOUBLE) AS days_to_renewal,
   u.active_users,
   u.active_users_prev,
   CASE WHEN u.active_users_prev > 0
@@ -340,9 +343,11 @@ def compute_features(
     import numpy as np
 
     from cs_mcp.domain.columns import shared
+    from cs_mcp.workspace.queries.coverage import data_end
 
     dates = [ws.as_of] if as_of is None else ([as_of] if isinstance(as_of, dt.date) else list(as_of))
-    params: dict[str, Any] = {"dates": dates, "catalogue": feature_catalogue_size(ws), **_params(ws.settings)}
+    params: dict[str, Any] = {"dates": dates, "catalogue": feature_catalogue_size(ws), "data_end": data_end(ws),
+                              **_params(ws.settings)}
     if account_ids is not None:
         params["ids"] = list(account_ids)
     columns = ws.columns(_sql(ws.settings, ws.tables, account_ids is not None), **params)

@@ -12,7 +12,8 @@ Per-dialect replacements (each tested in tests/backends/test_sql_layer.py):
   generator inside an expression).
 - PostgreSQL: `TRY_CAST(text AS T)` becomes a CASE that casts only text matching the type's pattern (there
   is no TRY_CAST); `arg_max(a, b)` becomes `(ARRAY_AGG(a ORDER BY b DESC) FILTER (WHERE b IS NOT NULL))[1]`;
-  `contains(a, b)` becomes `POSITION(b IN a) > 0`; `GROUP BY ALL` lists the non-aggregate select items; `%` in
+  `contains(a, b)` becomes `POSITION(b IN a) > 0`; `make_date(y, m, d)` stays MAKE_DATE (sqlglot writes
+  DATE_FROM_PARTS); `GROUP BY ALL` lists the non-aggregate select items; `%` in
   string literals and the modulo operator are escaped for psycopg's `%(name)s` paramstyle.
 - Spark: `date - date` (typed from the schema) becomes `DATEDIFF(a, b)` (Spark gives an interval);
   `date_diff('minute', a, b)` truncates both sides to the minute first (DuckDB counts boundaries crossed);
@@ -179,6 +180,16 @@ def _pg_arg_max(node: exp.Expression) -> exp.Expression:
     return exp.Bracket(this=exp.Paren(this=filtered), expressions=[exp.Literal.number(0)])
 
 
+def _pg_make_date(node: exp.Expression) -> exp.Expression:
+    """make_date(y, m, d): sqlglot writes DATE_FROM_PARTS, which PostgreSQL does not have."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.DateFromParts):
+        parts = [node.args[k].copy() for k in ("year", "month", "day")]
+        return exp.Anonymous(this="MAKE_DATE", expressions=parts)
+    return node
+
+
 def _pg_contains(node: exp.Expression) -> exp.Expression:
     from sqlglot import exp
 
@@ -268,7 +279,7 @@ def _spark_exact_percentile(node: exp.Expression) -> exp.Expression:
 
 _COMMON = (_unnest_cast,)
 _TRANSFORMS = {
-    "postgres": (_pg_try_cast, _pg_arg_max, _pg_contains, _group_by_all, _pg_percent_escapes),
+    "postgres": (_pg_try_cast, _pg_arg_max, _pg_contains, _pg_make_date, _group_by_all, _pg_percent_escapes),
     "spark": (_spark_date_diff, _spark_boundary_diff, _spark_double_literals, _spark_exact_percentile),
 }
 

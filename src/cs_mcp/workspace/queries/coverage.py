@@ -27,6 +27,32 @@ def activity_span(ws: Workspace) -> tuple[dt.date, dt.date] | None:
     return _span(rows)
 
 
+def data_end(ws: Workspace) -> dt.date:
+    """The day the data was taken: its newest activity date not after today (what `data.as_of: latest`
+    picks), never before the as-of date. The accounts table's renewal dates and the CRM's deal stages are as
+    of this day; an as-of date before it is a look back. Computed once per workspace."""
+    from cs_mcp.workspace.cache import cached
+
+    if ws.settings.data.as_of == "latest":
+        return ws.as_of
+    return cached(ws, ("data-end",), lambda: max(_newest_activity(ws, dt.date.today()) or ws.as_of, ws.as_of))
+
+
+def _newest_activity(ws: Workspace, not_after: dt.date) -> dt.date | None:
+    from cs_mcp.workspace.loader import ACTIVITY_DATES
+
+    parts = [
+        f"SELECT max(CAST({sql.ident(col)} AS DATE)) AS hi FROM {sql.ident(table)} "
+        f"WHERE CAST({sql.ident(col)} AS DATE) <= $not_after"
+        for table, col in ACTIVITY_DATES
+        if table in ws.tables
+    ]
+    if not parts:
+        return None
+    rows = ws.rows(f"SELECT max(hi) AS hi FROM ({' UNION ALL '.join(parts)}) AS ends", not_after=not_after)
+    return None if not rows or rows[0][0] is None else as_date(rows[0][0])
+
+
 def renewal_span(ws: Workspace) -> tuple[dt.date, dt.date] | None:
     """(first, last) renewal date of the accounts not churned; None when no account has one."""
     return _span(ws.rows(

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cs_mcp.workspace.engine import ident
+from cs_mcp.workspace.queries.renewals import renewal_due_sql
 
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
@@ -135,7 +136,8 @@ open_now AS (
   GROUP BY account_id
 )
 SELECT a.account_id, a.name, a.segment, a.csm_id, per.escalations, COALESCE(o.n, 0) AS open_escalations,
-  per.first_esc, per.last_esc, cat.category AS top_category, CAST(a.arr AS DOUBLE) AS arr, a.renewal_date,
+  per.first_esc, per.last_esc, cat.category AS top_category, CAST(a.arr AS DOUBLE) AS arr,
+  {renewal_due_sql("a.renewal_date", "$as_of")} AS renewal_date,
   a.status, a.churned_on
 FROM per JOIN accounts a ON a.account_id = per.account_id
 LEFT JOIN cat ON cat.account_id = per.account_id AND cat.rn = 1
@@ -170,8 +172,11 @@ def open_escalations(ws: Workspace, scope: Scope, params: dict[str, Any]) -> dic
 
 
 def top_escalators(ws: Workspace, scope: Scope, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """One page of the accounts with the most escalations in the period, with their account fields."""
-    rows = _records(ws, top_escalators_sql(scope), params)
+    """One page of the accounts with the most escalations in the period, with their account fields (the renewal
+    date is the one due as of ws.as_of)."""
+    from cs_mcp.workspace.queries.coverage import data_end
+
+    rows = _records(ws, top_escalators_sql(scope), {**params, "as_of": ws.as_of, "data_end": data_end(ws)})
     for row in rows:
         for key in ("first_esc", "last_esc", "renewal_date", "churned_on"):
             row[key] = _as_date(row[key])

@@ -19,6 +19,24 @@ LISTABLE_COLUMNS = ("segment", "csm_id")
 """accounts columns a renewal filter may name (their values are listed back when one is unknown)."""
 
 
+def renewal_due_sql(column: str, day: str) -> str:
+    """SQL for the renewal that was due as of `day`, from a renewal date stored as of `$data_end`.
+
+    The accounts table holds each renewal date as of the day the data was taken (coverage.data_end): an account
+    that renewed since `day` shows the next cycle's date. Before `$data_end`, a stored date later than its
+    first anniversary after `day` is moved back to that anniversary (whole years; 29 February falls on the
+    28th), as churn training does at its cut-offs; on or after `$data_end`, and for a date already passed, the
+    stored date stands (a multi-year term ending later is only known as of the data's end)."""
+    def part(fn: str) -> str:
+        return f"CAST({fn}({column}) AS INTEGER)"
+
+    m, d = part("month"), f"CASE WHEN {part('month')} = 2 AND {part('day')} = 29 THEN 28 ELSE {part('day')} END"
+    later = f"{m} * 100 + {d} > CAST(month({day}) AS INTEGER) * 100 + CAST(day({day}) AS INTEGER)"
+    anniversary = f"make_date(CAST(year({day}) AS INTEGER) + CASE WHEN {later} THEN 0 ELSE 1 END, {m}, {d})"
+    return (f"CASE WHEN {day} < $data_end AND {column} > {anniversary} THEN {anniversary} "
+            f"ELSE {column} END")
+
+
 def renewal_evidence_sql(n_late: int) -> str:
     """Per account: renewal date (and whether it was derived from subscriptions) and CRM opportunity counts."""
     late = " OR ".join(f"lower(o.stage) LIKE $late{i}" for i in range(n_late)) or "FALSE"
@@ -28,7 +46,7 @@ WITH nxt AS (
   WHERE start_date <= $as_of AND end_date > $as_of GROUP BY account_id
 ),
 acc AS (
-  SELECT a.account_id, COALESCE(a.renewal_date, nxt.next_end) AS renewal_date,
+  SELECT a.account_id, COALESCE({renewal_due_sql("a.renewal_date", "$as_of")}, nxt.next_end) AS renewal_date,
     (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived
   FROM accounts a LEFT JOIN nxt ON nxt.account_id = a.account_id
 ),
@@ -69,10 +87,13 @@ def renewal_evidence(
 ) -> Columns:
     """Every account's renewal date (NaT without one), `derived` (1 when taken from the current subscription's
     end) and the CRM evidence for that renewal: open expansion and contraction amounts, open downgrades,
-    open late-stage renewal opportunities, won and lost renewal opportunities of this cycle.
+    open late-stage renewal opportunities, won and lost renewal opportunities of this cycle. The renewal date is
+    the one due as of ws.as_of (`renewal_due_sql`, from the dates stored as of coverage.data_end).
 
     Stage names are matched lower-cased and trimmed (won, lost) or as lower-cased substrings (late). Only deals
     closing by `closed_by` (or without a close date) count."""
+    from cs_mcp.workspace.queries.coverage import data_end
+
     params: dict[str, Any] = {
         "as_of": ws.as_of,
         "won": [s.lower() for s in won],
@@ -80,6 +101,7 @@ def renewal_evidence(
         "slack": int(slack_days),
         "cycle": int(cycle_days),
         "closed_by": closed_by,
+        "data_end": data_end(ws),
     }
     for i, stage in enumerate(late):
         params[f"late{i}"] = f"%{stage.lower()}%"
