@@ -224,3 +224,21 @@ async def test_the_90_day_risk_is_never_below_the_risk_of_losing_a_renewal_insid
     assert lost and all(r["probability_90d"] >= 0.97 for r in lost)
     later = (await _call(client, "churn-risk-list", {"limit": 50, "renewal_from": "2027-06-01"}))["accounts"]
     assert any(r["probability_90d"] < r["probability"] for r in later)  # beyond the horizon: the models' own
+
+
+@pytest.mark.anyio
+async def test_the_risk_list_text_gives_each_driver_whole_and_counts_days_in_words(client):
+    result = await client.call_tool("churn-risk-list", {"limit": 20}, read_timeout_seconds=FIRST_CALL_TIMEOUT)
+    text, rows = result.content[0].text, result.structured_content["accounts"]
+    whole = 0
+    for row in rows:
+        for d in row["drivers"]:
+            assert d["text"] in text or (d["text"][:20] in text and "…" in text), d["text"]
+            whole += d["text"] in text
+    assert whole == sum(len(r["drivers"]) for r in rows)  # no demo driver is long enough to be shortened
+    assert "in 1 days" not in text
+    from cs_mcp.domain.formatting import day_count, shorten
+
+    assert (day_count(1), day_count(14), day_count(-1)) == ("1 day", "14 days", "-1 day")
+    assert shorten("usage health 52/100: uses 20% of the product's features (2 features)", 50) == (
+        "usage health 52/100: uses 20% of the product's…")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.formatting import day_count
 from cs_mcp.domain.health import Alert, TrendPoint
 from cs_mcp.domain.periods import coverage_text, data_span
 from cs_mcp.domain.renewal_strategy import (
@@ -327,7 +328,7 @@ def _agenda(
     renewal_due = (outlook.days_to_renewal is not None
                    and 0 <= outlook.days_to_renewal <= ws.settings.planning.renewal_agenda_days)
     growth = outlook.expansion_arr > 0 and risk_group(outlook.plan_category) == "healthy"
-    renewal_text = (f"renewal on {outlook.renewal_date} ({outlook.days_to_renewal} days): timeline and decision "
+    renewal_text = (f"renewal on {outlook.renewal_date} ({day_count(outlook.days_to_renewal)}): timeline and decision "
                     "makers" if renewal_due else "")
     growth_text = f"{'; '.join(outlook.expansion_signals[:2])}" if growth else ""
     optional = sum([bool(support and (support.opened or support.open_now)), renewal_due, growth])
@@ -447,7 +448,7 @@ def _summary(
         prob = "" if outlook.probability is None else (
             f": {outlook.probability:g}% ({CATEGORY_WORDS.get(outlook.category or '', 'n/a')})")
         exp = f", expected {outlook.expected_outcome}" if outlook.expected_outcome else ""
-        s.append(f"Renewal on {outlook.renewal_date} ({outlook.days_to_renewal} days){prob}{exp}.")
+        s.append(f"Renewal on {outlook.renewal_date} ({day_count(outlook.days_to_renewal)}){prob}{exp}.")
     else:
         s.append("No renewal date on record.")
     watch = [a.message for a in risks.alerts if a.severity == "critical"][:2] or risks.churn_drivers[:2]

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.engagement import overdue_for_touch, touch_limits
 from cs_mcp.domain.errors import InvalidArgument
-from cs_mcp.domain.formatting import money
+from cs_mcp.domain.formatting import day_count, money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
 from cs_mcp.workspace.queries.csm import account_touches, assigned_csm_ids, csm_roster
@@ -403,7 +403,7 @@ def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) ->
         top = c.top[0] if c.top else None
         largest = ""
         if top:
-            since = "never touched" if top.days_since_last_touch is None else f"{top.days_since_last_touch} days"
+            since = "never touched" if top.days_since_last_touch is None else day_count(top.days_since_last_touch)
             largest = f"; largest {top.name} {money(top.arr)}, {since}"
         notes.append(f"{c.overdue_accounts} of {n} accounts overdue for a touch ({money(c.overdue_arr)} "
                      f"ARR{largest}): book a check-in sprint this week.")

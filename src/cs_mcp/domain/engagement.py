@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.accounts import require_known_value, resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import pct
+from cs_mcp.domain.formatting import day_count, pct
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.cache import cached
 from cs_mcp.workspace.queries.engagement import active_contacts, engagement_inputs, touches_by_30_days
@@ -443,7 +443,7 @@ def _display(metric: str, facts: EngagementFacts, i: int, segment: str | None, s
                     f"({segment or 'no segment'})")
         case "days_since_last_touch":
             d = c["days_since_last_touch"]
-            return "never touched" if d != d else f"last touch {d:.0f} days ago"
+            return "never touched" if d != d else f"last touch {day_count(d)} ago"
         case "outreach_response_rate":
             return f"answered {c['outreach_answered']:.0f} of {c['outreach_n']:.0f} calls/emails ({pct(v)})"
         case "meeting_attendance_rate":
@@ -479,7 +479,7 @@ def _flag_message(code: str, facts: EngagementFacts, i: int, s: EngagementSettin
             return "no active executive sponsor"
         case "no_recent_touch":
             d = c["days_since_last_touch"]
-            return "never touched" if d != d else f"no touch for {d:.0f} days"
+            return "never touched" if d != d else f"no touch for {day_count(d)}"
         case "below_cadence":
             return f"{c['touches']:.0f} touches in {s.window_days} days vs {c['expected']:g} expected"
         case "missed_meetings":

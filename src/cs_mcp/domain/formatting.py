@@ -24,3 +24,18 @@ def pct(v: float | None) -> str:
 def pct1(v: float | None) -> str:
     """A share with one decimal: 0.456 -> 45.6%."""
     return "n/a" if v is None else f"{v * 100:.1f}%"
+
+
+def day_count(n: float) -> str:
+    """A whole number of days in words: 1 day, 14 days."""
+    k = round(n)
+    return f"{k} day" if abs(k) == 1 else f"{k} days"
+
+
+def shorten(text: str, limit: int) -> str:
+    """The text cut at a word boundary to at most `limit` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,;:(") + "…"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cs_mcp.domain import metrics
 from cs_mcp.domain.errors import InvalidArgument, NoData
+from cs_mcp.domain.formatting import day_count
 from cs_mcp.domain.scoring import ScoredFrame, band_of, score_frame
 
 if TYPE_CHECKING:
@@ -244,7 +245,7 @@ def _alerts(
     if renewal_in_days is not None and 0 <= renewal_in_days <= a.renewal_within_days and score < a.renewal_score_below:
         alerts.append(Alert(severity="warning", code="renewal_at_risk",
                             message=f"health {score:.0f} is under {a.renewal_score_below:g} with the renewal "
-                                    f"in {renewal_in_days} days"))
+                                    f"in {day_count(renewal_in_days)}"))
     change = _f(row.get("usage_change_pct"))
     if change is not None and change <= -a.usage_drop_pct:
         alerts.append(Alert(severity="critical", code="usage_drop",
@@ -263,7 +264,7 @@ def _alerts(
     overdue = _f(row.get("days_overdue"))
     if overdue is not None and overdue >= a.invoice_overdue_days:
         alerts.append(Alert(severity="critical", code="invoice_overdue",
-                            message=f"an invoice is {overdue:.0f} days overdue"))
+                            message=f"an invoice is {day_count(overdue)} overdue"))
     if a.executive_sponsor_left and _f(row.get("exec_sponsor_left_90d")) == 1.0:
         alerts.append(Alert(severity="critical", code="sponsor_left",
                             message="the executive sponsor left in the last 90 days and has no successor"))

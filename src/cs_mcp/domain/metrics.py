@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cs_mcp.domain.formatting import money, pct
+from cs_mcp.domain.formatting import day_count, money, pct
 
 Family = Literal[
     "usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom",
@@ -164,9 +164,9 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "usage_change_pct":
             return f"active users {'down' if v < 0 else 'up'} {abs(v):.0f}% in 30 days"
         case "days_since_last_login":
-            return f"no logins for {v:.0f} days" if v >= 7 else f"last login {v:.0f} days ago"
+            return f"no logins for {day_count(v)}" if v >= 7 else f"last login {day_count(v)} ago"
         case "days_since_last_touch":
-            return f"no CSM touch for {v:.0f} days" if v >= 14 else f"last CSM touch {v:.0f} days ago"
+            return f"no CSM touch for {day_count(v)}" if v >= 14 else f"last CSM touch {day_count(v)} ago"
         case "nps":
             return f"NPS {v:+.0f}" + _sample(metric, row, "respondent", "respondents")
         case "min_nps_score_90d":
@@ -210,7 +210,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "csat":
             return f"survey CSAT {pct(v)} satisfied" + _sample(metric, row, "answer", "answers")
         case "days_overdue":
-            return "invoices paid on time" if v <= 0 else f"an invoice {v:.0f} days overdue"
+            return "invoices paid on time" if v <= 0 else f"an invoice {day_count(v)} overdue"
         case "arr_growth_12m":
             return f"ARR {v * 100:+.0f}% in 12 months" if round(v * 100) != 0 else "ARR flat over 12 months"
         case "active_contacts":
@@ -228,7 +228,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "tenure_days":
             return f"customer for {v / 30.4:.0f} months" if v < 730 else f"customer for {v / 365.25:.1f} years"
         case "days_to_renewal":
-            return f"renewal in {v:.0f} days"
+            return f"renewal in {day_count(v)}"
         case "health_score":
             return f"health score {v:.0f}"
         case "renewal_lost":

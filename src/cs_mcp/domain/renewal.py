@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.churn import TIERS, Driver, lowers_risk_mark
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import money
+from cs_mcp.domain.formatting import day_count, money
 from cs_mcp.domain.metrics import describe
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.domain.periods import renewal_coverage, renewal_quarter
@@ -205,7 +205,7 @@ def timeline_of(days_to_renewal: int, renewal_date: dt.date, milestones: list[in
     if days_to_renewal < 0:
         return Timeline(
             stage="overdue",
-            stage_name=f"renewal date passed {-days_to_renewal} days ago",
+            stage_name=f"renewal date passed {day_count(-days_to_renewal)} ago",
             next_milestone=None,
             next_milestone_date=None,
         )

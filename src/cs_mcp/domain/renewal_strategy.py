@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from cs_mcp.config import ProposalOption
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import money, pct
+from cs_mcp.domain.formatting import day_count, money, pct
 from cs_mcp.domain.health import Alert, HealthScore, health_for_account
 
 if TYPE_CHECKING:
@@ -798,8 +798,8 @@ def renewal_strategy(ws: Workspace, account: str) -> RenewalStrategy:
         notes.append("No renewal date: set accounts.renewal_date (or add a current subscription with an end_date) "
                      "to date the timeline.")
     elif risk.days_to_renewal is not None and risk.days_to_renewal < 0:
-        notes.append(f"The renewal date passed {-risk.days_to_renewal} days ago: confirm it was signed and update "
-                     "accounts.renewal_date.")
+        notes.append(f"The renewal date passed {day_count(-risk.days_to_renewal)} ago: confirm it was signed and "
+                     "update accounts.renewal_date.")
     if health is None:
         notes.append("No data to score health: the probability leans on the churn score alone.")
     if risk.churn_method == "leading-indicator":

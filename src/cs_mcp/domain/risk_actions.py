@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cs_mcp.domain.formatting import money
+from cs_mcp.domain.formatting import day_count, money
 
 if TYPE_CHECKING:
     from cs_mcp.config import ChurnActions
@@ -50,7 +50,7 @@ def recommended_action(
         days = int(days_to_renewal)
         key = ("soon" if days <= settings.renewal_soon_days
                else "planning" if days <= settings.renewal_planning_days else "later")
-        text = cat["renewal"][key].format(days=days)
+        text = cat["renewal"][key].format(days=day_count(days))
         parts.append(text[0].upper() + text[1:] + ".")
     if tier != "low":
         at_risk = arr_at_risk or 0.0

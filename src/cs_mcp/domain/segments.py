@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import money
+from cs_mcp.domain.formatting import day_count, money
 from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 from cs_mcp.workspace.queries import retention as retention_queries
 from cs_mcp.workspace.queries import segments as segment_queries
@@ -675,13 +675,13 @@ def _detail_text(
             return "; ".join(red + fired)
         if label == "renewal_due":
             d = st.days_to_renewal[i]
-            return f"renewal in {d:.0f} days" if d >= 0 else f"renewal {-d:.0f} days overdue"
+            return f"renewal in {day_count(d)}" if d >= 0 else f"renewal {day_count(-d)} overdue"
         t = frame["tenure_days"][i]
         return None if t != t else f"day {t:.0f} since contract start"
     if scheme == "rfm":
         r, f, m = extra[pos]
         days = frame["days_since_last_login"][i]
-        last = "no login on record" if days != days else f"last login {days:.0f} days ago"
+        last = "no login on record" if days != days else f"last login {day_count(days)} ago"
         return f"R{r} F{f} M{m}: {last}, {frame['logins_per_user_week'][i] or 0:.1f} logins/user/week"
     if scheme == "clusters":
         cl: _Clusters = context

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
-from cs_mcp.domain.formatting import money, pct
+from cs_mcp.domain.formatting import day_count, money, pct
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS
 from cs_mcp.tools.registry import AccountArg, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -56,7 +56,7 @@ def render_review(r: AccountReview) -> str:
     o = r.outlook
     if o.renewal_date:
         prob = "" if o.probability is None else f", {o.probability:g}% {CATEGORY_WORDS.get(o.category or '', '')}"
-        out.append(f"Renewal: {o.renewal_date} ({o.days_to_renewal} days){prob}"
+        out.append(f"Renewal: {o.renewal_date} ({day_count(o.days_to_renewal)}){prob}"
                    + (f", expected {o.expected_outcome}" if o.expected_outcome else ""))
     if o.expansion_signals:
         out.append(f"Expansion ({money(o.expansion_arr)} proposable): " + "; ".join(o.expansion_signals))

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list, lowers_risk_mark
-from cs_mcp.domain.formatting import pct
+from cs_mcp.domain.formatting import pct, shorten
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
@@ -24,7 +24,7 @@ from cs_mcp.tools.registry import (
     workspace,
 )
 
-MAX_DRIVER_CHARS = 60
+MAX_DRIVER_CHARS = 80
 
 
 RANKED_BY = {
@@ -59,7 +59,7 @@ def _line(a: ChurnRiskAccount) -> str:
     if a.health_score is not None:
         bits.append(f"health {a.health_score:.0f} {a.health_band}")
     drivers = "; ".join(
-        lowers_risk_mark(d.direction) + d.text[:MAX_DRIVER_CHARS]
+        lowers_risk_mark(d.direction) + shorten(d.text, MAX_DRIVER_CHARS)
         + (f" ({d.change})" if d.change else "") for d in a.drivers
     )
     ident = f" ({a.account_id})" if a.account_id != a.name else ""

@@ -9,6 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
+from cs_mcp.domain.formatting import shorten
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
@@ -53,7 +54,7 @@ def render_expansion(r: ExpansionOpportunities) -> str:
         lines.append(
             f"{c.rank}. {c.name[:40]} ({c.account_id}) {what}: EV {money(c.expected_value)} = {c.propensity:.0f}% x "
             f"{money(c.potential_arr)}; "
-            + "; ".join(e[:MAX_EVIDENCE_CHARS] for e in c.evidence[:2])
+            + "; ".join(shorten(e, MAX_EVIDENCE_CHARS) for e in c.evidence[:2])
             + health
             + renewal
             + crm

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.accounts import resolve_account
+from cs_mcp.domain.formatting import day_count
 from cs_mcp.domain.health import AdHocMetrics, HealthScore, health_for_account, health_from_metrics
 from cs_mcp.domain.periods import require_in_data
 from cs_mcp.tools.registry import NAME_CHARS, Day, ToolSpec, app_state, money, respond, run_domain, workspace
@@ -25,7 +26,7 @@ def render_health(h: HealthScore) -> str:
     if h.arr is not None:
         facts.append(f"ARR {money(h.arr)}")
     if h.renewal_in_days is not None:
-        facts.append(f"renewal in {h.renewal_in_days} days")
+        facts.append(f"renewal in {day_count(h.renewal_in_days)}")
     if h.status and h.status != "active":
         facts.append(f"status {h.status}")
     if facts:

@@ -8,6 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from cs_mcp.domain.formatting import shorten
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.exports import Export, answer, whole_list
@@ -67,7 +68,7 @@ def render_forecast(f: RenewalForecast) -> str:
         t = r.timeline
         nxt = f", next {t.next_milestone} {t.next_milestone_date}" if t.next_milestone else ""
         signal = next((x for x in r.signals if not x.startswith("health")), None)
-        extra = f"; {signal[:90]}" if signal else ""
+        extra = f"; {shorten(signal, 90)}" if signal else ""
         head.append(
             f"- {r.renewal_date} {r.account_id} {r.name[:40]}: {money(r.arr)}, {r.probability:g}% "
             f"{CATEGORY_LABELS[r.category]}, {r.expected_outcome}"

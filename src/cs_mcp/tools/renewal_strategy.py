@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from cs_mcp.domain.formatting import money
+from cs_mcp.domain.formatting import day_count, money
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
 from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -16,7 +16,7 @@ def render_strategy(s: RenewalStrategy) -> str:
     r = s.risk
     lead = next(p for p in s.proposals if p.lead)
     if r.renewal_date is not None:
-        when = (f"renews {r.renewal_date} ({r.days_to_renewal} days"
+        when = (f"renews {r.renewal_date} ({day_count(r.days_to_renewal)}"
                 + (f", stage {s.stage}" if s.stage else "") + ")")
     else:
         when = "no renewal date"
