@@ -36,6 +36,15 @@ RAW = {
             ("A-4", "2026-06-08", "2", "2"),
         ],
     ),
+    "touchpoints": (
+        ["touchpoint_id", "account_id", "date", "type"],
+        [
+            ("", "A-1", "2026-06-01", "call"),  # no id (optional): served, not a duplicate of the next
+            ("", "A-1", "2026-06-02", "email"),
+            ("T-1", "A-1", "2026-06-03", "call"),
+            ("T-1", "A-4", "2026-06-04", "meeting"),  # the same id again: rejected as a duplicate
+        ],
+    ),
 }
 
 
@@ -115,6 +124,15 @@ def test_rejected_rows_are_counted_and_the_valid_ones_served(bad):
         ("A-1", 10), ("A-1", None), ("A-4", 2)]
 
 
+def test_rows_without_an_optional_key_are_served_and_only_a_repeated_key_is_a_duplicate(bad):
+    tp = bad.quality.table("touchpoints")
+    assert (tp.rows_read, tp.rows_loaded, tp.rows_rejected) == (4, 3, 1)
+    assert bad.rows("SELECT touchpoint_id, CAST(date AS VARCHAR) FROM touchpoints ORDER BY date") == [
+        (None, "2026-06-01"), (None, "2026-06-02"), ("T-1", "2026-06-03")]
+    assert [(p.key, p.column, p.reason.split(" (")[0]) for p in tp.problems] == [
+        ("T-1", "touchpoint_id", "duplicate key")]
+
+
 def test_each_problem_names_the_row_key_the_column_and_the_reason(bad):
     got = {(p.table, p.key, p.column, p.reason.split(" (")[0], p.rejected)
            for t in ("accounts", "usage") for p in bad.quality.table(t).problems}
@@ -140,8 +158,8 @@ def test_postgresql_indexes_the_served_tables_by_account(bad):
     # temporary tables of the workspace's own session: one account's questions read a few rows
     found = bad.rows("SELECT tablename, indexdef FROM pg_indexes "
                      "WHERE schemaname = pg_my_temp_schema()::regnamespace::text")
-    indexed = {t for t, d in found if "(account_id)" in d}
-    assert {"accounts", "usage"} <= indexed, found
+    indexed = {t for t, d in found if "(account_id" in d}  # alone, or leading the unique key (usage)
+    assert {"accounts", "usage", "touchpoints"} <= indexed, found
 
 
 def test_the_report_is_the_same_on_every_engine(reports, bad):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cs_mcp.config import CONFIG_FILE_NAME, Settings, TableMapping
@@ -155,9 +156,26 @@ class _TableValidator:
         custom = self._custom_columns(relation, extras, source_types) if self.table.extra_columns_kept else []
         ignored = [] if self.table.extra_columns_kept else extras
         self._create_stage(relation, mapped, source_types, custom)
-        self.duplicates = self._has_duplicates()
-        self._publish(mapped, custom)
+        self._publish_checked(mapped, custom)
         return self._quality(label, mapped, custom, ignored)
+
+    def _publish_checked(self, mapped: dict[str, str], custom: list[CustomColumn]) -> None:
+        """Publish the valid rows, each key once. Where the engine builds unique indexes (PostgreSQL), the
+        published table's unique index on the key is the check, and duplicates, if it finds any, are ranked
+        and published again; elsewhere one aggregate decides first."""
+        from cs_mcp.workspace.backends import DuplicateKeys
+
+        key = self._key()
+        if key and self.backend.checks_unique_keys:
+            self.duplicates = False
+            try:
+                self._publish(mapped, custom, unique=key)
+                return
+            except DuplicateKeys:
+                self.duplicates = True
+        else:
+            self.duplicates = self._has_duplicates()
+        self._publish(mapped, custom)
 
     # ---- source and mapping
 
@@ -281,6 +299,10 @@ class _TableValidator:
         return [k for k in self.table.key if k in self.present] if all(
             k in self.present for k in self.table.key) else []
 
+    def _key_known(self) -> str:
+        """Condition true for a row whose key is complete: a row without (an optional) key is nobody's duplicate."""
+        return " AND ".join(f"{self._p(k)} IS NOT NULL" for k in self._key())
+
     def _has_duplicates(self) -> bool:
         """Whether two rows to serve share a key: one aggregate, so the usual table without duplicates is published
         and checked without ranking (a sort of every row by key and value)."""
@@ -288,8 +310,8 @@ class _TableValidator:
         if not key:
             return False
         part = ", ".join(self._p(k) for k in key)
-        found = self._run_rows(f"SELECT COUNT(*) FROM (SELECT {part} FROM {self.stage} s WHERE NOT "
-                               f"({self._rejected()}) GROUP BY {part} HAVING COUNT(*) > 1) d")
+        found = self._run_rows(f"SELECT COUNT(*) FROM (SELECT {part} FROM {self.stage} s WHERE {self._key_known()} "
+                               f"AND NOT ({self._rejected()}) GROUP BY {part} HAVING COUNT(*) > 1) d")
         return int(found[0][0]) > 0
 
     def _ranked(self) -> str:
@@ -298,10 +320,10 @@ class _TableValidator:
             return f"SELECT s.*, 1 AS cs_rn FROM {self.stage} s WHERE NOT ({self._rejected()})"
         part = ", ".join(self._p(k) for k in key)
         order = ", ".join(f"p{i}" for i in range(len(self.table.columns)))
-        return (f"SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY {order}) AS cs_rn "
-                f"FROM {self.stage} s WHERE NOT ({self._rejected()})")
+        return (f"SELECT s.*, CASE WHEN {self._key_known()} THEN ROW_NUMBER() OVER (PARTITION BY {part} "
+                f"ORDER BY {order}) ELSE 1 END AS cs_rn FROM {self.stage} s WHERE NOT ({self._rejected()})")
 
-    def _publish(self, mapped: dict[str, str], custom: list[CustomColumn]) -> None:
+    def _publish(self, mapped: dict[str, str], custom: list[CustomColumn], unique: Sequence[str] = ()) -> None:
         exprs = []
         for i, c in enumerate(self.table.columns):
             p = f"p{i}"
@@ -319,7 +341,7 @@ class _TableValidator:
             exprs.append(f"CAST({p} AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}")
         exprs += [_ident("x_" + cc.name) + " AS " + _ident(cc.name) for cc in custom]
         self._view(self.t, f"SELECT {', '.join(exprs)} FROM ({self._ranked()}) v WHERE cs_rn = 1", materialize=True,
-                   index="account_id" if "account_id" in self.table.column_names else None)
+                   index="account_id" if "account_id" in self.table.column_names else None, unique=unique)
 
     def _publish_empty(self) -> None:
         cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}" for c in self.table.columns)
@@ -422,8 +444,8 @@ class _TableValidator:
         return native.replace(SOURCE, relation) if relation is not None else native
 
     def _view(self, name: str, text: str, relation: str | None = None, materialize: bool = False,
-              index: str | None = None) -> None:
-        self.backend.create_view(name, self._native(text, relation), materialize, index)
+              index: str | None = None, unique: Sequence[str] = ()) -> None:
+        self.backend.create_view(name, self._native(text, relation), materialize, index, unique)
 
     def _run_rows(self, text: str, relation: str | None = None, **params: Any) -> list[tuple]:
         return self.backend.rows(self._native(text, relation), bind(params))[1]

@@ -18,6 +18,7 @@ small lookup tables), `close()`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -31,6 +32,9 @@ Kind = Literal["folder", "duckdb", "postgres", "spark", "spark-connect"]
 class Backend(Protocol):
     dialect: str
     label: str
+    checks_unique_keys: bool
+    """create_view(..., unique=key) builds a unique index and raises DuplicateKeys when two rows share the key
+    (PostgreSQL); elsewhere the caller checks for duplicates itself and never passes `unique`."""
 
     def columns(self, sql: str, params: dict[str, Any]) -> Columns: ...
 
@@ -42,11 +46,16 @@ class Backend(Protocol):
 
     def describe(self, relation: str) -> list[tuple[str, str]]: ...
 
-    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None: ...
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None,
+                    unique: Sequence[str] = ()) -> None: ...
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None: ...
 
     def close(self) -> None: ...
+
+
+class DuplicateKeys(Exception):
+    """Two rows of a materialized table share the key its unique index was asked for; the table was dropped."""
 
 
 class BackendUnavailable(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ SOURCE_CATALOG = "src"
 
 class DuckDBBackend:
     dialect = "duckdb"
+    checks_unique_keys = False
 
     def __init__(self, con: duckdb.DuckDBPyConnection, label: str = "duckdb", attached: bool = False) -> None:
         self.con = con
@@ -78,7 +80,8 @@ class DuckDBBackend:
         cur = self.con.cursor().execute(f"SELECT * FROM {relation} LIMIT 0")
         return [(d[0], str(d[1])) for d in cur.description]
 
-    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None,
+                    unique: Sequence[str] = ()) -> None:
         # a view in the in-memory catalog, so every cursor of the connection sees it
         self.con.execute(f"CREATE OR REPLACE VIEW memory.main.{qualified([name])} AS {sql}")
 

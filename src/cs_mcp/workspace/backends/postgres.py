@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from cs_mcp.workspace.sql import Columns, columns_from_rows
@@ -10,6 +11,7 @@ from cs_mcp.workspace.sql import Columns, columns_from_rows
 
 class PostgresBackend:
     dialect = "postgres"
+    checks_unique_keys = True  # a unique index proves a key unique while it indexes the table
 
     def __init__(self, url: str) -> None:
         from cs_mcp.workspace.backends import BackendUnavailable, redact
@@ -80,18 +82,35 @@ class PostgresBackend:
             cur.close()
             return out
 
-    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None,
+                    unique: Sequence[str] = ()) -> None:
         if not materialize:
             self.run(f"CREATE OR REPLACE TEMPORARY VIEW {qualified([name])} AS {sql}")
             return
         # a temporary table, not a view: PostgreSQL would re-run the validation (window functions, anti
         # joins) inside every query, and cannot push an account filter through ROW_NUMBER
-        self.run(f"DROP TABLE IF EXISTS pg_temp.{qualified([name])}")
-        self.run(f"CREATE TEMPORARY TABLE {qualified([name])} AS {sql}")
-        if index is not None:
+        table = qualified([name])
+        self.run(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        self.run(f"CREATE TEMPORARY TABLE {table} AS {sql}")
+        if unique:
+            self._unique_index(table, unique)
+        if index is not None and (not unique or unique[0] != index):
             # one account's questions (health-score, a review, a plan) read a few rows, not the whole table
-            self.run(f"CREATE INDEX ON {qualified([name])} ({qualified([index])})")
-        self.run(f"ANALYZE {qualified([name])}")
+            self.run(f"CREATE INDEX ON {table} ({qualified([index])})")
+        self.run(f"ANALYZE {table}")
+
+    def _unique_index(self, table: str, key: Sequence[str]) -> None:
+        """A unique index on the key (NULLs distinct: a row without a key repeats nothing); DuplicateKeys, with
+        the table dropped, when two rows share it. It also serves lookups by the key's first column."""
+        from psycopg import errors
+
+        from cs_mcp.workspace.backends import DuplicateKeys
+
+        try:
+            self.run(f"CREATE UNIQUE INDEX ON {table} ({', '.join(qualified([k]) for k in key)})")
+        except errors.UniqueViolation as exc:
+            self.run(f"DROP TABLE IF EXISTS pg_temp.{table}")
+            raise DuplicateKeys(table) from exc
 
     def create_table(self, name: str, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
         pg_types = {"VARCHAR": "TEXT", "DOUBLE": "DOUBLE PRECISION"}

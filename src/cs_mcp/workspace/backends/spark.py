@@ -9,6 +9,7 @@ zone and timestamps without time zone, and ANSI mode off (x / 0 is NULL, as in D
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,6 +32,7 @@ _serving: dict[int, SparkBackend] = {}
 
 class SparkBackend:
     dialect = "spark"
+    checks_unique_keys = False
 
     def __init__(self, url: str) -> None:
         from cs_mcp.workspace.backends import redact
@@ -85,7 +87,8 @@ class SparkBackend:
         df = self.spark.sql(f"SELECT * FROM {relation} LIMIT 0")
         return [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
 
-    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None) -> None:
+    def create_view(self, name: str, sql: str, materialize: bool = False, index: str | None = None,
+                    unique: Sequence[str] = ()) -> None:
         # cached: each view reads the one before (stage -> valid rows -> children), and Spark would
         # otherwise re-plan and re-run the whole chain for every query
         # LAZY: filled by the first query that reads it, not by a job of its own
