@@ -242,3 +242,37 @@ async def test_the_risk_list_text_gives_each_driver_whole_and_counts_days_in_wor
     assert (day_count(1), day_count(14), day_count(-1)) == ("1 day", "14 days", "-1 day")
     assert shorten("usage health 52/100: uses 20% of the product's features (2 features)", 50) == (
         "usage health 52/100: uses 20% of the product's…")
+
+
+@pytest.mark.anyio
+async def test_a_qbr_pack_states_each_risk_once(client):
+    top = (await _call(client, "churn-risk-list", {"limit": 8}))["accounts"]
+    checked = 0
+    for row in top:
+        result = await client.call_tool("account-review-prep", {"account": row["account_id"]},
+                                        read_timeout_seconds=FIRST_CALL_TIMEOUT)
+        line = next((x for x in result.content[0].text.splitlines() if x.startswith("Risks (internal)")), None)
+        if line is None:
+            continue
+        items = [i.split("] ", 1)[-1] for i in line.split(": ", 1)[1].split("; ")]
+        for i, a in enumerate(items):
+            assert not any(a in b or b in a for b in items[i + 1:]), line
+        checked += 1
+    assert checked >= 3
+    from cs_mcp.domain.formatting import distinct_facts
+
+    assert distinct_facts(["[critical] an invoice 169 days overdue",
+                           "financial health 8/100: an invoice 169 days overdue", "health score 44",
+                           "7% of seats active (6 of 91)", "usage health 22/100: 7% of seats active (6 of 91)"]) == [
+        "[critical] an invoice 169 days overdue", "health score 44", "7% of seats active (6 of 91)"]
+
+
+def test_a_high_risk_plan_that_leads_with_the_right_sized_renewal_does_not_hold_it_back_as_the_fallback():
+    from cs_mcp.domain.renewal_strategy import _actions
+
+    right = _actions("high_risk", "usage", "right-sized renewal ($2,089)", "none", "right_size")
+    plain = _actions("high_risk", "usage", "renewal only ($23.8K)", "none", "renewal_only")
+    assert len(right) == len(plain) == 5
+    assert "right-sized (downgrade) offer as the fallback" in plain[3][1]
+    assert "if the right-sized offer is refused" in right[3][1] and "fallback" not in right[3][1]
+    assert right[2][1].startswith("Propose right-sized renewal ($2,089) with concessions")

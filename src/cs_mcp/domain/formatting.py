@@ -39,3 +39,18 @@ def shorten(text: str, limit: int) -> str:
     cut = text[: limit - 1]
     head = cut.rsplit(" ", 1)[0] if " " in cut else cut
     return head.rstrip(" ,;:(") + "…"
+
+
+def distinct_facts(items: list[str]) -> list[str]:
+    """The items in order without repeating a fact: one whose words an earlier item already holds, or which
+    holds an earlier item's words ("[critical] an invoice 169 days overdue" covers "financial health 8/100: an
+    invoice 169 days overdue"), is left out. A "[severity] " tag is not part of the fact."""
+    kept: list[str] = []
+    cores: list[str] = []
+    for item in items:
+        core = item.split("] ", 1)[1] if item.startswith("[") and "] " in item else item
+        if any(core in c or c in core for c in cores):
+            continue
+        kept.append(item)
+        cores.append(core)
+    return kept

@@ -264,7 +264,7 @@ def _alerts(
     overdue = _f(row.get("days_overdue"))
     if overdue is not None and overdue >= a.invoice_overdue_days:
         alerts.append(Alert(severity="critical", code="invoice_overdue",
-                            message=f"an invoice is {day_count(overdue)} overdue"))
+                            message=f"an invoice {day_count(overdue)} overdue"))
     if a.executive_sponsor_left and _f(row.get("exec_sponsor_left_90d")) == 1.0:
         alerts.append(Alert(severity="critical", code="sponsor_left",
                             message="the executive sponsor left in the last 90 days and has no successor"))

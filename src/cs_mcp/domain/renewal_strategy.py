@@ -16,7 +16,8 @@ renewal.multi_year_discount_pct / 100) a year for planning.multi_year_years year
 high-risk renewal). The lead follows planning.lead_option by renewal category; an at-risk plan with idle
 seats leads with the right-sized renewal; renewal + expansion with nothing to expand falls back to
 multi-year, a held-back multi-year to renewal only.
-The talk track (openings, objections, responses) is in resources/catalogues/renewal-talk.yaml.
+The talk track (openings, objections, responses) is in resources/catalogues/renewal-talk.yaml, the
+milestone actions by risk group in resources/catalogues/renewal-milestones.yaml.
 """
 
 from __future__ import annotations
@@ -506,45 +507,19 @@ def risk_group(category: str | None) -> RiskGroup:
     return "healthy"
 
 
-def _actions(group: RiskGroup, drivers: str, lead: str, expansion: str) -> list[tuple[str, str]]:
-    """(owner, action) for the five milestones, largest lead time first."""
-    if group == "healthy":
-        return [
-            ("CSM", "Confirm the renewal owner, decision process and budget timing; refresh the success plan and "
-                    f"size the expansion ({expansion})."),
-            ("CSM", "Value review with the champion and executive sponsor: recap outcomes with the numbers below; "
-                    "open the expansion conversation."),
-            ("CSM + account executive", f"Send the proposal leading with {lead}; keep the other two options ready."),
-            ("Account executive", "Agree final terms with procurement and legal; get a verbal commit."),
-            ("CSM", "Renewal signed: kick off the next term's success plan and share the value summary."),
-        ]
-    if group == "at_risk":
-        return [
-            ("CSM + CS lead", f"Risk review: find the root cause of {drivers} and agree a dated recovery plan."),
-            ("CSM", "Executive value review with the sponsor: show outcomes, own the issues, walk through the "
-                    "recovery plan."),
-            ("CSM + account executive", f"Propose {lead}; hold expansion until health recovers; prepare answers "
-                                        "to the objections below."),
-            ("Account executive", "Negotiate: trade term length or payment terms before price; escalate "
-                                  "blockers to leadership."),
-            ("Account executive", "Close, or agree a short extension rather than a lapse; log the outcome and "
-                                  "reasons."),
-        ]
-    return [
-        ("CS lead", f"Save play this week: CS lead and executive sponsor call; recovery plan on {drivers}."),
-        ("CS lead + CSM", "Executive-to-executive meeting; weekly recovery check-ins until health improves; fix "
-                          "open critical issues first."),
-        ("Account executive + CSM", f"Propose {lead} with concessions ready (shorter term, phased price, "
-                                    "success plan); no upsell."),
-        ("Account executive", "Weekly deal review with your executive; prepare a right-sized (downgrade) "
-                              "offer as the fallback to a loss."),
-        ("Account executive", "Close, right-size or extend: do not let it lapse; log the outcome and reasons."),
-    ]
+def _actions(group: RiskGroup, drivers: str, lead: str, expansion: str, lead_option: str) -> list[tuple[str, str]]:
+    """(owner, action) for the five milestones, largest lead time first (catalogue renewal-milestones)."""
+    from cs_mcp.content import catalogue
+
+    cat = catalogue("renewal-milestones")
+    fallback = cat["fallback"]["right_size" if lead_option == "right_size" else "other"]
+    return [(m["owner"], m["action"].format(drivers=drivers, lead=lead, expansion=expansion, fallback=fallback))
+            for m in cat[group]]
 
 
 def build_timeline(
     renewal_date: dt.date | None, days_left: int | None, milestones: list[int], group: RiskGroup,
-    drivers: str, lead: str, expansion: str,
+    drivers: str, lead: str, expansion: str, lead_option: str = "renewal_only",
 ) -> tuple[list[Milestone], str | None]:
     """The dated milestones with their status (past, current, upcoming) and the stage reached."""
     from cs_mcp.domain.renewal import STAGE_NAMES, timeline_of
@@ -556,7 +531,7 @@ def build_timeline(
     labels = [f"T-{m}" for m in milestones]
     current = labels.index(stage) if stage in labels else (len(labels) if stage == "overdue" else -1)
     out = []
-    for i, (m, (owner, action)) in enumerate(zip(milestones, _actions(group, drivers, lead, expansion),
+    for i, (m, (owner, action)) in enumerate(zip(milestones, _actions(group, drivers, lead, expansion, lead_option),
                                                  strict=True)):
         status: MilestoneStatus = "past" if i < current else "current" if i == current else "upcoming"
         out.append(Milestone(milestone=labels[i], days_before=m, date=renewal_date - dt.timedelta(days=m),
@@ -784,7 +759,7 @@ def renewal_strategy(ws: Workspace, account: str) -> RenewalStrategy:
     in_proposal = [o.description for o in expansion.options if o.in_proposal]
     timeline, stage = build_timeline(
         risk.renewal_date, risk.days_to_renewal, ws.settings.renewal.timeline_days, risk_group(risk.plan_category),
-        drivers, lead_words, ", ".join(in_proposal) or "no expansion evidence yet",
+        drivers, lead_words, ", ".join(in_proposal) or "no expansion evidence yet", lead,
     )
     multi = next(p for p in props if p.option == "multi_year")
     quotes = customer_quotes(ws, account_id)

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
-from cs_mcp.domain.formatting import day_count, money, pct
+from cs_mcp.domain.formatting import day_count, distinct_facts, money, pct
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS
 from cs_mcp.tools.registry import AccountArg, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -49,7 +49,7 @@ def render_review(r: AccountReview) -> str:
     risks = [f"[{a.severity}] {a.message}" for a in k.alerts[:3]] + k.churn_drivers[:3] + k.risk_factors[:2]
     if risks:
         churn = "" if k.churn_probability is None else f" ({k.churn_probability:g}% risk of loss by the renewal)"
-        out.append(f"Risks (internal){churn}: " + "; ".join(dict.fromkeys(risks)))
+        out.append(f"Risks (internal){churn}: " + "; ".join(distinct_facts(risks)))
     if k.customer_comments:
         out.append("In their words: " + " | ".join(
             f'"{c.text}" (NPS {c.score}, {c.responded_at})' for c in k.customer_comments))

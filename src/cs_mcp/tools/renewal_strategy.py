@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from cs_mcp.domain.formatting import day_count, money
+from cs_mcp.domain.formatting import day_count, distinct_facts, money
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
 from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -40,7 +40,9 @@ def render_strategy(s: RenewalStrategy) -> str:
             f'"{c.text}" (NPS {c.score}, {c.responded_at})' for c in r.customer_comments))
     if r.alerts:
         out.append("Alerts: " + "; ".join(f"[{a.severity}] {a.message}" for a in r.alerts[:4]))
-    signals = [x for x in r.signals if x not in r.churn_drivers]  # a lost renewal is already the first driver
+    # a signal the drivers or alerts already state (a lost renewal is the first driver) is not repeated
+    shown = [*r.churn_drivers, *(a.message for a in r.alerts[:4])]
+    signals = distinct_facts(shown + list(r.signals))[len(distinct_facts(shown)):]
     if signals:
         out.append("Signals: " + "; ".join(signals[:4]))
     if s.value.highlights:
