@@ -154,14 +154,23 @@ def test_detractor_and_promoter_drivers_are_significant_and_signed(found):
     assert staff.share_of_promoter_comments == pytest.approx(0.25, abs=0.05)
 
 
-def test_quotes_are_the_comments_closest_to_their_theme(found):
+def test_quotes_are_the_comments_closest_to_their_theme_those_saying_its_name_first(found):
+    from cs_mcp.domain.nps_text import Analyzer
+
+    analyzer = Analyzer(FeedbackSettings().theme_stop_words)
+
     by_name = {t.theme: t for t in found.themes}
     for name, texts in SETS.items():
         theme = by_name[_theme_of(found, texts)[0]]
         assert len(theme.examples) == 3
         assert all(q.text in texts for q in theme.examples), (name, [q.text for q in theme.examples])
-        sims = [q.similarity for q in theme.examples]
-        assert sims == sorted(sims, reverse=True)
+        # a term of the name (a word, or a word pair as one term), read by the themes' own analyzer
+        name_terms = {max(analyzer(part), key=lambda t: len(t.split())) for part in theme.theme.split(", ")}
+        said = [bool(name_terms & set(analyzer(q.text))) for q in theme.examples]
+        assert said == sorted(said, reverse=True), (theme.theme, [q.text for q in theme.examples])
+        for flag in (True, False):
+            sims = [q.similarity for q, s in zip(theme.examples, said, strict=True) if s == flag]
+            assert sims == sorted(sims, reverse=True)
 
 
 def test_the_same_comments_give_the_same_themes():

@@ -20,7 +20,8 @@ Method (every number is a `feedback.theme_*` setting):
      two-proportion z-test; p-values are Holm-adjusted over the answer's themes. A theme drives detractors when
      the adjusted p-value is at most theme_significance, its detractor share is at least theme_driver_lift times
      the promoter share and it has theme_min_mentions detractor comments (promoters the other way round).
-  7. Quotes are the comments closest to the theme's centre among those whose nearest theme it is.
+  7. Quotes are the comments closest to the theme's centre among those whose nearest theme it is, first those
+     that use a word of the theme's name (a quote then shows what the name says).
 With fewer than theme_min_comments comments (or theme_method 'keywords') the seed themes' keywords make the
 themes instead, and the answer says so.
 """
@@ -130,6 +131,7 @@ class _Membership:
     member: np.ndarray  # bool, comments x themes
     closeness: np.ndarray  # float, comments x themes
     primary: np.ndarray  # int, -1 = other
+    on_topic: np.ndarray | None = None  # bool, comments x themes: uses a term of the theme's name
 
 
 def comment_themes(comments: list[Comment], fb: FeedbackSettings) -> ThemeResult:
@@ -197,14 +199,18 @@ def _discover(texts: list[str], fb: FeedbackSettings) -> tuple[_Membership, dict
     primary = np.where(member.any(axis=1), np.where(member, closeness, -np.inf).argmax(axis=1), -1)
     names: list[str] = []
     readable_terms = []
+    on_topic = []
     for top in ranked:
         readable = [analyzer.readable(t) for t in top]
-        name, _ = theme_name(naming_terms(readable), set(names))
+        name, used = theme_name(naming_terms(readable), set(names))
         names.append(name)
         readable_terms.append(readable)
+        raw = dict(zip(readable, top, strict=True))
+        on_topic.append(_uses_any(x, vectorizer.vocabulary_, [raw[u] for u in used if u in raw]))
     membership = _Membership(
         names=names, terms=readable_terms, seeds=[None] * len(names), seed_match=[None] * len(names),
         member=member, closeness=closeness, primary=primary,
+        on_topic=np.column_stack(on_topic) if on_topic else None,
     )
     return membership, {"k": k, "candidates": candidates, "vocabulary": len(terms)}
 
@@ -466,7 +472,8 @@ def _driver(
 
 
 def _quotes(comments: list[Comment], m: _Membership, j: int, fb: FeedbackSettings) -> list[ThemeQuote]:
-    """The comments closest to theme j among those whose nearest theme it is, one per distinct text."""
+    """The comments closest to theme j among those whose nearest theme it is, those using a word of its name first,
+    one per distinct text."""
     import numpy as np
 
     if fb.theme_examples == 0:
@@ -475,7 +482,8 @@ def _quotes(comments: list[Comment], m: _Membership, j: int, fb: FeedbackSetting
     if not len(rows):
         rows = np.flatnonzero(m.member[:, j])
     lengths = np.array([len(comments[i].text) for i in rows])
-    order = rows[np.lexsort((rows, lengths, -m.closeness[rows, j]))]
+    topical = m.on_topic[rows, j] if m.on_topic is not None else np.ones(len(rows), dtype=bool)
+    order = rows[np.lexsort((rows, lengths, -m.closeness[rows, j], ~topical))]
     picked, seen = [], set()
     for i in order:
         c = comments[i]
