@@ -276,3 +276,29 @@ def test_a_high_risk_plan_that_leads_with_the_right_sized_renewal_does_not_hold_
     assert "right-sized (downgrade) offer as the fallback" in plain[3][1]
     assert "if the right-sized offer is refused" in right[3][1] and "fallback" not in right[3][1]
     assert right[2][1].startswith("Propose right-sized renewal ($2,089) with concessions")
+
+
+def test_in_a_look_back_every_tool_counts_to_the_renewal_that_was_due_then():
+    import datetime as dt
+
+    import numpy as np
+
+    from cs_mcp.domain.portfolio import portfolio_snapshot
+    from cs_mcp.domain.renewal import _opportunity_columns
+
+    with open_workspace(load_settings(None, overrides={"data": {"as_of": "2026-04-30"},
+                                                       "churn": {"disk_cache": False}})) as ws:
+        frame = portfolio_snapshot(ws).frame
+        active = np.flatnonzero(frame["is_active"] == 1.0)
+        ids = frame["account_id"][active]
+        book = _opportunity_columns(ws, ids)["renewal_date"]
+        book_days = (book - np.datetime64(ws.as_of, "D")).astype("timedelta64[D]").astype(float)
+        feature_days = frame["days_to_renewal"][active]
+        assert np.array_equal(book_days, feature_days, equal_nan=True)
+        # renewals have moved on since: none is more than a year out (the stored dates reach 2027-10)
+        assert np.nanmax(feature_days) <= 366 and np.nanmin(feature_days) >= -366
+        stored = {a: d for a, d in ws.rows("SELECT account_id, renewal_date FROM accounts")}
+        moved = sum(1 for a, d in zip(ids, book, strict=True)
+                    if stored[a] is not None and np.datetime64(stored[a], "D") != d)
+        assert moved > 0.35 * len(ids)  # six months before the data's end: over a third of the book renewed since
+        assert ws.as_of == dt.date(2026, 4, 30)
