@@ -124,6 +124,13 @@ def source_kind(engine_type: str) -> str:
     return "string"
 
 
+class _Branch(NamedTuple):
+    select: str
+    """the problem rows of one check: key, column, value, kind, rejected"""
+    count: str | None
+    """the condition on a stage row (`s`, accounts joined as `cs_a`) that the check reports; None: always run"""
+
+
 class _TableValidator:
     """Stages one table as a typed view, lists its problems in the engine, then publishes the valid rows."""
 
@@ -347,15 +354,19 @@ class _TableValidator:
         cols = ", ".join(f"CAST(NULL AS {SQL_TYPES[c.type]}) AS {_ident(c.name)}" for c in self.table.columns)
         self._view(self.t, f"SELECT {cols} WHERE 1 = 0")
 
-    def _problems_sql(self) -> str:
+    def _problem_branches(self) -> list[_Branch]:
+        """One branch per kind of problem: its rows' select, and the condition on a stage row that raises it
+        (None: no stage-row condition, the branch always runs)."""
         key = self._key() or [next(k for k in ("account_id", *self.table.column_names) if k in self.present)]
         shown = " || ', ' || ".join(f"COALESCE(CAST({self._p(k)} AS VARCHAR), r{self.table.column_names.index(k)}, '')"
                                     for k in key)
-        selects = []
+        branches: list[_Branch] = []
 
-        def add(col: str, val: str, kind: str, rejected: str, rest: str) -> None:
-            selects.append(f"SELECT {shown} AS k, {col} AS col, CAST({val} AS VARCHAR) AS val, {kind} AS kind, "
-                           f"{rejected} AS rej {rest}")
+        def add(col: str, val: str, kind: str, rejected: str, where: str, source: str | None = None,
+                count: str | None = "") -> None:
+            text = (f"SELECT {shown} AS k, {col} AS col, CAST({val} AS VARCHAR) AS val, {kind} AS kind, "
+                    f"{rejected} AS rej FROM {source or self.stage} WHERE {where}")
+            branches.append(_Branch(text, where if count == "" else count))
 
         for i, c in enumerate(self.table.columns):
             if c.name not in self.present:
@@ -363,33 +374,44 @@ class _TableValidator:
             p, r, col, req = f"p{i}", f"r{i}", f"'{c.name}'", "TRUE" if c.required else "FALSE"
             null_token = f"lower({r}) IN ({', '.join(repr(t) for t in NULL_TOKENS)})"
             if c.name in self.raw_kept:
-                add(col, r, "'unparseable'", req,
-                    f"FROM {self.stage} WHERE {r} IS NOT NULL AND {p} IS NULL AND NOT {null_token}")
+                add(col, r, "'unparseable'", req, f"{r} IS NOT NULL AND {p} IS NULL AND NOT {null_token}")
             if c.required:
                 blank = f"({r} IS NULL OR {null_token})" if c.name in self.raw_kept else "TRUE"
-                add(col, r if c.name in self.raw_kept else "NULL", "'missing'", "TRUE",
-                    f"FROM {self.stage} WHERE {p} IS NULL AND {blank}")
+                add(col, r if c.name in self.raw_kept else "NULL", "'missing'", "TRUE", f"{p} IS NULL AND {blank}")
             bad = _out_of_range(p, c)
             if bad:
                 kind = ("'date_range'" if c.type in ("date", "timestamp") else
                         f"CASE WHEN {p} < {c.min_value!r} THEN 'below_min' ELSE 'above_max' END"
                         if c.min_value is not None else "'above_max'")
-                add(col, f"COALESCE({r}, CAST({p} AS VARCHAR))", kind, req,
-                    f"FROM {self.stage} WHERE {p} IS NOT NULL AND {bad}")
+                add(col, f"COALESCE({r}, CAST({p} AS VARCHAR))", kind, req, f"{p} IS NOT NULL AND {bad}")
             if c.allowed:
                 allowed = ", ".join(f"'{a}'" for a in c.allowed)
-                add(col, p, "'unknown_value'", "FALSE",
-                    f"FROM {self.stage} WHERE {p} IS NOT NULL AND {p} NOT IN ({allowed})")
+                add(col, p, "'unknown_value'", "FALSE", f"{p} IS NOT NULL AND {p} NOT IN ({allowed})")
         if self.table.account_child:
             a = self._p("account_id")
             add("'account_id'", a, f"CASE WHEN EXISTS (SELECT 1 FROM cs_stage_accounts cs_r WHERE cs_r.p0 = {a}) "
                 "THEN 'rejected_account' ELSE 'unknown_account' END", "TRUE",
-                f"FROM {self.stage} WHERE {a} IS NOT NULL AND NOT EXISTS "
-                f"(SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {a})")
+                f"{a} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM accounts cs_a WHERE cs_a.account_id = {a})",
+                count=f"{a} IS NOT NULL AND cs_a.account_id IS NULL")  # the count's join to accounts
         if self._key() and self.duplicates:
-            add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE",
-                f"FROM ({self._ranked()}) d WHERE cs_rn > 1")
-        return " UNION ALL ".join(selects) if selects else (
+            add(f"'{', '.join(self._key())}'", shown, "'duplicate'", "TRUE", "cs_rn > 1",
+                source=f"({self._ranked()}) d", count=None)
+        return branches
+
+    def _counted(self, branches: list[_Branch]) -> tuple[int, list[_Branch]]:
+        """(rows read, the branches with a row to report): one pass over the stage counts every condition, so a
+        clean table is not scanned once per check."""
+        counted = [i for i, b in enumerate(branches) if b.count is not None]
+        counts = "".join(f", COUNT(CASE WHEN {branches[i].count} THEN 1 END)" for i in counted)
+        join = (f" LEFT JOIN accounts cs_a ON cs_a.account_id = s.{self._p('account_id')}"
+                if self.table.account_child else "")
+        row = self._run_rows(f"SELECT COUNT(*){counts} FROM {self.stage} s{join}")[0]
+        found = {i for i, n in zip(counted, row[1:], strict=True) if n}
+        return int(row[0]), [b for i, b in enumerate(branches) if b.count is None or i in found]
+
+    @staticmethod
+    def _problems_sql(branches: list[_Branch]) -> str:
+        return " UNION ALL ".join(b.select for b in branches) if branches else (
             "SELECT CAST(NULL AS VARCHAR) AS k, CAST(NULL AS VARCHAR) AS col, CAST(NULL AS VARCHAR) AS val, "
             "CAST(NULL AS VARCHAR) AS kind, FALSE AS rej WHERE 1 = 0")
 
@@ -399,16 +421,20 @@ class _TableValidator:
                  ignored: list[str]) -> TableQuality:
         from cs_mcp.workspace.loader import _TableLoader
 
-        # one pass over the problems, kept for the two reads below (Spark caches it)
-        self._view(f"cs_problems_{self.t}", self._problems_sql(), materialize=True)
-        problems_sql = f"SELECT * FROM cs_problems_{self.t}"
-        read, loaded = (int(n) for n in self._run_rows(
-            f"SELECT (SELECT COUNT(*) FROM {self.stage}), (SELECT COUNT(*) FROM {_ident(self.t)})")[0])
-        summary_rows = self._run_rows(
-            f"SELECT col, kind, rej, COUNT(*) AS n FROM ({problems_sql}) pr GROUP BY col, kind, rej "
-            "ORDER BY n DESC, col, kind")
-        listed = self._run_rows(
-            f"SELECT k, col, val, kind, rej FROM ({problems_sql}) pr ORDER BY k, col, kind LIMIT $n", n=self.limit)
+        read, live = self._counted(self._problem_branches())
+        loaded = int(self._run_rows(f"SELECT COUNT(*) FROM {_ident(self.t)}")[0][0])
+        summary_rows: list[tuple] = []
+        listed: list[tuple] = []
+        if live:
+            # the problem rows, kept for the two reads below (Spark caches them)
+            self._view(f"cs_problems_{self.t}", self._problems_sql(live), materialize=True)
+            problems_sql = f"SELECT * FROM cs_problems_{self.t}"
+            summary_rows = self._run_rows(
+                f"SELECT col, kind, rej, COUNT(*) AS n FROM ({problems_sql}) pr GROUP BY col, kind, rej "
+                "ORDER BY n DESC, col, kind")
+            listed = self._run_rows(
+                f"SELECT k, col, val, kind, rej FROM ({problems_sql}) pr ORDER BY k, col, kind LIMIT $n",
+                n=self.limit)
         reason = _TableLoader._reason.__get__(self)  # the file loader's wording, for the same report
         summary = [ProblemCount(column=col, reason=reason(kind, col), rejected=bool(rej), count=int(n))
                    for col, kind, rej, n in summary_rows]
