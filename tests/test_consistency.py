@@ -302,3 +302,18 @@ def test_in_a_look_back_every_tool_counts_to_the_renewal_that_was_due_then():
                     if stored[a] is not None and np.datetime64(stored[a], "D") != d)
         assert moved > 0.35 * len(ids)  # six months before the data's end: over a third of the book renewed since
         assert ws.as_of == dt.date(2026, 4, 30)
+
+
+@pytest.mark.anyio
+async def test_a_tier_filter_that_leaves_nobody_says_how_risky_the_riskiest_account_is(client):
+    everyone = (await _call(client, "churn-risk-list", {"segment": "enterprise", "limit": 1}))
+    top = everyone["accounts"][0]
+    assert top["tier"] in ("medium", "low")  # no enterprise account of the demo is at high or above
+    result = await client.call_tool("churn-risk-list", {"segment": "enterprise", "min_tier": "high"},
+                                    read_timeout_seconds=FIRST_CALL_TIMEOUT)
+    text = result.content[0].text
+    assert result.structured_content["total"] == 0
+    assert text.startswith(f"Churn risk as of {everyone['as_of']}: 0 active accounts match segment=enterprise, "
+                           "min_tier=high.")
+    assert (f"None of the {everyone['total']:,} accounts in the other filters is at high or above (55%+); the "
+            f"riskiest is {top['name']} ({top['account_id']}) at {top['probability'] * 100:.0f}%") in text

@@ -310,9 +310,6 @@ def churn_risk_list(
         csm = _match_value(csm_id, view.csms, "csm_id", "CSM ids")
         mask &= book.lowered["csm_id"] == csm.lower()
         filters["csm_id"] = csm
-    if min_tier:
-        mask &= book.tier_code <= TIERS.index(min_tier)
-        filters["min_tier"] = min_tier
     days = book.days_to_renewal(ws.as_of)
     lo, hi = _window(ws, renewal_within_days, quarter, renewal_from, renewal_to, filters)
     with np.errstate(invalid="ignore"):
@@ -320,6 +317,10 @@ def churn_risk_list(
             mask &= days >= (lo - ws.as_of).days
         if hi is not None:
             mask &= days <= (hi - ws.as_of).days
+    before_tier = mask.copy()
+    if min_tier:
+        mask &= book.tier_code <= TIERS.index(min_tier)
+        filters["min_tier"] = min_tier
     ranked = _ordered(ws, book, scores, sort, days)
     ranked = ranked[mask[ranked]]
     arr = np.nan_to_num(book.arr[ranked])
@@ -341,8 +342,26 @@ def churn_risk_list(
         at_risk_renewals=int(flagged.sum()), at_risk_renewal_arr=round(float(arr[flagged].sum()), 2),
         accounts=rows, total=int(len(ranked)), returned=len(rows),
         next_cursor=encode_cursor(nxt) if nxt < len(ranked) else None,
-        note=" ".join(filter(None, [scores.note, None if len(ranked) else _empty_window_note(ws, lo, hi)])) or None,
+        note=" ".join(filter(None, [scores.note, None if len(ranked) else _empty_window_note(ws, lo, hi),
+                                    None if len(ranked) else _below_tier_note(ws, book, before_tier, min_tier)]))
+        or None,
     )
+
+
+def _below_tier_note(ws: Workspace, book: Any, candidates: np.ndarray, min_tier: Tier | None) -> str | None:
+    """When min_tier leaves no account, how risky the riskiest one of the other filters is, and what to send."""
+    import numpy as np
+
+    from cs_mcp.domain.formatting import pct
+
+    rows = np.flatnonzero(candidates)
+    if min_tier is None or min_tier == "low" or not len(rows):
+        return None
+    top = rows[np.argmax(book.lost[rows])]
+    floor = getattr(ws.settings.churn.tiers, min_tier)
+    return (f"None of the {len(rows):,} accounts in the other filters is at {min_tier} or above ({pct(floor)}+); "
+            f"the riskiest is {book.names[top]} ({book.ids[top]}) at {pct(float(book.lost[top]))}: send a lower "
+            "min_tier, or none, to list them.")
 
 
 def _empty_window_note(ws: Workspace, lo: dt.date | None, hi: dt.date | None) -> str | None:

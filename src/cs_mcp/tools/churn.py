@@ -70,8 +70,8 @@ def _line(a: ChurnRiskAccount) -> str:
 
 
 def render_churn_list(r: ChurnRiskList) -> str:
-    shown = f"; {', '.join(f'{k}={v}' for k, v in r.filters.items())}" if r.filters else ""
-    lines = [f"Churn risk as of {r.as_of}: {r.total} active accounts{shown}. Ranked by {_how(r)}."]
+    shown = f" match {', '.join(f'{k}={v}' for k, v in r.filters.items())}" if r.filters else ""
+    lines = [f"Churn risk as of {r.as_of}: {r.total:,} active accounts{shown}. Ranked by {_how(r)}."]
     tiers = ", ".join(
         f"{t.tier} {t.accounts} ({money(t.arr_at_risk)} of {money(t.arr)} at risk)"
         for t in r.totals_by_tier
