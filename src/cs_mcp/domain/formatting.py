@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def money(v: float | None) -> str:
     """$1.23M, $245K, $74.5K, $9,870; n/a when unknown. The one money format of every text answer."""
@@ -41,16 +43,21 @@ def shorten(text: str, limit: int) -> str:
     return head.rstrip(" ,;:(") + "…"
 
 
-def distinct_facts(items: list[str]) -> list[str]:
-    """The items in order without repeating a fact: one whose words an earlier item already holds, or which
-    holds an earlier item's words ("[critical] an invoice 169 days overdue" covers "financial health 8/100: an
-    invoice 169 days overdue"), is left out. A "[severity] " tag is not part of the fact."""
+def distinct_facts(items: list[str], stated: Sequence[str] = ()) -> list[str]:
+    """The items in order without repeating a fact: one whose words an earlier item (or one of `stated`, facts
+    the answer already gives elsewhere) holds, or which holds an earlier item's words ("[critical] an invoice
+    169 days overdue" covers "financial health 8/100: an invoice 169 days overdue"), is left out. A
+    "[severity] " tag is not part of the fact."""
+    cores = [_core(x) for x in distinct_facts(list(stated))] if stated else []
     kept: list[str] = []
-    cores: list[str] = []
     for item in items:
-        core = item.split("] ", 1)[1] if item.startswith("[") and "] " in item else item
+        core = _core(item)
         if any(core in c or c in core for c in cores):
             continue
         kept.append(item)
         cores.append(core)
     return kept
+
+
+def _core(item: str) -> str:
+    return item.split("] ", 1)[1] if item.startswith("[") and "] " in item else item

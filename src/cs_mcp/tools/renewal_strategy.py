@@ -42,7 +42,7 @@ def render_strategy(s: RenewalStrategy) -> str:
         out.append("Alerts: " + "; ".join(f"[{a.severity}] {a.message}" for a in r.alerts[:4]))
     # a signal the drivers or alerts already state (a lost renewal is the first driver) is not repeated
     shown = [*r.churn_drivers, *(a.message for a in r.alerts[:4])]
-    signals = distinct_facts(shown + list(r.signals))[len(distinct_facts(shown)):]
+    signals = distinct_facts(list(r.signals), stated=shown)
     if signals:
         out.append("Signals: " + "; ".join(signals[:4]))
     if s.value.highlights:
