@@ -695,3 +695,23 @@ def test_health_validation_counts_churn_after_a_past_cutoff(tiny_workspace):
         (3, 1), (3, 0)]
     assert sum(b.churned for b in v.pooled) == 1
     assert v.window_days == 365
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["file-order", "reversed"])
+def test_the_plan_of_equal_subscriptions_is_the_newest_then_the_first_by_name(tmp_path, reverse):
+    """A-3 runs three $15K subscriptions on 2026-06-30: S4 'growth' (from 2026-03-01) and S5 'basic' and S6
+    'starter' (both from 2026-05-01). The newest start wins, then the first name: 'basic', in either row order
+    (arg_max took whichever equal row it met first). ARR and seats are the sums: $45K, 40 seats."""
+    import shutil
+
+    from cs_mcp.workspace.queries.churn import account_facts
+
+    for f in (Path(__file__).parent / "data" / "tiny").iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    rows = ["S4,A-3,2026-03-01,,15000,growth,20", "S5,A-3,2026-05-01,,15000,starter,10",
+            "S6,A-3,2026-05-01,,15000,basic,10"]
+    header, *kept = (tmp_path / "subscriptions.csv").read_text().splitlines()
+    _write_csv(tmp_path / "subscriptions.csv", header, [*kept, *(rows[::-1] if reverse else rows)])
+    with _open(tmp_path) as w:
+        facts = account_facts(w, [dt.date(2026, 6, 30)], ["A-3"])
+    assert (facts["sub_plan"][0], facts["sub_arr"][0], facts["sub_seats"][0]) == ("basic", 45_000.0, 40.0)

@@ -342,3 +342,24 @@ def test_on_the_demo_portfolio_the_answer_is_sane_and_compact():
     assert 0 < r.csat.csat < 1
     text = render_nps(r)
     assert len(text) < 20_000
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["file-order", "reversed"])
+def test_two_answers_on_one_day_count_the_later_id_in_every_tool(tmp_path, reverse):
+    """K8 answers 9 (N11) and 3 (N13) on 2026-06-25: N13, the higher id, is K8's latest answer whatever the row
+    order. nps-analysis: promoters K1 K2, detractors 6 + K8 -> (2 - 7) / 10 = -50. F-5's feature row and QBR
+    pack: K8 3 and K9 1, two detractors -> -100 (the old feature and QBR queries took whichever row came first:
+    NPS 0 in file order, so the tools disagreed about F-5)."""
+    from cs_mcp.domain.account_review import account_review
+    from cs_mcp.workspace.features import compute_features
+
+    ws_dir = copy_without(tmp_path)
+    header, *rows = (ws_dir / "nps.csv").read_text().splitlines()
+    rows.append("N13,F-5,2026-06-25,3,K8,Too many clicks")
+    (ws_dir / "nps.csv").write_text("\n".join([header, *(rows[::-1] if reverse else rows)]) + "\n")
+    with _open(ws_dir) as w:
+        assert counts(nps_analysis(w).summary) == (10, 2, 1, 7, -50.0)
+        row = compute_features(w, None, ["F-5"]).row(0)
+        assert (row["nps"], row["nps_responses"], row["min_nps_score_90d"]) == (-100.0, 2.0, 1.0)
+        sat = account_review(w, "F-5").satisfaction
+        assert (sat.nps, sat.respondents, sat.detractors) == (-100.0, 2, 2)

@@ -119,6 +119,7 @@ def _params(settings: Settings) -> dict[str, Any]:
 def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
     """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid. Days to renewal
     count to the renewal due as of each date (`renewal_due_sql`: before the data's end, not today's date)."""
+    from cs_mcp.workspace.queries.nps import LATEST_ANSWER_FIRST, RESPONDENT
     from cs_mcp.workspace.queries.renewals import renewal_due_sql
 
     outreach = ", ".join(f"'{t}'" for t in OUTREACH_TYPES)
@@ -191,8 +192,7 @@ tk AS (
 ),
 nps_latest AS (
   SELECT x.account_id, x.as_of, n.score, n.csat, n.responded_at,
-    ROW_NUMBER() OVER (PARTITION BY x.account_id, x.as_of, COALESCE(n.contact_id, n.response_id,
-      CAST(n.responded_at AS VARCHAR)) ORDER BY n.responded_at DESC) AS rn
+    ROW_NUMBER() OVER (PARTITION BY x.account_id, x.as_of, {RESPONDENT} ORDER BY {LATEST_ANSWER_FIRST}) AS rn
   FROM x JOIN nps n ON n.account_id = x.account_id AND n.responded_at <= x.as_of
    AND n.responded_at > x.as_of - {w['satisfaction_days']}
 ),

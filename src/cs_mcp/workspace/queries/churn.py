@@ -20,12 +20,18 @@ def account_facts_sql(custom: Sequence[str], filtered: bool) -> str:
     return f"""
 WITH dates AS (SELECT unnest(CAST($dates AS DATE[])) AS as_of),
 x AS (SELECT a.account_id, d.as_of FROM accounts a CROSS JOIN dates d {where}),
-s AS (
-  SELECT x.account_id, x.as_of, SUM(s.arr) AS sub_arr, SUM(s.seats) AS sub_seats,
-    arg_max(s.plan, s.arr) AS sub_plan
+running AS (
+  SELECT x.account_id, x.as_of, s.arr, s.seats, s.plan,
+    ROW_NUMBER() OVER (PARTITION BY x.account_id, x.as_of
+      ORDER BY s.arr DESC NULLS LAST, s.start_date DESC, s.plan) AS rn
   FROM x JOIN subscriptions s ON s.account_id = x.account_id AND s.start_date <= x.as_of
    AND (s.end_date IS NULL OR s.end_date > x.as_of)
-  GROUP BY x.account_id, x.as_of
+),
+-- the plan is the largest running subscription's; on equal ARR the newest, then the first by name
+s AS (
+  SELECT account_id, as_of, SUM(arr) AS sub_arr, SUM(seats) AS sub_seats,
+    MAX(CASE WHEN rn = 1 THEN plan END) AS sub_plan
+  FROM running GROUP BY account_id, as_of
 ),
 fs AS (SELECT account_id, MIN(start_date) AS first_start FROM subscriptions GROUP BY account_id)
 SELECT x.account_id,

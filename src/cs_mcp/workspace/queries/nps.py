@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 UNKNOWN_TENURE = "(unknown)"
 NO_VALUE = "(none)"
 CutSource = Literal["tenure", "accounts", "nps"]
+LATEST_ANSWER_FIRST = "n.responded_at DESC, n.response_id DESC NULLS LAST, n.score"
+"""The order that finds a respondent's latest answer (rn = 1): the newest date, then the highest response_id, then
+the lower score. A contact who answers twice on one day then counts the same answer on every run and engine."""
+RESPONDENT = "COALESCE(n.contact_id, n.response_id, CAST(n.responded_at AS VARCHAR))"
+"""Who answered, for counting each respondent once: the contact, else the answer itself."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ ans AS (
     {cut.group('n.responded_at')} AS grp,
     {cut.band('n.responded_at')} AS tenure_band,
     ROW_NUMBER() OVER (PARTITION BY p.bucket, n.account_id, n.contact_id
-      ORDER BY n.responded_at DESC, n.response_id DESC NULLS LAST, n.score) AS rn
+      ORDER BY {LATEST_ANSWER_FIRST}) AS rn
   FROM nps n
   JOIN periods p ON n.responded_at >= p.lo AND n.responded_at < p.hi
   JOIN accounts a ON a.account_id = n.account_id
@@ -196,7 +201,7 @@ def _followup_cte(cut: NpsCut) -> str:
 WITH recent AS (
   SELECT n.account_id, n.contact_id, n.responded_at, n.score, n.comment,
     ROW_NUMBER() OVER (PARTITION BY n.account_id, n.contact_id
-      ORDER BY n.responded_at DESC, n.response_id DESC NULLS LAST, n.score) AS rn
+      ORDER BY {LATEST_ANSWER_FIRST}) AS rn
   FROM nps n WHERE n.responded_at >= $since AND n.responded_at <= $as_of
 ),
 touch AS (SELECT account_id, MAX(date) AS last_touch FROM touchpoints WHERE date <= $as_of GROUP BY account_id),

@@ -10,6 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cs_mcp.workspace.queries.nps import LATEST_ANSWER_FIRST, RESPONDENT
+
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
 
@@ -66,11 +68,9 @@ def feature_use(ws: Workspace, account_id: str, period: tuple[dt.date, dt.date],
     return sorted((str(f), bool(u), bool(b)) for f, u, b in rows)
 
 
-LATEST_ANSWERS_CTE = """
+LATEST_ANSWERS_CTE = f"""
 WITH latest AS (
-  SELECT n.score, n.contact_id, ROW_NUMBER() OVER (
-    PARTITION BY COALESCE(n.contact_id, n.response_id, CAST(n.responded_at AS VARCHAR))
-    ORDER BY n.responded_at DESC) AS rn
+  SELECT n.score, n.contact_id, ROW_NUMBER() OVER (PARTITION BY {RESPONDENT} ORDER BY {LATEST_ANSWER_FIRST}) AS rn
   FROM nps n WHERE n.account_id = $a AND n.responded_at BETWEEN $lo AND $hi
 )
 """
