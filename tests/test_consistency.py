@@ -317,3 +317,50 @@ async def test_a_tier_filter_that_leaves_nobody_says_how_risky_the_riskiest_acco
                            "min_tier=high.")
     assert (f"None of the {everyone['total']:,} accounts in the other filters is at high or above (55%+); the "
             f"riskiest is {top['name']} ({top['account_id']}) at {top['probability'] * 100:.0f}%") in text
+
+
+@pytest.mark.anyio
+async def test_in_a_look_back_every_tool_counts_the_customers_of_that_day():
+    """As of 2026-04-30, 51 demo accounts that churned later were still customers. Each tool counted its own
+    'active': churn-risk-list 779 (started, not churned by then), while csm-performance, engagement-report and
+    customer-segments dropped accounts whose status reads churned today (728), and renewal-strategy refused
+    them. One rule now (queries.customers): 779 everywhere, and an account that left in the summer gets a plan."""
+    settings = load_settings(None, overrides={"data": {"as_of": "2026-04-30"}, "churn": {"disk_cache": False}})
+    with open_workspace(settings) as ws:
+        later = ws.rows("SELECT account_id, CAST(churned_on AS VARCHAR) FROM accounts "
+                        "WHERE churned_on > DATE '2026-04-30' ORDER BY churned_on, account_id")
+        async with Client(create_server(ws.settings, ws, warm_up=False)) as c:
+            risk = await _call(c, "churn-risk-list", {"limit": 1})
+            team = (await _call(c, "csm-performance", {"limit": 1}))["team"]
+            engagement = (await _call(c, "engagement-report", {"limit": 1}))["portfolio"]
+            segments = await _call(c, "customer-segments", {})
+            retention = await _call(c, "retention-metrics", {})
+            plan = await _call(c, "renewal-strategy", {"account": later[0][0]})
+    assert len(later) == 51
+    assert risk["total"] == team["accounts"] == engagement["scored_accounts"] == segments["active_accounts"] \
+        == retention["health_scored_accounts"] == 779
+    assert team["arr"] == segments["active_arr"] == risk["total_arr"]
+    assert plan["account_id"] == later[0][0]
+    async with Client(create_server(load_settings(None), warm_up=False)) as c:  # at the data's end it had left
+        refused = await c.call_tool("renewal-strategy", {"account": later[0][0]},
+                                    read_timeout_seconds=FIRST_CALL_TIMEOUT)
+    assert refused.is_error and f"churned on {later[0][1]}" in refused.content[0].text
+
+
+@pytest.mark.anyio
+async def test_in_a_look_back_find_accounts_gives_the_renewals_and_customers_of_that_day():
+    """As of 2026-04-30, find-accounts read today's record: A-00510 'renews 2027-05-01' while health-score said
+    'renewal in 1 day'; renewing within 90 days gave 236 accounts (accounts that started later, moved back a
+    year, among them) against renewal-forecast's 198; status=active gave 850 against 779 customers."""
+    settings = load_settings(None, overrides={"data": {"as_of": "2026-04-30"}, "churn": {"disk_cache": False}})
+    async with Client(create_server(settings, warm_up=False)) as c:
+        forecast = await _call(c, "renewal-forecast", {"days": 90, "limit": 1})
+        due = await _call(c, "find-accounts", {"renewal_within_days": 90, "limit": 1})
+        active = await _call(c, "find-accounts", {"status": "active", "limit": 1})
+        risk = await _call(c, "churn-risk-list", {"limit": 1})
+        one = (await _call(c, "find-accounts", {"query": "A-00510"}))["accounts"][0]
+        left_later = (await _call(c, "find-accounts", {"query": "A-00669"}))["accounts"][0]
+    assert due["total"] == forecast["renewals"] == 198
+    assert active["total"] == risk["total"] == 779
+    assert one["renewal_date"] == "2026-05-01"
+    assert (left_later["status"], left_later["renewal_date"]) == ("active", "2026-05-09")  # churned 2026-05-09

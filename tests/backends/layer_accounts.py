@@ -16,6 +16,8 @@ def account_queries() -> dict[str, str]:
         "accounts_search_count": count_sql,
         "accounts_search_page": page_sql,
         "accounts_search_plain": accounts.search_sql(query=False, filters=(), min_arr=False, renewal=False)[1],
+        "accounts_search_look_back": accounts.search_sql(query=True, filters=("status",), min_arr=False, renewal=True,
+                                                         look_back=True)[1],
         "account_row_counts": accounts.row_counts_sql(["tickets", "usage", "nps"]),
         **{f"completion_{kind}": text for kind, text in accounts._COMPLETION_SQL.items()},
         **escalation_queries(),

@@ -11,7 +11,7 @@ import math
 import pytest
 from contract import in_engine
 
-from cs_mcp.workspace.queries import feedback, renewals, reviews
+from cs_mcp.workspace.queries import customers, feedback, renewals, reviews
 
 
 def _accounts(ws) -> list[str]:
@@ -41,7 +41,7 @@ def _answers(ws, account_id: str) -> dict:
     months = [(dt.date(as_of.year, m, 1), dt.date(as_of.year, m + 1, 1)) for m in range(1, as_of.month)]
     support = renewals.support_window(ws, account_id, year_ago, as_of, 4)
     return {
-        "state": tuple(renewals.account_state(ws, account_id) or ()),
+        "standing": tuple(customers.standing(ws, account_id, as_of) or ()),
         "support": {k: (None if v is None else float(v)) for k, v in support.items()},
         "arr_steps": renewals.arr_steps(ws, account_id, as_of),
         "deals": [tuple(d) for d in renewals.open_expansion_deals(ws, account_id, ["closed won", "closed lost"])],

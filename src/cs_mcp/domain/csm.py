@@ -251,9 +251,7 @@ class _Book:
         f = snap.frame
         self.ws, self.s, self.f = ws, s, f
         n = len(f)
-        self.active = (np.asarray(f["is_active"]) == 1.0) & np.array(
-            [st != "churned" for st in f["status"]], dtype=bool
-        )
+        self.active = np.asarray(f["is_active"]) == 1.0  # customers as of the date (queries.customers)
         self.owner = np.array(
             [UNASSIGNED if c is None or str(c).strip() == "" else str(c) for c in f["csm_id"]], dtype=object
         )

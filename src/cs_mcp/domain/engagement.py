@@ -405,7 +405,7 @@ def _compute_facts(ws: Workspace, snap: Any) -> EngagementFacts:
             & (_ratio(counts["outreach_answered"], counts["outreach_n"]) < s.flag_outreach_response_below),
             "usage_dropping": ~np.isnan(change) & (change <= -s.flag_usage_drop_pct),
         }
-    active = (np.asarray(frame["is_active"]) == 1.0) & np.array([st != "churned" for st in frame["status"]], dtype=bool)
+    active = np.asarray(frame["is_active"]) == 1.0  # customers as of the date (queries.customers)
     return EngagementFacts(
         account_ids=frame["account_id"],
         position=snap.position,
@@ -597,8 +597,8 @@ def account_engagement(ws: Workspace, account: str) -> AccountEngagement:
     partial = [m.metric for c in components if c.score is not None for m in c.metrics if m.points is None]
     if partial:
         notes.append(f"Inputs without data, re-spread inside their component: {', '.join(partial)}.")
-    if row.get("status") == "churned" or not facts.active[i]:
-        notes.append("The account is not active.")
+    if not facts.active[i]:  # queries.customers: churned by then, or not started yet
+        notes.append(f"The account was not a customer on {ws.as_of.isoformat()}.")
     flags = [
         RedFlag(code=code, message=_flag_message(code, facts, i, s), action=FLAG_ACTIONS[code])
         for code, mask in facts.flags.items() if mask[i]

@@ -191,7 +191,7 @@ def _base(ws: Workspace) -> _Base:
     cfg = ws.settings.expansion
     snap = portfolio_snapshot(ws)
     frame = snap.frame
-    active = (frame["is_active"] == 1.0) & np.array([s != "churned" for s in frame["status"]], dtype=bool)
+    active = frame["is_active"] == 1.0  # customers as of the date (queries.customers)
     rows = np.flatnonzero(active)
     ids = frame["account_id"][rows]
     extras = _extras(ws, ids)

@@ -365,8 +365,8 @@ def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = N
         actions.insert(0, "Health is falling fast: review this account with the CS lead this week.")
     if any(a.code == "renewal_at_risk" for a in alerts):
         actions.insert(0, "Start the at-risk renewal play now (the dated steps are in cs://templates/renewal-playbook).")
-    if row.get("status") == "churned":
-        note = ((note or "") + " The account is marked churned.").strip()
+    if row.get("is_active") != 1.0:  # queries.customers: churned by then, or not started yet
+        note = ((note or "") + f" The account was not a customer on {now.isoformat()}.").strip()
     used = sorted({"accounts", *(m.source_table for d in dims for m in d.metrics if m.points is not None)})
     return HealthScore(
         account_id=row["account_id"],

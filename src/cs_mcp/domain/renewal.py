@@ -380,9 +380,7 @@ def _book_rows(ws: Workspace, source: ChurnInput | None) -> np.ndarray:
         if rows is not None:
             return np.asarray(rows, dtype=np.int64)
         return np.array([snap.position[a] for a in source.account_ids], dtype=np.int64)
-    f = snap.frame
-    status = np.array([s != "churned" for s in f["status"]], dtype=bool)
-    return np.flatnonzero((f["is_active"] == 1.0) & status)
+    return np.flatnonzero(snap.frame["is_active"] == 1.0)  # customers as of the date (queries.customers)
 
 
 def closed_by(ws: Workspace) -> dt.date:

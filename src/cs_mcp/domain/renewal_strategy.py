@@ -223,18 +223,22 @@ def _f(value: Any) -> float | None:
 
 
 def active_account(ws: Workspace, reference: str, purpose: str) -> tuple[str, str]:
-    """(account_id, name) of an active account; a churned one is an InvalidArgument."""
-    from cs_mcp.workspace.queries.renewals import account_state
+    """(account_id, name) of an account that is a customer as of ws.as_of (queries.customers: in a look back,
+    one that churned later still is); any other is an InvalidArgument."""
+    from cs_mcp.workspace.queries.customers import standing
 
     ref = resolve_account(ws, reference)
-    status, churned_on = account_state(ws, ref.account_id) or (None, None)
-    if (status or "").lower() == "churned" or (churned_on and churned_on <= ws.as_of.isoformat()):
-        when = f" on {churned_on}" if churned_on else ""
-        raise InvalidArgument(
-            f"{ref.name} ({ref.account_id}) churned{when}: {purpose} needs an active customer. Use "
-            "churn-risk-list or renewal-forecast for the live portfolio."
-        )
-    return ref.account_id, ref.name
+    st = standing(ws, ref.account_id, ws.as_of)
+    if st is None or st.customer:
+        return ref.account_id, ref.name
+    if st.started_on and st.started_on > ws.as_of.isoformat():
+        why = f"became a customer on {st.started_on}, after the as-of date {ws.as_of.isoformat()}"
+    else:
+        why = "churned" + (f" on {st.churned_on}" if st.churned_on else "")
+    raise InvalidArgument(
+        f"{ref.name} ({ref.account_id}) {why}: {purpose} needs an active customer. Use "
+        "churn-risk-list or renewal-forecast for the live portfolio."
+    )
 
 
 def account_health(ws: Workspace, account_id: str) -> HealthScore | None:

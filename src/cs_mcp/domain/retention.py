@@ -252,8 +252,7 @@ def _health_by_group(ws: Workspace, col: str | None) -> dict[str, dict[str, Any]
         else:
             rows = retention_queries.account_groups(ws, col)
             labels = np.array([rows.get(a, "(none)") for a in frame["account_id"]], dtype=object)
-        status = frame["status"]
-        active = (frame["is_active"] == 1.0) & np.array([s != "churned" for s in status], dtype=bool)
+        active = frame["is_active"] == 1.0  # customers as of the date (queries.customers)
         score = snap.health.score
         scored = active & ~np.isnan(score)
         green = scored & (score >= snap.health.model.bands.green)

@@ -230,29 +230,25 @@ def _states(ws: Workspace, start: dt.date) -> tuple[_State, _State, _Facts]:
 
     def compute() -> tuple[_State, _State, _Facts]:
         facts = _facts(ws, portfolio_snapshot(ws))
-        return _state(ws, ws.as_of, facts), _state(ws, start, facts), facts
+        return _state(ws, ws.as_of), _state(ws, start), facts
 
     return cached(ws, ("segment-states", start, ws.settings.health.model_dump_json()), compute)
 
 
-def _state(ws: Workspace, day: dt.date, facts: _Facts) -> _State:
+def _state(ws: Workspace, day: dt.date) -> _State:
     import numpy as np
 
     from cs_mcp.domain.portfolio import portfolio_snapshot
 
     snap = portfolio_snapshot(ws, day)
     frame = snap.frame
-    status = np.array([s == "churned" for s in frame["status"]], dtype=bool)
     arr = np.nan_to_num(frame["arr"], nan=0.0)
     days = frame["days_to_renewal"]  # to the renewal due on `day` (the feature SQL moves later dates back)
-    if day == ws.as_of:
-        active = (frame["is_active"] == 1.0) & ~status
-    else:
-        active = (frame["is_active"] == 1.0) & ~facts.undated_churn
-        if "subscriptions" in ws.tables:
-            then = retention_queries.arr_on(ws, day)
-            then_arr = np.array([then.get(a) or 0.0 for a in frame["account_id"]], dtype=float)
-            arr = np.where(then_arr > 0, then_arr, arr)
+    active = frame["is_active"] == 1.0  # customers on `day` (queries.customers)
+    if day != ws.as_of and "subscriptions" in ws.tables:
+        then = retention_queries.arr_on(ws, day)
+        then_arr = np.array([then.get(a) or 0.0 for a in frame["account_id"]], dtype=float)
+        arr = np.where(then_arr > 0, then_arr, arr)
     return _State(day, snap, arr, active, days)
 
 

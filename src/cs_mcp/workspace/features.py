@@ -119,6 +119,7 @@ def _params(settings: Settings) -> dict[str, Any]:
 def _sql(settings: Settings, tables: frozenset[str], filtered: bool) -> str:
     """The feature query. Tables the workspace lacks still exist (empty), so joins stay valid. Days to renewal
     count to the renewal due as of each date (`renewal_due_sql`: before the data's end, not today's date)."""
+    from cs_mcp.workspace.queries.customers import customer_on_sql
     from cs_mcp.workspace.queries.nps import LATEST_ANSWER_FIRST, RESPONDENT
     from cs_mcp.workspace.queries.renewals import renewal_due_sql
 
@@ -147,6 +148,11 @@ u AS (
   GROUP BY x.account_id, x.as_of
 ),
 catalogue AS (SELECT CAST($catalogue AS BIGINT) AS n),
+fs AS (  -- when each account became a customer, with contract_start (queries.customers)
+  SELECT s.account_id, MIN(s.start_date) AS first_start
+  FROM (SELECT DISTINCT account_id FROM x) k JOIN subscriptions s ON s.account_id = k.account_id
+  GROUP BY s.account_id
+),
 f AS (
   SELECT x.account_id, x.as_of, COUNT(DISTINCT fu.feature) AS features_used
   FROM x JOIN feature_usage fu ON fu.account_id = x.account_id
@@ -238,8 +244,7 @@ SELECT
   x.as_of,
   CAST(a.arr AS DOUBLE) AS arr,
   CAST(a.seats_purchased AS DOUBLE) AS seats_purchased,
-  CASE WHEN (a.contract_start IS NULL OR a.contract_start <= x.as_of)
-        AND (a.churned_on IS NULL OR a.churned_on > x.as_of) THEN 1.0 ELSE 0.0 END AS is_active,
+  CASE WHEN {customer_on_sql("a", "fs.first_start", "x.as_of")} THEN 1.0 ELSE 0.0 END AS is_active,
   CAST(x.as_of - a.contract_start AS DOUBLE) AS tenure_days,
   CAST({renewal_due_sql("a.renewal_date", "x.as_of")} - x.as_of AS DOUBLE) AS days_to_renewal,
   u.active_users,
@@ -295,6 +300,7 @@ LEFT JOIN np ON np.account_id = x.account_id AND np.as_of = x.as_of
 LEFT JOIN inv ON inv.account_id = x.account_id AND inv.as_of = x.as_of
 LEFT JOIN sub ON sub.account_id = x.account_id AND sub.as_of = x.as_of
 LEFT JOIN ct ON ct.account_id = x.account_id AND ct.as_of = x.as_of
+LEFT JOIN fs ON fs.account_id = x.account_id
 ORDER BY x.as_of, a.account_id
 """
 

@@ -106,8 +106,28 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 _SEARCH_COLUMNS = "account_id, name, segment, csm_id, plan, arr, status, renewal_date"
 
 
-def search_sql(*, query: bool, filters: tuple[str, ...], min_arr: bool, renewal: bool) -> tuple[str, str]:
+def _accounts_then_sql() -> str:
+    """The accounts as of $as_of, in a look back (before $data_end): the renewal that was due then
+    (`renewal_due_sql`) and, for an account that churned later, status 'active': queries.customers counts it as a
+    customer then; accounts that became customers after $as_of are left out, as every other tool leaves them out.
+    At the data's end the accounts table itself is read (a churn dated ahead keeps its status)."""
+    from cs_mcp.workspace.queries.customers import FIRST_START_SQL
+    from cs_mcp.workspace.queries.renewals import renewal_due_sql
+
+    start = "COALESCE(fs.first_start, a.contract_start)"
+    return ("(SELECT a.account_id, a.name, a.segment, a.csm_id, a.plan, a.arr, "
+            "CASE WHEN lower(a.status) = 'churned' AND a.churned_on > $as_of THEN 'active' "
+            "ELSE a.status END AS status, "
+            f"{renewal_due_sql('a.renewal_date', '$as_of')} AS renewal_date "
+            f"FROM accounts a LEFT JOIN ({FIRST_START_SQL}) fs ON fs.account_id = a.account_id "
+            f"WHERE {start} IS NULL OR {start} <= $as_of) AS accounts")
+
+
+def search_sql(
+    *, query: bool, filters: tuple[str, ...], min_arr: bool, renewal: bool, look_back: bool = False
+) -> tuple[str, str]:
     """(count, page) query texts for the filters given: `filters` names the accounts columns matched."""
+    source = _accounts_then_sql() if look_back else "accounts"
     where = ["TRUE"]
     if query:
         where.append("(contains(lower(name), lower($q)) OR contains(lower(account_id), lower($q)))")
@@ -120,8 +140,8 @@ def search_sql(*, query: bool, filters: tuple[str, ...], min_arr: bool, renewal:
     if query:
         order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
     sql_where = " AND ".join(where)
-    return (f"SELECT COUNT(*) FROM accounts WHERE {sql_where}",
-            f"SELECT {_SEARCH_COLUMNS} FROM accounts WHERE {sql_where} ORDER BY {order} LIMIT $limit OFFSET $offset")
+    return (f"SELECT COUNT(*) FROM {source} WHERE {sql_where}",
+            f"SELECT {_SEARCH_COLUMNS} FROM {source} WHERE {sql_where} ORDER BY {order} LIMIT $limit OFFSET $offset")
 
 
 def search_accounts(
@@ -136,8 +156,12 @@ def search_accounts(
     limit: int,
     offset: int,
 ) -> tuple[int, list[SearchRow]]:
-    """(accounts matching every filter given, one page of them): best name matches first, then by ARR."""
-    params: dict[str, object] = {}
+    """(accounts matching every filter given, one page of them): best name matches first, then by ARR. Status
+    and renewal date are as of ws.as_of (`_accounts_then_sql`)."""
+    from cs_mcp.workspace.queries.coverage import data_end
+
+    look_back = ws.as_of < data_end(ws)
+    params: dict[str, object] = {"as_of": ws.as_of, "data_end": data_end(ws)} if look_back else {}
     if query:
         params["q"] = query
     filters = tuple(c for c, v in (("segment", segment), ("csm_id", csm_id), ("status", status)) if v)
@@ -148,7 +172,7 @@ def search_accounts(
         as_of, days = renewal_within
         params["renewal_from"], params["renewal_to"] = as_of, as_of + dt.timedelta(days=days)
     count_sql, page_sql = search_sql(query=bool(query), filters=filters, min_arr=min_arr is not None,
-                                     renewal=renewal_within is not None)
+                                     renewal=renewal_within is not None, look_back=look_back)
     total = ws.scalar(count_sql, **params)
     rows = ws.rows(page_sql, **params, limit=limit, offset=offset)
     return int(total), [_search_row(r) for r in rows]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from cs_mcp.workspace.engine import ident, literal
+from cs_mcp.workspace.queries.customers import FIRST_START_SQL, customer_on_sql
 from cs_mcp.workspace.schema import TABLES
 
 if TYPE_CHECKING:
@@ -211,9 +212,10 @@ due AS (
   FROM recent r
   JOIN accounts a ON a.account_id = r.account_id
   LEFT JOIN touch t ON t.account_id = r.account_id
+  LEFT JOIN ({FIRST_START_SQL}) fs ON fs.account_id = r.account_id
   WHERE (r.contact_id IS NULL OR r.rn = 1) AND r.score <= $dmax
     AND (t.last_touch IS NULL OR t.last_touch < r.responded_at)
-    AND (a.churned_on IS NULL OR a.churned_on > $as_of) AND COALESCE(a.status, 'active') <> 'churned'
+    AND {customer_on_sql("a", "fs.first_start", "$as_of")}
     {cut.account_where}{cut.tenure_where('r.responded_at')}
 )"""
 

@@ -127,18 +127,6 @@ def account_values(ws: Workspace, column: str) -> list[str]:
 # ---------------------------------------------------------------------------------- one account
 
 
-class AccountState(NamedTuple):
-    status: str | None
-    churned_on: str | None
-
-
-def account_state(ws: Workspace, account_id: str) -> AccountState | None:
-    """The account's status and churn date (ISO text), None when the id is unknown."""
-    row = ws.rows("SELECT status, CAST(churned_on AS VARCHAR) AS churned_on FROM accounts WHERE account_id = $a",
-                  a=account_id)
-    return AccountState(*row[0]) if row else None
-
-
 SUPPORT_WINDOW_SQL = """
 SELECT
   COUNT(CASE WHEN CAST(opened_at AS DATE) BETWEEN $lo AND $hi THEN 1 END) AS opened,

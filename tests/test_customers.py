@@ -1,0 +1,75 @@
+"""Who is a customer on a day: one rule (queries.customers) for the feature frame, the one-account check of
+renewal-strategy and account-review-prep, and the churn model's cut-offs (churn_training.active_at).
+
+As of 2026-06-30, by hand:
+  C-1 active, contract 2024-01-01                              customer
+  C-2 status churned, churned_on 2026-08-01 (left later)       customer: the churn is still ahead
+  C-3 status churned, churned_on 2026-05-01                    not: churned before the day
+  C-4 status churned, no churned_on                            not: without a date, the status says gone
+  C-5 contract 2026-09-01 (signed, not started)                not: starts after the day
+  C-6 contract 2026-09-01, first subscription 2026-03-01       customer: the first subscription started it
+  C-7 no contract_start, no subscription                       customer: no start known counts as started
+"""
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from cs_mcp.config import load_settings
+from cs_mcp.domain.churn_training import active_at, epoch_days, facts_now
+from cs_mcp.domain.errors import InvalidArgument
+from cs_mcp.domain.renewal_strategy import active_account
+from cs_mcp.workspace.features import compute_features
+from cs_mcp.workspace.loader import open_workspace
+from cs_mcp.workspace.queries.customers import standing
+
+ACCOUNTS = """account_id,name,segment,arr,contract_start,renewal_date,status,churned_on
+C-1,One,smb,1000,2024-01-01,2027-01-01,active,
+C-2,Two,smb,1000,2024-01-01,2026-08-01,churned,2026-08-01
+C-3,Three,smb,1000,2024-01-01,2026-05-01,churned,2026-05-01
+C-4,Four,smb,1000,2024-01-01,,churned,
+C-5,Five,smb,1000,2026-09-01,2027-09-01,active,
+C-6,Six,smb,1000,2026-09-01,2027-09-01,active,
+C-7,Seven,smb,1000,,,active,
+"""
+SUBSCRIPTIONS = """subscription_id,account_id,start_date,end_date,arr,plan,seats
+S-1,C-1,2024-01-01,,1000,basic,5
+S-6,C-6,2026-03-01,,1000,basic,5
+"""
+CUSTOMERS = ["C-1", "C-2", "C-6", "C-7"]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("customers")
+    (folder / "accounts.csv").write_text(ACCOUNTS)
+    (folder / "subscriptions.csv").write_text(SUBSCRIPTIONS)
+    (folder / "cs-mcp.yaml").write_text("data:\n  as_of: 2026-06-30\nchurn:\n  disk_cache: false\n")
+    with open_workspace(load_settings(folder)) as w:
+        yield w
+
+
+def test_the_feature_frame_the_one_account_check_and_the_cutoffs_agree(ws):
+    frame = compute_features(ws)
+    by_frame = sorted(str(a) for a, v in zip(frame["account_id"], frame["is_active"], strict=True) if v == 1.0)
+    by_standing = sorted(a for a in (f"C-{i}" for i in range(1, 8)) if standing(ws, a, ws.as_of).customer)
+    facts = facts_now(ws)
+    by_cutoff = sorted(str(a) for a in facts["account_id"][active_at(facts, float(epoch_days(ws.as_of)))])
+    assert by_frame == by_standing == by_cutoff == CUSTOMERS
+
+
+def test_a_later_day_sees_the_churn_and_the_start(ws):
+    frame = compute_features(ws, dt.date(2026, 9, 15))
+    assert sorted(np.asarray(frame["account_id"])[frame["is_active"] == 1.0]) == ["C-1", "C-5", "C-6", "C-7"]
+
+
+def test_renewal_plans_are_refused_for_the_accounts_that_were_not_customers_and_say_why(ws):
+    assert active_account(ws, "C-2", "renewal-strategy") == ("C-2", "Two")
+    with pytest.raises(InvalidArgument, match=r"Three \(C-3\) churned on 2026-05-01: renewal-strategy needs"):
+        active_account(ws, "C-3", "renewal-strategy")
+    with pytest.raises(InvalidArgument, match=r"Four \(C-4\) churned: "):
+        active_account(ws, "C-4", "renewal-strategy")
+    with pytest.raises(InvalidArgument, match=r"Five \(C-5\) became a customer on 2026-09-01, after the as-of date "
+                                              r"2026-06-30"):
+        active_account(ws, "C-5", "renewal-strategy")
