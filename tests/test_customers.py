@@ -73,3 +73,14 @@ def test_renewal_plans_are_refused_for_the_accounts_that_were_not_customers_and_
     with pytest.raises(InvalidArgument, match=r"Five \(C-5\) became a customer on 2026-09-01, after the as-of date "
                                               r"2026-06-30"):
         active_account(ws, "C-5", "renewal-strategy")
+
+
+def test_retention_without_arr_history_counts_the_same_customers(ws):
+    """From 2026-06-30 to 2026-09-15: customers at the start C-1 C-2 C-6 C-7 (4; C-6 by its subscription, not
+    its later contract_start), lost C-2 (churned 2026-08-01), new logo C-5 (started 2026-09-01). Counting by
+    contract_start alone gave 3 customers and 2 new logos (C-6 twice wrong)."""
+    from cs_mcp.workspace.queries.retention import accounts_sql
+
+    (row,) = ws.records(accounts_sql(None), d0=dt.date(2026, 6, 30), d1=dt.date(2026, 9, 15))
+    assert (row["customers"], row["lost"], row["new_logos"], row["undated_churn"]) == (4, 1, 1, 1)
+    assert (row["start_arr"], row["churn"], row["new_arr"]) == (4000, 1000, 1000)

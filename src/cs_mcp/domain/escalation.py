@@ -3,9 +3,10 @@ escalated vs other accounts, and the accounts with the most escalations.
 
 Definitions (config `feedback.repeat_escalation_min`):
   escalation          = a ticket with escalated = true, dated by opened_at, in the period
-  active customers    = accounts that were customers on some day of the period (contract_start, if any, on or
-                        before its last day; churned_on, if any, after its first day; a churned account without
-                        churned_on is left out) or that opened a ticket in it
+  active customers    = accounts that were customers on some day of the period (queries.customers: the first
+                        subscription, else contract_start, if any, on or before its last day; churned_on, if
+                        any, after its first day; a churned account without churned_on is left out) or that
+                        opened a ticket in it
   per 100 customers   = escalations / active customers x 100
   repeat escalator    = an account with at least repeat_escalation_min escalations in the period
   time to resolve     = closed_at - opened_at in hours over tickets opened in the period and closed by the as-of

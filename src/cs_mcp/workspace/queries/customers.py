@@ -20,9 +20,21 @@ FIRST_START_SQL = "SELECT account_id, MIN(start_date) AS first_start FROM subscr
 
 def customer_on_sql(accounts: str, first_start: str, day: str) -> str:
     """SQL true when the account (`accounts` is the accounts table's alias) was a customer on `day`."""
-    start = f"COALESCE({first_start}, {accounts}.contract_start)"
+    start = started_sql(accounts, first_start)
     return (f"(({start} IS NULL OR {start} <= {day}) AND CASE WHEN {accounts}.churned_on IS NULL "
             f"THEN COALESCE(lower({accounts}.status), '') <> 'churned' ELSE {accounts}.churned_on > {day} END)")
+
+
+def customer_during_sql(accounts: str, first_start: str, lo: str, hi: str) -> str:
+    """SQL true when the account was a customer on some day of [lo, hi): started before `hi`, not churned by `lo`."""
+    start = started_sql(accounts, first_start)
+    return (f"(({start} IS NULL OR {start} < {hi}) AND CASE WHEN {accounts}.churned_on IS NULL "
+            f"THEN COALESCE(lower({accounts}.status), '') <> 'churned' ELSE {accounts}.churned_on > {lo} END)")
+
+
+def started_sql(accounts: str, first_start: str) -> str:
+    """SQL of the day the account became a customer (NULL when neither date is known)."""
+    return f"COALESCE({first_start}, {accounts}.contract_start)"
 
 
 class Standing(NamedTuple):

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cs_mcp.workspace.engine import ident
+from cs_mcp.workspace.queries.customers import FIRST_START_SQL, customer_during_sql, customer_on_sql
 from cs_mcp.workspace.queries.renewals import renewal_due_sql
 
 if TYPE_CHECKING:
@@ -49,13 +50,11 @@ per AS (
 ),
 acct AS (
   SELECT a.account_id, {grp} AS grp, CAST(a.arr AS DOUBLE) AS arr, a.churned_on,
-    ((a.contract_start IS NULL OR a.contract_start < $hi) AND (a.churned_on IS NULL OR a.churned_on > $lo)
-      AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)) OR per.account_id IS NOT NULL
-      AS active_in_period,
-    (a.contract_start IS NULL OR a.contract_start <= $lo) AND (a.churned_on IS NULL OR a.churned_on > $lo)
-      AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL) AS at_start,
+    {customer_during_sql("a", "fs.first_start", "$lo", "$hi")} OR per.account_id IS NOT NULL AS active_in_period,
+    {customer_on_sql("a", "fs.first_start", "$lo")} AS at_start,
     COALESCE(per.escalations, 0) AS escalations, per.first_esc
   FROM accounts a LEFT JOIN per ON per.account_id = a.account_id
+  LEFT JOIN ({FIRST_START_SQL}) fs ON fs.account_id = a.account_id
   WHERE TRUE{account_where}
 )"""
 

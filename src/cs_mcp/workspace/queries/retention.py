@@ -63,17 +63,12 @@ FROM g GROUP BY grp
 
 
 def accounts_sql(col: str | None) -> str:
-    """Without ARR history: an account counts as a customer on d when it had started and not churned by d."""
-    active0 = (
-        "(a.contract_start IS NULL OR a.contract_start <= $d0)"
-        " AND (a.churned_on IS NULL OR a.churned_on > $d0)"
-        " AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)"
-    )
+    """Without ARR history: an account counts as a customer on d by queries.customers (started, not churned)."""
+    from cs_mcp.workspace.queries.customers import FIRST_START_SQL, customer_on_sql, started_sql
+
+    active0 = customer_on_sql("a", "fs.first_start", "$d0")
     lost = "a.churned_on IS NOT NULL AND a.churned_on <= $d1"
-    new = (
-        "a.contract_start > $d0 AND a.contract_start <= $d1 AND (a.churned_on IS NULL OR a.churned_on > $d1)"
-        " AND NOT (COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL)"
-    )
+    new = f"{started_sql('a', 'fs.first_start')} > $d0 AND {customer_on_sql('a', 'fs.first_start', '$d1')}"
     return f"""
 SELECT {group_expr(col)} AS grp,
   COUNT(*) FILTER (WHERE {active0}) AS customers,
@@ -83,7 +78,7 @@ SELECT {group_expr(col)} AS grp,
   COALESCE(SUM(a.arr) FILTER (WHERE {active0} AND {lost}), 0) AS churn,
   COALESCE(SUM(a.arr) FILTER (WHERE {new}), 0) AS new_arr,
   COUNT(*) FILTER (WHERE COALESCE(a.status, '') = 'churned' AND a.churned_on IS NULL) AS undated_churn
-FROM accounts a GROUP BY 1
+FROM accounts a LEFT JOIN ({FIRST_START_SQL}) fs ON fs.account_id = a.account_id GROUP BY 1
 """
 
 
