@@ -84,3 +84,34 @@ def test_retention_without_arr_history_counts_the_same_customers(ws):
     (row,) = ws.records(accounts_sql(None), d0=dt.date(2026, 6, 30), d1=dt.date(2026, 9, 15))
     assert (row["customers"], row["lost"], row["new_logos"], row["undated_churn"]) == (4, 1, 1, 1)
     assert (row["start_arr"], row["churn"], row["new_arr"]) == (4000, 1000, 1000)
+
+
+def test_notice_given_at_the_data_end_is_a_lost_renewal_in_every_tool(ws):
+    """C-2 is marked churned with churned_on 2026-08-01, a month after the as-of date: the customer has given
+    notice. The book caps its renewal at 3% (renewal.probability.lost_renewal_ceiling) and expects the churn;
+    churn-risk-list ranks it first, critical, with the notice as its driver and play."""
+    from cs_mcp.domain.churn import churn_risk_list
+    from cs_mcp.domain.renewal import renewal_forecast
+
+    (row,) = [r for r in renewal_forecast(ws, days=90).accounts if r.account_id == "C-2"]
+    assert (row.probability, row.category, row.expected_outcome) == (3.0, "high_risk", "churn")
+    assert row.churn_drivers == ["notice given: marked churned with a churn date ahead"]
+    first = churn_risk_list(ws).accounts[0]
+    assert (first.account_id, first.probability, first.tier) == ("C-2", 0.97, "critical")
+    assert first.recommended_action.startswith("This week: the customer has given notice: with the account "
+                                               "executive, hear the reason")
+
+
+def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):
+    """The same accounts with a usage row on 2026-10-01: 2026-06-30 is now a look back, and the churn of
+    2026-08-01 is what happened next, not what was known then. C-2 is a customer without the notice cap."""
+    from cs_mcp.domain.renewal import renewal_forecast
+
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    (tmp_path / "subscriptions.csv").write_text(SUBSCRIPTIONS)
+    (tmp_path / "usage.csv").write_text("account_id,date,active_users,logins\nC-1,2026-10-01,3,9\n")
+    (tmp_path / "cs-mcp.yaml").write_text("data:\n  as_of: 2026-06-30\nchurn:\n  disk_cache: false\n")
+    with open_workspace(load_settings(tmp_path)) as w:
+        (row,) = [r for r in renewal_forecast(w, days=90).accounts if r.account_id == "C-2"]
+        assert row.probability > 3.0 and row.churn_drivers != ["notice given: marked churned with a churn date ahead"]
+        assert standing(w, "C-2", w.as_of).customer

@@ -103,7 +103,7 @@ METRICS: dict[str, Metric] = {
 CATEGORICAL_FAMILIES: dict[str, Family] = {
     "segment": "firmographic", "industry": "firmographic", "region": "firmographic", "plan": "commercial",
 }
-CRM_EVIDENCE: dict[str, Family] = {"renewal_lost": "crm", "renewal_won": "crm"}
+CRM_EVIDENCE: dict[str, Family] = {"renewal_lost": "crm", "renewal_won": "crm", "churn_notice": "crm"}
 """Renewal opportunities closed won or lost in the CRM: not model features, but drivers of the probability
 shown (renewal.probability caps or floors it on them)."""
 
@@ -235,6 +235,8 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
             return "renewal opportunity marked lost in the CRM"
         case "renewal_won":
             return "renewal opportunity won in the CRM"
+        case "churn_notice":
+            return "notice given: marked churned with a churn date ahead"
     if metric.startswith("health_"):
         return f"{metric[7:]} health {v:.0f}/100"
     return f"{metric.replace('_', ' ')} {v:,.0f}" if abs(v) >= 100 else f"{metric.replace('_', ' ')} {v:.3g}"

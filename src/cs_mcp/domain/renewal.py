@@ -9,10 +9,11 @@ Renewal probability (config `renewal.probability`):
       p = (1 - w) * (1 - score / 100) + w * health_curve(health score); health alone without either
   + open_downgrade when an open downgrade opportunity exists
   + late_stage_renewal when an open renewal opportunity is at a late stage (stage names in late_stages)
-  then clipped to [floor, ceiling]; a won renewal lifts p to at least won_renewal_floor, a lost one
-  caps it at lost_renewal_ceiling. Churn risk (lost) = 1 - p, tiered by churn.tiers on the whole percent
+  then clipped to [floor, ceiling]; a won renewal lifts p to at least won_renewal_floor, a lost one, or
+  notice given (the accounts table marks it churned with a churn date ahead, at the data's end), caps it at
+  lost_renewal_ceiling. Churn risk (lost) = 1 - p, tiered by churn.tiers on the whole percent
   shown. An at-risk renewal is one whose category is at_risk or high_risk (p under the 'likely' tier).
-Expected outcome: churn when p falls in the high-risk tier or the renewal opportunity is lost; else
+Expected outcome: churn when p falls in the high-risk tier, the renewal opportunity is lost or notice is given; else
 expand / contract by the net of open upsell + cross-sell (or, without one, seats in use beyond those
 licensed, priced at ARR per seat) minus open downgrades; else renew when the renewal is won or at a late
 stage (committed), flat otherwise (forecast to renew at today's ARR, not committed yet).
@@ -347,7 +348,14 @@ def blend_probability(
     p = p + np.where(flags["late_renewals"] > 0, cfg.late_stage_renewal, 0.0)
     p = np.clip(p, cfg.floor, cfg.ceiling)
     p = np.where(flags["won_renewals"] > 0, np.maximum(p, cfg.won_renewal_floor), p)
-    return np.where(flags["lost_renewals"] > 0, np.minimum(p, cfg.lost_renewal_ceiling), p)
+    return np.where(lost_evidence(flags), np.minimum(p, cfg.lost_renewal_ceiling), p)
+
+
+def lost_evidence(flags: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows the data says are lost: a renewal opportunity marked lost, or notice given (status churned with a
+    churn date ahead)."""
+    lost = flags["lost_renewals"] > 0
+    return lost | (flags["churn_notice"] > 0) if "churn_notice" in flags else lost
 
 
 def categories(pct: np.ndarray, tiers: dict[str, float]) -> np.ndarray:
@@ -410,7 +418,7 @@ def _opportunity_columns(ws: Workspace, ids: np.ndarray) -> dict[str, np.ndarray
     at = np.array([where.get(a, -1) for a in ids], dtype=np.int64)
     out: dict[str, np.ndarray] = {}
     for name in ("expansion", "contraction", "downgrades", "late_renewals", "won_renewals", "lost_renewals",
-                 "derived"):
+                 "churn_notice", "derived"):
         v = np.nan_to_num(np.asarray(raw[name], dtype=float), nan=0.0)
         out[name] = np.where(at >= 0, v[np.maximum(at, 0)], 0.0) if len(v) else np.zeros(len(ids))
     dates = np.asarray(raw["renewal_date"]).astype("datetime64[D]")
@@ -445,7 +453,7 @@ def build_base(ws: Workspace, churn: ChurnInput | None = None) -> RenewalBase:
     idx = _book_rows(ws, source)
     ids = frame["account_id"][idx]
     opp = _opportunity_columns(ws, ids)
-    flags = {k: opp[k] for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals")}
+    flags = {k: opp[k] for k in ("downgrades", "late_renewals", "won_renewals", "lost_renewals", "churn_notice")}
     arr = np.nan_to_num(frame["arr"][idx], nan=0.0)
     health = snap.health.score[idx]
     churn_p, churn_90 = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
@@ -508,7 +516,7 @@ def _expected_outcome(
     net = expansion - contraction
     committed = (flags["won_renewals"] > 0) | (flags["late_renewals"] > 0)
     outcome = shared(np.where(
-        (flags["lost_renewals"] > 0) | (category == "high_risk"),
+        lost_evidence(flags) | (category == "high_risk"),
         "churn",
         np.where(net > 0, "expand", np.where(net < 0, "contract", np.where(committed, "renew", "flat"))),
     ))
@@ -538,17 +546,20 @@ _reattach_lock = threading.Lock()
 def book_drivers(base: RenewalBase, rows: Sequence[int], n: int = 3) -> dict[int, list[Any]]:
     """The churn drivers of each book row as every tool shows them: at most n, risk-raising first.
 
-    CRM evidence, which decides the probability shown, leads. A lost renewal opportunity (renewal probability
-    capped at renewal.probability.lost_renewal_ceiling) comes first, and the model's drivers that lower the
-    risk are left out: they explain a probability the book no longer shows. A won renewal comes first as what
-    lowers the risk. Drivers come from one ChurnScores.drivers(ids, k) call, or an injected sequence (whose
-    plain strings count as risk-raising)."""
+    CRM evidence, which decides the probability shown, leads. Notice given and a lost renewal opportunity
+    (renewal probability capped at renewal.probability.lost_renewal_ceiling) come first, and the model's
+    drivers that lower the risk are left out: they explain a probability the book no longer shows. A won
+    renewal comes first as what lowers the risk. Drivers come from one ChurnScores.drivers(ids, k) call, or an
+    injected sequence (whose plain strings count as risk-raising)."""
     found = _model_drivers(base, rows, n)
     out: dict[int, list[Any]] = {}
     for i in rows:
         ds = sorted(found.get(i, []), key=lambda d: _direction(d) != "raises risk")
-        if base.flags["lost_renewals"][i] > 0:
-            ds = [_crm_driver("renewal_lost", "raises risk"), *(d for d in ds if _direction(d) == "raises risk")]
+        notice = base.flags.get("churn_notice")
+        lost = (["churn_notice"] if notice is not None and notice[i] > 0 else []) + (
+            ["renewal_lost"] if base.flags["lost_renewals"][i] > 0 else [])
+        if lost:
+            ds = [*(_crm_driver(c, "raises risk") for c in lost), *(d for d in ds if _direction(d) == "raises risk")]
         elif base.flags["won_renewals"][i] > 0:
             ds = [_crm_driver("renewal_won", "lowers risk"), *ds]
         if ds:
@@ -583,6 +594,8 @@ def _model_drivers(base: RenewalBase, rows: Sequence[int], n: int) -> dict[int, 
 def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
     f = base.flags
     out = []
+    if f["churn_notice"][i] > 0:
+        out.append(describe("churn_notice", 1.0))
     if f["lost_renewals"][i] > 0:
         out.append(describe("renewal_lost", 1.0))
     if f["won_renewals"][i] > 0:
@@ -690,7 +703,7 @@ def probability_rule(rs: RenewalSettings, method: str) -> str:
         f"{head}; {c.open_downgrade * 100:+g} pts with an open downgrade, "
         f"{c.late_stage_renewal * 100:+g} pts with a late-stage renewal opportunity; "
         f"clipped to {c.floor * 100:g}-{c.ceiling * 100:g}%; won renewal "
-        f">= {c.won_renewal_floor * 100:g}%, lost renewal <= {c.lost_renewal_ceiling * 100:g}%; "
+        f">= {c.won_renewal_floor * 100:g}%, lost renewal or notice given <= {c.lost_renewal_ceiling * 100:g}%; "
         f"at risk when under {rs.probability_tiers['likely']:g}%"
     )
 

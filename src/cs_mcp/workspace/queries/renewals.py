@@ -47,7 +47,9 @@ WITH nxt AS (
 ),
 acc AS (
   SELECT a.account_id, COALESCE({renewal_due_sql("a.renewal_date", "$as_of")}, nxt.next_end) AS renewal_date,
-    (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived
+    (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived,
+    -- notice given: marked churned with a churn date still ahead (known only at the data's end, not in a look back)
+    ($as_of >= $data_end AND lower(a.status) = 'churned' AND a.churned_on > $as_of) AS notice
   FROM accounts a LEFT JOIN nxt ON nxt.account_id = a.account_id
 ),
 opp AS (
@@ -76,7 +78,8 @@ SELECT acc.account_id, acc.renewal_date, CAST(acc.derived AS INTEGER) AS derived
   CAST(COALESCE(agg.expansion, 0) AS DOUBLE) AS expansion,
   CAST(COALESCE(agg.contraction, 0) AS DOUBLE) AS contraction,
   COALESCE(agg.downgrades, 0) AS downgrades, COALESCE(agg.late_renewals, 0) AS late_renewals,
-  COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals
+  COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals,
+  CAST(COALESCE(acc.notice, FALSE) AS INTEGER) AS churn_notice
 FROM acc LEFT JOIN agg ON agg.account_id = acc.account_id
 """
 
