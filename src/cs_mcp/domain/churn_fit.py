@@ -4,7 +4,6 @@ calibration, and one fitted model per outcome label (see cs_mcp.domain.churn_tra
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -325,38 +324,28 @@ def _no_empty_columns(X: np.ndarray) -> np.ndarray:
 def _cross_validate(
     names: list[str], X: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int, random_state: int,
     compact: list[int] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, float]]:
-    """Out-of-fold probabilities and a fit on all examples, per candidate; the fits run on a thread pool."""
-    from concurrent.futures import ThreadPoolExecutor
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Out-of-fold probabilities per candidate, and the seconds its k fits took.
 
+    The fits run one after another on this thread: tree growing holds the interpreter, so two fits on two
+    threads each take twice as long, and threaded fits (OpenMP) collapse when another process takes a core.
+    """
     import numpy as np
 
-    jobs = [
-        (name, f) for name in sorted(names, key=lambda n: n != "gradient_boosting") for f in [*range(k), -1]
-    ]
-
-    def run(job: tuple[str, int]) -> tuple[str, int, Any, float]:
-        name, f = job
-        t = time.perf_counter()
-        train = np.ones(len(y), dtype=bool) if f < 0 else fold != f
-        est = _make_estimator(name, int(train.sum()), random_state, compact).fit(_no_empty_columns(X[train]),
-                                                                                 y[train])
-        out = est if f < 0 else est.predict_proba(X[fold == f])[:, 1]
-        return name, f, out, time.perf_counter() - t
-
-    workers = max(1, min(len(jobs), os.cpu_count() or 1, 4))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="churn-fit") as pool:
-        results = list(pool.map(run, jobs))
     oof = {name: np.empty(len(y)) for name in names}
-    final: dict[str, Any] = {}
     seconds = dict.fromkeys(names, 0.0)
-    for name, f, out, sec in results:
-        seconds[name] += sec
-        if f < 0:
-            final[name] = out
-        else:
-            oof[name][fold == f] = out
-    return oof, final, seconds
+    for name in names:
+        for f in range(k):
+            t = time.perf_counter()
+            train = fold != f
+            est = _fit(name, X[train], y[train], random_state, compact)
+            oof[name][fold == f] = est.predict_proba(X[fold == f])[:, 1]
+            seconds[name] += time.perf_counter() - t
+    return oof, seconds
+
+
+def _fit(name: str, X: np.ndarray, y: np.ndarray, random_state: int, compact: list[int] | None) -> Any:
+    return _make_estimator(name, len(y), random_state, compact).fit(_no_empty_columns(X), y)
 
 
 def _calibration_table(p: np.ndarray, y: np.ndarray) -> list[CalibrationBin]:
@@ -446,7 +435,7 @@ def fit_label(ws: Workspace, ts: TrainingSet, ls: LabelSet, started: float) -> L
     fold = _folds(groups, y, k, c.random_state)
     compact = compact_columns(spec)
     names = [n for n in dict.fromkeys(c.candidates) if n != "health_logistic" or compact]
-    oofs, finals, seconds = _cross_validate(names, X, y, fold, k, c.random_state, compact)
+    oofs, seconds = _cross_validate(names, X, y, fold, k, c.random_state, compact)
     candidates = [
         CandidateScore(estimator=name, roc_auc=round(float(roc_auc_score(y, p)), 4),
                        pr_auc=round(float(average_precision_score(y, p)), 4),
@@ -469,10 +458,10 @@ def fit_label(ws: Workspace, ts: TrainingSet, ls: LabelSet, started: float) -> L
     if ts.mode == "snapshot":
         active = ts.status_active[ls.rows]
         oof_active = {str(a): float(q) for a, q, s in zip(groups, p_cal, active, strict=True) if s}
+    final = _fit(best.estimator, X, y, c.random_state, compact)  # on every example: only the chosen candidate
     card = _card(ws, ts, ls, best.estimator, candidates, metrics, _calibration_table(p_cal, y), spec, excluded,
                  started)
-    return LabelModel(ls.label, spec, best.estimator, finals[best.estimator], Calibrator(method).fit(p, y), card,
-                      oof_active)
+    return LabelModel(ls.label, spec, best.estimator, final, Calibrator(method).fit(p, y), card, oof_active)
 
 
 def _choose_calibration(p: np.ndarray, y: np.ndarray, fold: np.ndarray, k: int) -> tuple[Any, np.ndarray]:

@@ -268,10 +268,11 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
     import numpy as np
 
     c = ws.settings.churn
+    fitted_later = _fit_alongside(ws, progress)
     snap = portfolio_snapshot(ws)
     rows = active_rows(ws)
     ind_score, _ = leading_indicator_score(subset(indicator_columns(snap.frame, snap.health), rows), c)
-    fitted, why = fitted_model(ws, progress)
+    fitted, why = fitted_later()
     view = _view(snap.frame, snap.health, rows)
     ids = np.asarray(snap.frame["account_id"][rows], dtype=object)
     position = {a: i for i, a in enumerate(ids)}
@@ -296,6 +297,21 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
         None if short is None else short.card, fitted.not_fitted, view, _note(fitted, ranking, c.rank_by), rows,
         population(ranked, numeric, categorical, p), position,
     )
+
+
+def _fit_alongside(ws: Workspace, progress: Progress | None) -> Callable[[], tuple[FittedModel | None, str]]:
+    """Start `fitted_model` on its own thread; the returned call waits for it.
+
+    The fit needs past cut-offs only, not today's snapshot, and its tree growing holds the interpreter on one
+    core, while the snapshot's feature query runs inside DuckDB (which lets go of it): done side by side, a
+    cold first answer takes the longer of the two instead of their sum."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="churn-model")
+    future = pool.submit(contextvars.copy_context().run, fitted_model, ws, progress)  # the request's log too
+    pool.shutdown(wait=False)
+    return future.result
 
 
 PREDICT_CHUNK = 100_000
