@@ -89,17 +89,43 @@ def test_retention_without_arr_history_counts_the_same_customers(ws):
 def test_notice_given_at_the_data_end_is_a_lost_renewal_in_every_tool(ws):
     """C-2 is marked churned with churned_on 2026-08-01, a month after the as-of date: the customer has given
     notice. The book caps its renewal at 3% (renewal.probability.lost_renewal_ceiling) and expects the churn;
-    churn-risk-list ranks it first, critical, with the notice as its driver and play."""
+    churn-risk-list ranks it first, critical, with the notice (32 days ahead) as its driver and play."""
     from cs_mcp.domain.churn import churn_risk_list
     from cs_mcp.domain.renewal import renewal_forecast
 
-    (row,) = [r for r in renewal_forecast(ws, days=90).accounts if r.account_id == "C-2"]
+    rows = {r.account_id: r for r in renewal_forecast(ws, days=365).accounts}
+    row = rows["C-2"]
     assert (row.probability, row.category, row.expected_outcome) == (3.0, "high_risk", "churn")
-    assert row.churn_drivers == ["notice given: marked churned with a churn date ahead"]
+    assert row.churn_drivers == ["notice given: marked churned, leaving in 32 days"]
+    assert row.signals[0] == "notice given: marked churned, leaving in 32 days"
+    assert (row.notice_on, rows["C-1"].notice_on) == (dt.date(2026, 8, 1), None)
     first = churn_risk_list(ws).accounts[0]
     assert (first.account_id, first.probability, first.tier) == ("C-2", 0.97, "critical")
     assert first.recommended_action.startswith("This week: the customer has given notice: with the account "
                                                "executive, hear the reason")
+
+
+def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws):
+    """account-review-prep of C-2 (notice given, leaving on 2026-08-01): the customer agenda talks about the
+    decision to leave instead of wins and renewal planning, and the prep starts with hearing the reason. Its
+    renewal is at high risk (3%), so the agenda opens the issues even with no health score; renewal-strategy
+    carries the same date."""
+    from cs_mcp.domain.account_review import account_review
+    from cs_mcp.domain.renewal_strategy import renewal_risk
+
+    review = account_review(ws, "C-2")
+    assert review.outlook.notice_on == dt.date(2026, 8, 1)
+    topics = [a.topic for a in review.agenda]
+    assert "Wins and success stories" not in topics and "Renewal planning" not in topics
+    assert "Open issues and the plan to fix them" in topics
+    (leave,) = [a for a in review.agenda if a.topic == "Your decision to leave"]
+    assert leave.points.startswith("your notice to leave on 2026-08-01: what led to the decision")
+    assert review.prep_todos[0].startswith("The customer has given notice (leaving on 2026-08-01): with the "
+                                           "account executive, hear the reason")
+    assert renewal_risk(ws, "C-2", None).notice_on == dt.date(2026, 8, 1)
+    calm = account_review(ws, "C-1")
+    assert calm.outlook.notice_on is None
+    assert "Your decision to leave" not in [a.topic for a in calm.agenda]
 
 
 def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):
@@ -113,5 +139,6 @@ def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):
     (tmp_path / "cs-mcp.yaml").write_text("data:\n  as_of: 2026-06-30\nchurn:\n  disk_cache: false\n")
     with open_workspace(load_settings(tmp_path)) as w:
         (row,) = [r for r in renewal_forecast(w, days=90).accounts if r.account_id == "C-2"]
-        assert row.probability > 3.0 and row.churn_drivers != ["notice given: marked churned with a churn date ahead"]
+        assert row.probability > 3.0 and row.notice_on is None
+        assert not any(d.startswith("notice given") for d in row.churn_drivers)
         assert standing(w, "C-2", w.as_of).customer

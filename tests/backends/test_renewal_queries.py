@@ -105,3 +105,25 @@ def test_the_renewal_due_at_a_past_date_moves_back_whole_years_on_every_engine(e
         "2026-01-15", "2025-08-15", "2026-02-28", "2025-03-01", "2026-06-30", None]
     # on the data's end (no look back) the stored dates stand: a multi-year term is known only then
     assert _renewals_due(ws, day, day) == [d for d in RENEWALS_STORED]
+
+
+NOTICE_ROWS = (("churned", "2026-08-01"), ("Churned", "2026-07-01"), ("churned", "2026-06-30"),
+               ("churned", None), ("active", "2026-08-01"))
+
+
+def _notice_days(ws, day: dt.date, data_end: dt.date) -> list[int | None]:
+    rows = ", ".join(f"({i}, '{s}', CAST({'NULL' if d is None else repr(d)} AS DATE))"
+                     for i, (s, d) in enumerate(NOTICE_ROWS))
+    text = (f"SELECT i, CAST({renewals.notice_days_sql('t.s', 't.d', '$day')} AS INTEGER) AS days "
+            f"FROM (VALUES {rows}) AS t(i, s, d) ORDER BY i")
+    return [days for _, days in ws.rows(text, day=day, data_end=data_end)]
+
+
+def test_notice_given_counts_the_days_to_the_churn_date_on_every_engine(engine, reference, engine_url):
+    ws = in_engine(engine, "tiny", reference, engine_url)
+    day = dt.date(2026, 6, 30)
+    # at the data's end: churned with the date ahead (any case) is notice; on the day, without a date, or an
+    # active status is not
+    assert _notice_days(ws, day, day) == [32, 1, None, None, None]
+    # in a look back, the later churn is the future, not a notice
+    assert _notice_days(ws, day, dt.date(2026, 10, 31)) == [None] * 5

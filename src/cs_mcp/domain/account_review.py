@@ -9,9 +9,9 @@ opened / resolved in the period and the median resolution time of those resolved
 latest answer in the period (feedback thresholds) and ticket CSAT.
 Health, alerts and risk factors come from health_for_account; renewal date, probability, category and churn
 drivers from renewal-forecast's per-account calculation; expansion signals from renewal-strategy's options.
-Agenda: objectives, value, risks (yellow/red health or alerts) or wins, support (tickets in the period or open),
-adoption, renewal (renewal within planning.renewal_agenda_days), growth (expansion to offer and the renewal not
-at risk), next steps; minutes from planning.agenda_minutes. Renewal and growth merge into one item when all
+Agenda: objectives, value, risks (yellow/red health, alerts or a renewal at risk) or wins, support (tickets in
+the period or open), adoption, renewal (renewal within planning.renewal_agenda_days; the decision to leave when
+notice is given), growth (expansion to offer and the renewal not at risk), next steps; minutes from planning.agenda_minutes. Renewal and growth merge into one item when all
 optional items apply, so the agenda holds 5-7 items.
 """
 
@@ -128,6 +128,9 @@ class Outlook(BaseModel):
     category: str | None
     plan_category: str | None = Field(description="the category the plan follows (at least at_risk when red)")
     expected_outcome: str | None
+    notice_on: dt.date | None = Field(
+        None, description="notice given: the churn date of an account marked churned with that date still ahead"
+    )
     expansion_signals: list[str]
     expansion_arr: float = Field(description="expansion renewal-strategy would propose")
 
@@ -293,7 +296,8 @@ def _agenda(
     outlook: Outlook, usage: UsageTrend | None, sat: Satisfaction | None,
 ) -> list[AgendaItem]:
     mins = ws.settings.planning.agenda_minutes
-    at_risk = health.band in ("red", "yellow") or bool(risks.alerts)
+    # a renewal at risk is an account at risk, whatever its health band says
+    at_risk = health.band in ("red", "yellow") or bool(risks.alerts) or risk_group(outlook.plan_category) != "healthy"
     items: list[tuple[str, str, str]] = [
         ("objectives", "Objectives and agenda", "Confirm the customer's goals for the next quarter and what "
                                                 "success looks like."),
@@ -325,11 +329,15 @@ def _agenda(
     unused = ", ".join(adoption.unused_features[:3]) if adoption and adoption.unused_features else ""
     items.append(("adoption", "Adoption and roadmap",
                   f"features not used yet: {unused}" if unused else "roadmap preview and the customer's requests"))
-    renewal_due = (outlook.days_to_renewal is not None
-                   and 0 <= outlook.days_to_renewal <= ws.settings.planning.renewal_agenda_days)
+    renewal_due = outlook.notice_on is not None or _renewal_due(ws, outlook)
     growth = outlook.expansion_arr > 0 and risk_group(outlook.plan_category) == "healthy"
-    renewal_text = (f"renewal on {outlook.renewal_date} ({day_count(outlook.days_to_renewal)}): timeline and decision "
-                    "makers" if renewal_due else "")
+    renewal_text = ""
+    if outlook.notice_on is not None:
+        renewal_text = (f"your notice to leave on {outlook.notice_on}: what led to the decision, what would change "
+                        "it, and the transition plan")
+    elif renewal_due:
+        renewal_text = (f"renewal on {outlook.renewal_date} ({day_count(outlook.days_to_renewal)}): timeline and "
+                        "decision makers")
     growth_text = f"{'; '.join(outlook.expansion_signals[:2])}" if growth else ""
     optional = sum([bool(support and (support.opened or support.open_now)), renewal_due, growth])
     if renewal_due and growth and optional == 3:
@@ -338,7 +346,8 @@ def _agenda(
     else:
         merged_minutes = None
         if renewal_due:
-            items.append(("renewal", "Renewal planning", renewal_text))
+            items.append(("renewal", "Your decision to leave" if outlook.notice_on else "Renewal planning",
+                          renewal_text))
         if growth:
             items.append(("expansion", "Growth opportunities", growth_text))
     items.append(("next_steps", "Next steps and owners", "agree actions, owners and dates; book the next review"))
@@ -348,6 +357,12 @@ def _agenda(
         out.append(AgendaItem(topic=topic, minutes=m, start_minute=t, points=points))
         t += m
     return out
+
+
+def _renewal_due(ws: Workspace, outlook: Outlook) -> bool:
+    """The renewal falls within planning.renewal_agenda_days: the review plans it."""
+    days = outlook.days_to_renewal
+    return days is not None and 0 <= days <= ws.settings.planning.renewal_agenda_days
 
 
 def _customer_issues(ws: Workspace, support: SupportPeriod | None, usage: UsageTrend | None,
@@ -387,7 +402,11 @@ def _todos(
     if usage and usage.active_users_change_pct is not None and usage.active_users_change_pct <= -flag:
         out.append(f"Ask the admin why active users fell {-usage.active_users_change_pct:.0f}%: team changes, "
                    "another tool, or friction?")
-    if outlook.days_to_renewal is not None and 0 <= outlook.days_to_renewal <= ws.settings.planning.renewal_agenda_days:
+    if outlook.notice_on is not None:
+        out.append(f"The customer has given notice (leaving on {outlook.notice_on}): with the account executive, "
+                   "hear the reason from the decision maker before the meeting and bring a right-sized or "
+                   "shorter-term offer (renewal-strategy).")
+    elif _renewal_due(ws, outlook):
         prob = "" if outlook.probability is None else (
             f", {outlook.probability:g}% {CATEGORY_WORDS.get(outlook.category or '', '')}")
         out.append(f"Prepare the renewal options with renewal-strategy (renewal on {outlook.renewal_date}{prob}).")
@@ -512,7 +531,7 @@ def account_review(
     outlook = Outlook(
         renewal_date=risk.renewal_date, days_to_renewal=risk.days_to_renewal, probability=risk.probability,
         category=risk.category, plan_category=risk.plan_category, expected_outcome=risk.expected_outcome,
-        expansion_signals=signals[:4],
+        notice_on=risk.notice_on, expansion_signals=signals[:4],
         expansion_arr=exp.expansion_arr,
     )
     stake = _stakeholders(ws, account_id) if "contacts" in has else None

@@ -236,7 +236,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "renewal_won":
             return "renewal opportunity won in the CRM"
         case "churn_notice":
-            return "notice given: marked churned with a churn date ahead"
+            return f"notice given: marked churned, leaving in {day_count(v)}"
     if metric.startswith("health_"):
         return f"{metric[7:]} health {v:.0f}/100"
     return f"{metric.replace('_', ' ')} {v:,.0f}" if abs(v) >= 100 else f"{metric.replace('_', ' ')} {v:.3g}"

@@ -94,6 +94,10 @@ class RenewalRow(BaseModel):
     renewal_date: dt.date
     days_to_renewal: int
     renewal_date_source: Literal["accounts", "subscriptions"]
+    notice_on: dt.date | None = Field(
+        None, description="notice given: the churn date of an account marked churned with that date still ahead "
+        "(at the data's end); its renewal counts as lost"
+    )
     probability: float = Field(description="renewal probability, %")
     category: Category
     churn_probability: float | None = Field(
@@ -559,7 +563,8 @@ def book_drivers(base: RenewalBase, rows: Sequence[int], n: int = 3) -> dict[int
         lost = (["churn_notice"] if notice is not None and notice[i] > 0 else []) + (
             ["renewal_lost"] if base.flags["lost_renewals"][i] > 0 else [])
         if lost:
-            ds = [*(_crm_driver(c, "raises risk") for c in lost), *(d for d in ds if _direction(d) == "raises risk")]
+            ds = [*(_crm_driver(c, "raises risk", base.flags[_FLAG_OF[c]][i]) for c in lost),
+                  *(d for d in ds if _direction(d) == "raises risk")]
         elif base.flags["won_renewals"][i] > 0:
             ds = [_crm_driver("renewal_won", "lowers risk"), *ds]
         if ds:
@@ -567,8 +572,19 @@ def book_drivers(base: RenewalBase, rows: Sequence[int], n: int = 3) -> dict[int
     return out
 
 
-def _crm_driver(feature: str, direction: Literal["raises risk", "lowers risk"]) -> Driver:
-    return Driver(feature=feature, text=describe(feature, 1.0), family="crm", direction=direction, impact=0.0)
+_FLAG_OF = {"churn_notice": "churn_notice", "renewal_lost": "lost_renewals", "renewal_won": "won_renewals"}
+"""The book flag behind each CRM driver (churn_notice holds the days until the churn date)."""
+
+
+def _crm_driver(feature: str, direction: Literal["raises risk", "lowers risk"], value: float = 1.0) -> Driver:
+    return Driver(feature=feature, text=describe(feature, float(value)), family="crm", direction=direction,
+                  impact=0.0)
+
+
+def notice_on(base: RenewalBase, i: int, as_of: dt.date) -> dt.date | None:
+    """The churn date of book row i when the customer has given notice (marked churned, that date ahead)."""
+    days = base.flags.get("churn_notice")
+    return None if days is None or days[i] <= 0 else as_of + dt.timedelta(days=int(days[i]))
 
 
 def driver_words(d: Any) -> str:
@@ -595,7 +611,7 @@ def _signals(base: RenewalBase, i: int, rs: RenewalSettings) -> list[str]:
     f = base.flags
     out = []
     if f["churn_notice"][i] > 0:
-        out.append(describe("churn_notice", 1.0))
+        out.append(describe("churn_notice", f["churn_notice"][i]))
     if f["lost_renewals"][i] > 0:
         out.append(describe("renewal_lost", 1.0))
     if f["won_renewals"][i] > 0:
@@ -643,6 +659,7 @@ def renewal_row(base: RenewalBase, i: int, as_of: dt.date, rs: RenewalSettings, 
         renewal_date=renewal,
         days_to_renewal=days,
         renewal_date_source="subscriptions" if base.derived_date[i] else "accounts",
+        notice_on=notice_on(base, i, as_of),
         probability=float(base.pct[i]),
         category=base.category[i],
         churn_probability=round(float(base.lost[i]) * 100, 1),

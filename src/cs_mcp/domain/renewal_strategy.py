@@ -67,6 +67,9 @@ class RenewalRisk(BaseModel):
     renewal_date: dt.date | None = Field(description="accounts.renewal_date, else the current subscription's end")
     days_to_renewal: int | None
     renewal_date_source: Literal["accounts", "subscriptions"] | None
+    notice_on: dt.date | None = Field(
+        None, description="notice given: the churn date of an account marked churned with that date still ahead"
+    )
     probability: float | None = Field(description="renewal probability, % (renewal-forecast's blend)")
     category: Category | None = Field(description="renewal.probability_tiers category of the probability")
     plan_category: Category | None = Field(
@@ -260,7 +263,7 @@ def _driver_list(base: Any, i: int | None, k: int) -> list[tuple[str | None, str
 def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, drivers_k: int = 3) -> RenewalRisk:
     """The account's renewal date, probability, category, tier and outcome from the renewal book."""
     from cs_mcp.domain.churn import TIERS
-    from cs_mcp.domain.renewal import category_of, probability_rule, renewal_base, renewal_row
+    from cs_mcp.domain.renewal import category_of, notice_on, probability_rule, renewal_base, renewal_row
 
     rs = ws.settings.renewal
     base = renewal_base(ws)
@@ -278,7 +281,8 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
         r = renewal_row(base, i, ws.as_of, rs, texts)
         risk = RenewalRisk(
             renewal_date=r.renewal_date, days_to_renewal=r.days_to_renewal,
-            renewal_date_source=r.renewal_date_source, probability=r.probability, category=r.category,
+            renewal_date_source=r.renewal_date_source, notice_on=r.notice_on, probability=r.probability,
+            category=r.category,
             plan_category=r.category, expected_outcome=r.expected_outcome, churn_probability=r.churn_probability,
             churn_probability_90d=r.churn_probability_90d, churn_tier=r.churn_tier, at_risk=r.at_risk,
             signals=r.signals, health_score=r.health_score, health_band=r.health_band, **common,
@@ -287,7 +291,8 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
         p90 = None if i is None or base.churn_90d[i] != base.churn_90d[i] else round(float(base.churn_90d[i]) * 100, 1)
         pct_ = None if i is None else float(base.pct[i])
         risk = RenewalRisk(
-            renewal_date=None, days_to_renewal=None, renewal_date_source=None, probability=pct_,
+            renewal_date=None, days_to_renewal=None, renewal_date_source=None,
+            notice_on=None if i is None else notice_on(base, i, ws.as_of), probability=pct_,
             category=None if pct_ is None else category_of(pct_, rs.probability_tiers), plan_category=None,
             expected_outcome=None,
             churn_probability=None if i is None else round(float(base.lost[i]) * 100, 1),

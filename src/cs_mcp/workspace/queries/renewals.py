@@ -37,6 +37,14 @@ def renewal_due_sql(column: str, day: str) -> str:
             f"ELSE {column} END")
 
 
+def notice_days_sql(status: str, churned_on: str, day: str) -> str:
+    """SQL for the days from `day` to the churn date of an account that has given notice: marked churned with
+    churned_on still ahead. NULL otherwise, and before `$data_end`: in a look back, a later churn is what
+    happened next, not a notice known then."""
+    return (f"CASE WHEN {day} >= $data_end AND lower({status}) = 'churned' AND {churned_on} > {day} "
+            f"THEN date_diff('day', {day}, {churned_on}) END")
+
+
 def renewal_evidence_sql(n_late: int) -> str:
     """Per account: renewal date (and whether it was derived from subscriptions) and CRM opportunity counts."""
     late = " OR ".join(f"lower(o.stage) LIKE $late{i}" for i in range(n_late)) or "FALSE"
@@ -48,8 +56,7 @@ WITH nxt AS (
 acc AS (
   SELECT a.account_id, COALESCE({renewal_due_sql("a.renewal_date", "$as_of")}, nxt.next_end) AS renewal_date,
     (a.renewal_date IS NULL AND nxt.next_end IS NOT NULL) AS derived,
-    -- notice given: marked churned with a churn date still ahead (known only at the data's end, not in a look back)
-    ($as_of >= $data_end AND lower(a.status) = 'churned' AND a.churned_on > $as_of) AS notice
+    {notice_days_sql("a.status", "a.churned_on", "$as_of")} AS notice_days
   FROM accounts a LEFT JOIN nxt ON nxt.account_id = a.account_id
 ),
 opp AS (
@@ -79,7 +86,7 @@ SELECT acc.account_id, acc.renewal_date, CAST(acc.derived AS INTEGER) AS derived
   CAST(COALESCE(agg.contraction, 0) AS DOUBLE) AS contraction,
   COALESCE(agg.downgrades, 0) AS downgrades, COALESCE(agg.late_renewals, 0) AS late_renewals,
   COALESCE(agg.won_renewals, 0) AS won_renewals, COALESCE(agg.lost_renewals, 0) AS lost_renewals,
-  CAST(COALESCE(acc.notice, FALSE) AS INTEGER) AS churn_notice
+  CAST(COALESCE(acc.notice_days, 0) AS INTEGER) AS churn_notice
 FROM acc LEFT JOIN agg ON agg.account_id = acc.account_id
 """
 
@@ -90,8 +97,10 @@ def renewal_evidence(
 ) -> Columns:
     """Every account's renewal date (NaT without one), `derived` (1 when taken from the current subscription's
     end) and the CRM evidence for that renewal: open expansion and contraction amounts, open downgrades,
-    open late-stage renewal opportunities, won and lost renewal opportunities of this cycle. The renewal date is
-    the one due as of ws.as_of (`renewal_due_sql`, from the dates stored as of coverage.data_end).
+    open late-stage renewal opportunities, won and lost renewal opportunities of this cycle, and `churn_notice`:
+    the days until churned_on of an account marked churned with that date still ahead (notice given; at the
+    data's end only), else 0. The renewal date is the one due as of ws.as_of (`renewal_due_sql`, from the dates
+    stored as of coverage.data_end).
 
     Stage names are matched lower-cased and trimmed (won, lost) or as lower-cased substrings (late). Only deals
     closing by `closed_by` (or without a close date) count."""
