@@ -360,7 +360,13 @@ async def test_in_a_look_back_find_accounts_gives_the_renewals_and_customers_of_
         risk = await _call(c, "churn-risk-list", {"limit": 1})
         one = (await _call(c, "find-accounts", {"query": "A-00510"}))["accounts"][0]
         left_later = (await _call(c, "find-accounts", {"query": "A-00669"}))["accounts"][0]
+        profile = json.loads((await c.read_resource("cs://accounts/A-00669")).contents[0].text)
     assert due["total"] == forecast["renewals"] == 198
     assert active["total"] == risk["total"] == 779
     assert one["renewal_date"] == "2026-05-01"
     assert (left_later["status"], left_later["renewal_date"]) == ("active", "2026-05-09")  # churned 2026-05-09
+    # the profile's record is the data's end; its standing and renewal are the look back's
+    assert (profile["status"], profile["record_as_of"], profile["renewal"]["renewal_date"]) == (
+        "churned", "2026-10-31", "2026-05-09")
+    assert profile["standing"] == {"customer": True, "text": "a customer as of 2026-04-30; it churned on "
+                                   "2026-05-09, after that date (the record shows the data as of 2026-10-31)"}

@@ -123,6 +123,12 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
     assert review.prep_todos[0].startswith("The customer has given notice (leaving on 2026-08-01): with the "
                                            "account executive, hear the reason")
     assert renewal_risk(ws, "C-2", None).notice_on == dt.date(2026, 8, 1)
+    from cs_mcp.domain.profile import account_profile
+
+    profile = account_profile(ws, "C-2")
+    assert profile["standing"] == {"customer": True, "text": "a customer as of 2026-06-30; notice given: leaving "
+                                   "on 2026-08-01"}
+    assert profile["renewal"]["notice_on"] == "2026-08-01"
     calm = account_review(ws, "C-1")
     assert calm.outlook.notice_on is None
     assert "Your decision to leave" not in [a.topic for a in calm.agenda]

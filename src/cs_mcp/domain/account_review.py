@@ -11,8 +11,9 @@ Health, alerts and risk factors come from health_for_account; renewal date, prob
 drivers from renewal-forecast's per-account calculation; expansion signals from renewal-strategy's options.
 Agenda: objectives, value, risks (yellow/red health, alerts or a renewal at risk) or wins, support (tickets in
 the period or open), adoption, renewal (renewal within planning.renewal_agenda_days; the decision to leave when
-notice is given), growth (expansion to offer and the renewal not at risk), next steps; minutes from planning.agenda_minutes. Renewal and growth merge into one item when all
-optional items apply, so the agenda holds 5-7 items.
+notice is given), growth (expansion to offer and the renewal not at risk), next steps; minutes from
+planning.agenda_minutes. Renewal and growth merge into one item when all optional items apply, so the agenda
+holds 5-7 items.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from cs_mcp.domain.paging import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
+    from cs_mcp.workspace.queries.customers import Standing
 
 
 class AccountRef(BaseModel):
@@ -37,6 +39,22 @@ class AccountSearch(Page):
 
 
 MAX_MATCHES_SHOWN = 10
+
+
+def standing_words(st: Standing, as_of: dt.date, data_end: dt.date | None = None) -> str:
+    """An account's standing on the as-of date in words, as the one-account tools' refusals and the account
+    profile say it; `data_end` (coverage.data_end) tells notice given from a churn after a look back's date."""
+    day = as_of.isoformat()
+    if not st.customer:
+        if st.started_on and st.started_on > day:
+            return f"became a customer on {st.started_on}, after the as-of date {day}"
+        return "churned" + (f" on {st.churned_on}" if st.churned_on else "")
+    if st.churned_on and st.churned_on > day:
+        if data_end is None or as_of >= data_end:
+            return f"a customer as of {day}; notice given: leaving on {st.churned_on}"
+        return (f"a customer as of {day}; it churned on {st.churned_on}, after that date (the record shows the "
+                f"data as of {data_end})")
+    return f"a customer as of {day}"
 
 
 def _norm(text: str) -> str:

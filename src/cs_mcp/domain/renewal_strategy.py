@@ -228,16 +228,14 @@ def _f(value: Any) -> float | None:
 def active_account(ws: Workspace, reference: str, purpose: str) -> tuple[str, str]:
     """(account_id, name) of an account that is a customer as of ws.as_of (queries.customers: in a look back,
     one that churned later still is); any other is an InvalidArgument."""
+    from cs_mcp.domain.accounts import standing_words
     from cs_mcp.workspace.queries.customers import standing
 
     ref = resolve_account(ws, reference)
     st = standing(ws, ref.account_id, ws.as_of)
     if st is None or st.customer:
         return ref.account_id, ref.name
-    if st.started_on and st.started_on > ws.as_of.isoformat():
-        why = f"became a customer on {st.started_on}, after the as-of date {ws.as_of.isoformat()}"
-    else:
-        why = "churned" + (f" on {st.churned_on}" if st.churned_on else "")
+    why = standing_words(st, ws.as_of)
     raise InvalidArgument(
         f"{ref.name} ({ref.account_id}) {why}: {purpose} needs an active customer. Use "
         "churn-risk-list or renewal-forecast for the live portfolio."

@@ -48,7 +48,7 @@ def register_resources(server: MCPServer, state: AppState) -> None:
         return ws.quality.compact(10).model_dump_json(indent=2)
 
     @server.resource("cs://accounts/{account_id}", name="accounts", title="Account profile",
-                     description="An account's record, custom attributes, CSM and rows per table",
+                     description="An account's record, custom attributes, CSM, rows per table, standing, renewal",
                      mime_type="application/json")
     async def account(account_id: str) -> str:
         from cs_mcp.domain.profile import account_profile
