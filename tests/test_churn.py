@@ -383,6 +383,32 @@ def test_warm_calls_reuse_the_fitted_model(demo_ws, monkeypatch):
     assert result.method == "model"
 
 
+def test_the_fit_beside_the_snapshot_gives_the_scores_of_the_fit_after_it(demo_ws, monkeypatch):
+    """A cold first answer fits the model on a thread while today's snapshot is computed; above
+    SIDE_BY_SIDE_MAX_ACCOUNTS it fits after the snapshot. Both orders give the same model and scores."""
+    in_memory = {"data": {"duckdb_on_disk": False}}  # no memo on disk: each workspace computes its own
+    with _open(demo_ws.path, **in_memory) as ws:
+        beside = churn_scores(ws)
+    monkeypatch.setattr(churn_model, "SIDE_BY_SIDE_MAX_ACCOUNTS", 0)
+    monkeypatch.setattr(churn_model, "fitted_model", _fitted_after_the_snapshot(churn_model.fitted_model))
+    with _open(demo_ws.path, **in_memory) as ws:
+        after = churn_scores(ws)
+    assert beside.method == after.method == "model"
+    assert list(beside.account_ids) == list(after.account_ids)
+    assert np.array_equal(beside.probability, after.probability)
+    assert np.array_equal(beside.probability_90d, after.probability_90d, equal_nan=True)
+
+
+def _fitted_after_the_snapshot(fitted_model):
+    from cs_mcp.workspace.cache import in_memory
+
+    def fit(ws, *args):
+        assert in_memory(ws, ("portfolio", ws.as_of, ws.settings.health.model_dump_json())), "fitted beside it"
+        return fitted_model(ws, *args)
+
+    return fit
+
+
 # ---------------------------------------------------------------------------------- flat export
 
 
