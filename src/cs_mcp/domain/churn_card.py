@@ -17,7 +17,8 @@ class CandidateScore(BaseModel):
     roc_auc: float = Field(description="out-of-fold ROC-AUC (grouped by account)")
     pr_auc: float = Field(description="out-of-fold average precision")
     brier: float = Field(description="out-of-fold Brier score of the uncalibrated probabilities")
-    fit_seconds: float
+    fit_seconds: float = Field(description="seconds of its cross-validation fits (the chosen candidate is then "
+                               "refitted on every example)")
 
 
 class CalibrationBin(BaseModel):
