@@ -111,6 +111,7 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
     renewal is at high risk (3%), so the agenda opens the issues even with no health score; renewal-strategy
     carries the same date."""
     from cs_mcp.domain.account_review import account_review
+    from cs_mcp.domain.accounts import find_accounts
     from cs_mcp.domain.renewal_strategy import renewal_risk
 
     review = account_review(ws, "C-2")
@@ -123,6 +124,8 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
     assert review.prep_todos[0].startswith("The customer has given notice (leaving on 2026-08-01): with the "
                                            "account executive, hear the reason")
     assert renewal_risk(ws, "C-2", None).notice_on == dt.date(2026, 8, 1)
+    found = {a.account_id: a.notice_on for a in find_accounts(ws, status="churned").accounts}
+    assert found == {"C-2": "2026-08-01", "C-3": None, "C-4": None}
     from cs_mcp.domain.profile import account_profile
 
     profile = account_profile(ws, "C-2")
@@ -137,6 +140,7 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
 def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):
     """The same accounts with a usage row on 2026-10-01: 2026-06-30 is now a look back, and the churn of
     2026-08-01 is what happened next, not what was known then. C-2 is a customer without the notice cap."""
+    from cs_mcp.domain.accounts import find_accounts
     from cs_mcp.domain.renewal import renewal_forecast
 
     (tmp_path / "accounts.csv").write_text(ACCOUNTS)
@@ -148,3 +152,5 @@ def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):
         assert row.probability > 3.0 and row.notice_on is None
         assert not any(d.startswith("notice given") for d in row.churn_drivers)
         assert standing(w, "C-2", w.as_of).customer
+        (found,) = find_accounts(w, query="C-2").accounts
+        assert (found.status, found.notice_on) == ("active", None)

@@ -31,6 +31,10 @@ class AccountSummary(BaseModel):
     arr: float | None = None
     status: str | None = None
     renewal_date: str | None = Field(None, description="ISO date of the next renewal")
+    notice_on: str | None = Field(
+        None, description="notice given: ISO churn date of an account marked churned with that date still ahead "
+        "(a customer until then, counted as active by every portfolio tool)"
+    )
 
 
 class AccountSearch(Page):

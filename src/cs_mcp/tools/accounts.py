@@ -30,7 +30,9 @@ def render_search(r: AccountSearch) -> str:
         bits = [a.segment or "-", money(a.arr)]
         if a.renewal_date:
             bits.append(f"renews {a.renewal_date}")
-        if a.status and a.status != "active":
+        if a.notice_on:
+            bits.append(f"notice given: leaving on {a.notice_on}")
+        elif a.status and a.status != "active":
             bits.append(a.status)
         if a.csm_id:
             bits.append(f"CSM {a.csm_id}")

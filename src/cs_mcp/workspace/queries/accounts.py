@@ -28,6 +28,7 @@ class SearchRow(NamedTuple):
     arr: float | None
     status: str | None
     renewal_date: str | None
+    notice_on: str | None
 
 
 _MATCH_COLUMNS = "account_id, name, segment, arr"
@@ -106,6 +107,13 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 _SEARCH_COLUMNS = "account_id, name, segment, csm_id, plan, arr, status, renewal_date"
 
 
+def _notice_on_sql() -> str:
+    """The churn date of an account that has given notice (queries.renewals.notice_days_sql), else NULL."""
+    from cs_mcp.workspace.queries.renewals import notice_days_sql
+
+    return f"CASE WHEN {notice_days_sql('status', 'churned_on', '$as_of')} > 0 THEN churned_on END AS notice_on"
+
+
 def _accounts_then_sql() -> str:
     """The accounts as of $as_of, in a look back (before $data_end): the renewal that was due then
     (`renewal_due_sql`) and, for an account that churned later, status 'active': queries.customers counts it as a
@@ -118,7 +126,7 @@ def _accounts_then_sql() -> str:
     return ("(SELECT a.account_id, a.name, a.segment, a.csm_id, a.plan, a.arr, "
             "CASE WHEN lower(a.status) = 'churned' AND a.churned_on > $as_of THEN 'active' "
             "ELSE a.status END AS status, "
-            f"{renewal_due_sql('a.renewal_date', '$as_of')} AS renewal_date "
+            f"{renewal_due_sql('a.renewal_date', '$as_of')} AS renewal_date, a.churned_on "
             f"FROM accounts a LEFT JOIN ({FIRST_START_SQL}) fs ON fs.account_id = a.account_id "
             f"WHERE {start} IS NULL OR {start} <= $as_of) AS accounts")
 
@@ -141,7 +149,8 @@ def search_sql(
         order = "(lower(name) = lower($q)) DESC, starts_with(lower(name), lower($q)) DESC, " + order
     sql_where = " AND ".join(where)
     return (f"SELECT COUNT(*) FROM {source} WHERE {sql_where}",
-            f"SELECT {_SEARCH_COLUMNS} FROM {source} WHERE {sql_where} ORDER BY {order} LIMIT $limit OFFSET $offset")
+            f"SELECT {_SEARCH_COLUMNS}, {_notice_on_sql()} FROM {source} WHERE {sql_where} ORDER BY {order} "
+            "LIMIT $limit OFFSET $offset")
 
 
 def search_accounts(
@@ -157,11 +166,13 @@ def search_accounts(
     offset: int,
 ) -> tuple[int, list[SearchRow]]:
     """(accounts matching every filter given, one page of them): best name matches first, then by ARR. Status
-    and renewal date are as of ws.as_of (`_accounts_then_sql`)."""
+    and renewal date are as of ws.as_of (`_accounts_then_sql`); notice_on is the churn date of an account that
+    has given notice (at the data's end only)."""
     from cs_mcp.workspace.queries.coverage import data_end
 
-    look_back = ws.as_of < data_end(ws)
-    params: dict[str, object] = {"as_of": ws.as_of, "data_end": data_end(ws)} if look_back else {}
+    end = data_end(ws)
+    look_back = ws.as_of < end
+    params: dict[str, object] = {"as_of": ws.as_of, "data_end": end}
     if query:
         params["q"] = query
     filters = tuple(c for c, v in (("segment", segment), ("csm_id", csm_id), ("status", status)) if v)
@@ -173,14 +184,15 @@ def search_accounts(
         params["renewal_from"], params["renewal_to"] = as_of, as_of + dt.timedelta(days=days)
     count_sql, page_sql = search_sql(query=bool(query), filters=filters, min_arr=min_arr is not None,
                                      renewal=renewal_within is not None, look_back=look_back)
-    total = ws.scalar(count_sql, **params)
+    counted = params if look_back else {k: v for k, v in params.items() if k not in ("as_of", "data_end")}
+    total = ws.scalar(count_sql, **counted)  # at the data's end, the count's text binds neither date
     rows = ws.rows(page_sql, **params, limit=limit, offset=offset)
     return int(total), [_search_row(r) for r in rows]
 
 
 def _search_row(row: tuple) -> SearchRow:
-    *head, arr, status, renewal = row
-    return SearchRow(*head, None if arr is None else float(arr), status, _iso_date(renewal))
+    *head, arr, status, renewal, notice = row
+    return SearchRow(*head, None if arr is None else float(arr), status, _iso_date(renewal), _iso_date(notice))
 
 
 def _iso_date(value: object) -> str | None:
