@@ -563,17 +563,14 @@ def book_drivers(base: RenewalBase, rows: Sequence[int], n: int = 3) -> dict[int
         lost = (["churn_notice"] if notice is not None and notice[i] > 0 else []) + (
             ["renewal_lost"] if base.flags["lost_renewals"][i] > 0 else [])
         if lost:
-            ds = [*(_crm_driver(c, "raises risk", base.flags[_FLAG_OF[c]][i]) for c in lost),
+            days = {"churn_notice": notice[i]} if notice is not None else {}  # the notice driver names its days
+            ds = [*(_crm_driver(c, "raises risk", days.get(c, 1.0)) for c in lost),
                   *(d for d in ds if _direction(d) == "raises risk")]
         elif base.flags["won_renewals"][i] > 0:
             ds = [_crm_driver("renewal_won", "lowers risk"), *ds]
         if ds:
             out[i] = ds[:n]
     return out
-
-
-_FLAG_OF = {"churn_notice": "churn_notice", "renewal_lost": "lost_renewals", "renewal_won": "won_renewals"}
-"""The book flag behind each CRM driver (churn_notice holds the days until the churn date)."""
 
 
 def _crm_driver(feature: str, direction: Literal["raises risk", "lowers risk"], value: float = 1.0) -> Driver:
