@@ -205,6 +205,25 @@ async def test_a_drivers_figure_is_the_one_health_score_shows_not_the_damped_one
 
 
 @pytest.mark.anyio
+async def test_a_health_score_driver_moves_over_the_window_of_health_scores_trend(client):
+    """A-00147's health fell from 57 to 48 in 30 days but was 46 ninety days ago: the driver said 'up from 46 over
+    90 days' while health-score said 'declining'."""
+    rows = (await _call(client, "churn-risk-list", {"limit": 50}))["accounts"]
+    compared = 0
+    for row in rows:
+        d = next((d for d in row["drivers"] if d["feature"] == "health_score" and d["change"]), None)
+        if d is None:
+            continue
+        trend = (await _call(client, "health-score", {"account": row["account_id"]}))["trend"]
+        then = next(p["score"] for p in trend["history"] if p["days_ago"] == trend["velocity_window_days"])
+        word, _, figure, *rest = d["change"].split()
+        assert (word, rest) == ("down" if trend["velocity_per_day"] < 0 else "up", ["over", "30", "days"]), d
+        assert float(figure) == pytest.approx(then, abs=0.51), (d, trend)  # history keeps one decimal
+        compared += 1
+    assert compared >= 2, compared
+
+
+@pytest.mark.anyio
 async def test_overdue_for_a_touch_is_one_rule_in_engagement_and_csm_performance(client):
     engagement = await _call(client, "engagement-report", {"limit": 1})
     flags = {f["code"]: f for f in engagement["portfolio"]["red_flags"]}

@@ -398,7 +398,7 @@ def _explainer_of(ws: Workspace, scores: ChurnScores) -> Callable[[np.ndarray], 
         X, raw, _ = model.predict(numeric, categorical)
         scored = Scored(model, X, raw, scores.probability[idx], numeric, categorical,
                         lambda j: snap.frame.row(int(rows[j])), _Before(ws, scores.account_ids[idx]),
-                        _health_inputs(snap, rows), c.driver_change_days)
+                        _health_inputs(snap, rows), c.driver_change_days, _Before.trend_days(ws))
         return explainer(scored, scores.population)(np.arange(len(idx)))
 
     return explain
@@ -445,33 +445,49 @@ class _HealthSubset:
 
 
 class _Before:
-    """Feature values of scored accounts churn.driver_change_days before as_of, fetched for the ids explained."""
+    """Feature values of scored accounts churn.driver_change_days before as_of, fetched for the ids explained;
+    the health score's from health.trend.velocity_window_days before, the window health-score's trend reads."""
 
     def __init__(self, ws: Workspace, ids: np.ndarray):
         self.ws, self.ids = ws, ids
         self.values: dict[str, dict[str, float]] = {}
+        self.health: dict[str, float] = {}
+
+    @staticmethod
+    def trend_days(ws: Workspace) -> int:
+        return ws.settings.health.trend.velocity_window_days
 
     def prefetch(self, idx: np.ndarray) -> None:
-        from cs_mcp.domain.scoring import score_frame
-        from cs_mcp.workspace.features import compute_features
-
         wanted = [str(self.ids[i]) for i in idx if str(self.ids[i]) not in self.values]
         if not wanted:
             return
-        day = self.ws.as_of - dt.timedelta(days=self.ws.settings.churn.driver_change_days)
-        frame = compute_features(self.ws, day, wanted)
+        change_days, trend_days = self.ws.settings.churn.driver_change_days, self.trend_days(self.ws)
+        for aid, values in self._at(change_days, wanted).items():
+            self.values[aid] = values
+            self.health[aid] = values["health_score"]
+        if trend_days != change_days:
+            self.health.update({aid: v["health_score"] for aid, v in self._at(trend_days, wanted).items()})
+        for aid in wanted:
+            self.values.setdefault(aid, {})
+
+    def _at(self, days_ago: int, ids: list[str]) -> dict[str, dict[str, float]]:
+        """account id -> its numeric features and health scores days_ago days before as_of"""
+        from cs_mcp.domain.scoring import score_frame
+        from cs_mcp.workspace.features import compute_features
+
+        frame = compute_features(self.ws, self.ws.as_of - dt.timedelta(days=days_ago), ids)
         health = score_frame(frame.columns, self.ws.settings.health)
         numeric = {k: v for k, v in frame.columns.items() if getattr(v, "dtype", None) is not None
                    and v.dtype.kind == "f"}
         numeric["health_score"] = health.score
         numeric.update({f"health_{d}": s for d, s in health.dimension_scores.items()})
-        for r, aid in enumerate(frame["account_id"]):
-            self.values[str(aid)] = {k: float(v[r]) for k, v in numeric.items()}
-        for aid in wanted:
-            self.values.setdefault(aid, {})
+        return {str(aid): {k: float(v[r]) for k, v in numeric.items()} for r, aid in enumerate(frame["account_id"])}
 
     def __call__(self, feature: str, i: int) -> float:
-        return self.values.get(str(self.ids[i]), {}).get(feature, float("nan"))
+        aid = str(self.ids[i])
+        if feature == "health_score":
+            return self.health.get(aid, float("nan"))
+        return self.values.get(aid, {}).get(feature, float("nan"))
 
 
 def _health_inputs(snap: Any, rows: np.ndarray) -> Callable[..., list[tuple[str, Any]]]:
