@@ -121,6 +121,8 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
     assert "Open issues and the plan to fix them" in topics
     (leave,) = [a for a in review.agenda if a.topic == "Your decision to leave"]
     assert leave.points.startswith("your notice to leave on 2026-08-01: what led to the decision")
+    assert review.agenda[0].points == "Confirm what the customer needs from us until 2026-08-01 and what would " \
+                                      "make them stay."
     assert review.prep_todos[0].startswith("The customer has given notice (leaving on 2026-08-01): with the "
                                            "account executive, hear the reason")
     assert renewal_risk(ws, "C-2", None).notice_on == dt.date(2026, 8, 1)
@@ -135,6 +137,7 @@ def test_the_review_of_an_account_that_gave_notice_plans_for_the_leaving_date(ws
     calm = account_review(ws, "C-1")
     assert calm.outlook.notice_on is None
     assert "Your decision to leave" not in [a.topic for a in calm.agenda]
+    assert calm.agenda[0].points.startswith("Confirm the customer's goals for the next quarter")
 
 
 def test_in_a_look_back_a_later_churn_is_not_notice(tmp_path):

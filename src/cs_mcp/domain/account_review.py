@@ -299,10 +299,10 @@ def _agenda(
     mins = ws.settings.planning.agenda_minutes
     # a renewal at risk is an account at risk, whatever its health band says
     at_risk = health.band in ("red", "yellow") or bool(risks.alerts) or risk_group(outlook.plan_category) != "healthy"
-    items: list[tuple[str, str, str]] = [
-        ("objectives", "Objectives and agenda", "Confirm the customer's goals for the next quarter and what "
-                                                "success looks like."),
-    ]
+    objectives = ("Confirm the customer's goals for the next quarter and what success looks like."
+                  if outlook.notice_on is None else
+                  f"Confirm what the customer needs from us until {outlook.notice_on} and what would make them stay.")
+    items: list[tuple[str, str, str]] = [("objectives", "Objectives and agenda", objectives)]
     value_points = []
     if usage and usage.active_users_change_pct is not None:
         with_data = [m for m in usage.months if m.active_users is not None]
