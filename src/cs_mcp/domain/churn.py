@@ -214,7 +214,8 @@ class ChurnRiskAccount(BaseModel):
     at_risk_renewal: bool = Field(
         False, description="an at-risk renewal: renewal probability under the 'likely' tier"
     )
-    days_since_last_touch: int | None
+    days_since_last_touch: int | None = Field(description="days since the last CSM touch on record")
+    never_touched: bool = Field(False, description="no CSM touch on record (the workspace has touchpoints)")
     health_score: float | None
     health_band: str
     drivers: list[Driver] = Field(description="top 3 behaviour signals behind the probability, with their change")
@@ -428,6 +429,7 @@ def _rows(
             renewal_probability=float(book.pct[i]) if dtr is not None else None,
             at_risk_renewal=bool(book.at_risk[i]),
             days_since_last_touch=None if touch is None else int(touch),
+            never_touched=touch is None and j >= 0 and view.touchpoints,
             health_score=None if hs is None else round(hs, 1), health_band=str(book.bands[i]),
             drivers=drivers, context=e.context if e else [],
             recommended_action=recommended_action(tier, None if a is None else a * p, dtr, drivers,

@@ -156,6 +156,8 @@ class ScoringView:
     arr: np.ndarray
     days_to_renewal: np.ndarray
     days_since_last_touch: np.ndarray
+    """NaN when never touched (or without touchpoints)"""
+    touchpoints: bool
     health_score: np.ndarray
     health_band: np.ndarray
     segments: list[str]
@@ -280,7 +282,7 @@ def _score_portfolio(ws: Workspace, progress: Progress | None) -> ChurnScores:
     rows = active_rows(ws)
     ind_score, _ = leading_indicator_score(subset(indicator_columns(snap.frame, snap.health), rows), c)
     fitted, why = fitted_later()
-    view = _view(snap.frame, snap.health, rows)
+    view = _view(snap.frame, snap.health, rows, "touchpoints" in ws.tables)
     ids = np.asarray(snap.frame["account_id"][rows], dtype=object)
     position = {a: i for i, a in enumerate(ids)}
     nan = np.full(len(rows), np.nan)
@@ -481,7 +483,9 @@ class _Before:
                    and v.dtype.kind == "f"}
         numeric["health_score"] = health.score
         numeric.update({f"health_{d}": s for d, s in health.dimension_scores.items()})
-        return {str(aid): {k: float(v[r]) for k, v in numeric.items()} for r, aid in enumerate(frame["account_id"])}
+        active = frame["is_active"]  # an account not yet a customer then has nothing to compare with
+        return {str(aid): {k: float(v[r]) for k, v in numeric.items()} for r, aid in enumerate(frame["account_id"])
+                if active[r] == 1}
 
     def __call__(self, feature: str, i: int) -> float:
         aid = str(self.ids[i])
@@ -521,7 +525,7 @@ def _health_drivers(inputs: Callable[[int, bool], list[tuple[str, Any]]], row: d
             for m, v in inputs(i, False)[:2]]
 
 
-def _view(frame: FeatureFrame, health: Any, rows: np.ndarray) -> ScoringView:
+def _view(frame: FeatureFrame, health: Any, rows: np.ndarray, touchpoints: bool) -> ScoringView:
     import numpy as np
 
     from cs_mcp.domain.columns import lowered
@@ -536,7 +540,8 @@ def _view(frame: FeatureFrame, health: Any, rows: np.ndarray) -> ScoringView:
         csm_lower=lowered(csm, ""),
         arr=np.asarray(frame["arr"][rows], dtype=float),
         days_to_renewal=np.asarray(frame["days_to_renewal"][rows], dtype=float),
-        days_since_last_touch=np.asarray(frame["days_since_last_touch"][rows], dtype=float),
+        days_since_last_touch=np.asarray(frame["last_touch_days"][rows], dtype=float),
+        touchpoints=touchpoints,
         health_score=np.asarray(health.score[rows], dtype=float),
         health_band=health.bands()[rows],
         segments=sorted({str(s) for s in seg if s is not None}),

@@ -32,10 +32,11 @@ EPOCH = dt.date(1970, 1, 1)
 YEAR_DAYS = 365.25
 CATEGORICALS = ("segment", "plan", "industry", "region")
 # Feature-SQL metrics left out of the model: is_active selects the examples; arr / seats / tenure / days to
-# renewal are recomputed here as of each cut-off; the rest are redundant with changes or are sample sizes.
+# renewal are recomputed here as of each cut-off; the rest are redundant with changes or are sample sizes
+# (last_touch_days is days_since_last_touch without its never-touched fallback, for display).
 _NOT_MODEL_INPUTS = frozenset({
     "arr", "seats_purchased", "is_active", "tenure_days", "days_to_renewal", "active_users_prev", "arr_12m_ago",
-    "outreach_n", "meetings_n", "support_csat_n", "csat_n",
+    "outreach_n", "meetings_n", "support_csat_n", "csat_n", "last_touch_days",
 })
 HISTORY_METRICS = tuple(c for c in METRIC_COLUMNS if c not in _NOT_MODEL_INPUTS)
 LABELS = ("next_renewal", "horizon")

@@ -349,9 +349,10 @@ def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = N
         )
     history = []
     for i, days in enumerate(lookbacks, start=1):
-        s = _f(scored.score[i])
+        # before the account was a customer there is no health to compare with
+        s = _f(scored.score[i]) if frame.row(i).get("is_active") == 1 else None
         history.append(TrendPoint(days_ago=days, as_of=dates[i], score=None if s is None else round(s, 1),
-                                  band=scored.band(i)))
+                                  band=scored.band(i) if s is not None else "unknown"))
     score_7d = next((p.score for p in history if p.days_ago == settings.health.alerts.drop_window_days), None)
     renewal = _f(row.get("days_to_renewal"))
     renewal_days = None if renewal is None else int(renewal)

@@ -166,6 +166,8 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "days_since_last_login":
             return f"no logins for {day_count(v)}" if v >= 7 else f"last login {day_count(v)} ago"
         case "days_since_last_touch":
+            if "last_touch_days" in row and not _known(row["last_touch_days"]):
+                return "no CSM touch on record" + (f" in {day_count(v)} as a customer" if v < 365 else "")
             return f"no CSM touch for {day_count(v)}" if v >= 14 else f"last CSM touch {day_count(v)} ago"
         case "nps":
             return f"NPS {v:+.0f}" + _sample(metric, row, "respondent", "respondents")

@@ -56,6 +56,8 @@ def _line(a: ChurnRiskAccount) -> str:
         bits.append(f"renews in {a.days_to_renewal}d" + (" AT-RISK RENEWAL" if a.at_risk_renewal else ""))
     if a.days_since_last_touch is not None:
         bits.append(f"touch {a.days_since_last_touch}d ago")
+    elif a.never_touched:
+        bits.append("never touched")
     if a.health_score is not None:
         bits.append(f"health {a.health_score:.0f} {a.health_band}")
     drivers = "; ".join(

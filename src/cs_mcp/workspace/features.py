@@ -26,6 +26,8 @@ MEETING_TYPES = ("meeting", "qbr", "ebr", "training")
 NO_ANSWER_OUTCOMES = ("no_response", "no_show", "no-show", "unanswered", "bounced")
 
 # Metric columns the query returns, all numeric (DOUBLE); NULL means "no data for this account".
+# days_since_last_touch, which health scores and the model reads, counts a never-touched account's days as a
+# customer (up to 365); last_touch_days is the days since a touch on record, NULL when none (what is shown).
 METRIC_COLUMNS: tuple[str, ...] = (
     "arr",
     "seats_purchased",
@@ -45,6 +47,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "meeting_attendance_rate",
     "meetings_n",
     "days_since_last_touch",
+    "last_touch_days",
     "touches_90d",
     "tickets_30d",
     "ticket_volume_ratio",
@@ -266,6 +269,7 @@ SELECT
   CASE WHEN tp.meetings_n > 0 THEN tp.meetings_held * 1.0 / tp.meetings_n END AS meeting_attendance_rate,
   CAST(tp.meetings_n AS DOUBLE) AS meetings_n,
   CAST(COALESCE(x.as_of - tp.last_touch, {touch_fallback}) AS DOUBLE) AS days_since_last_touch,
+  CAST(x.as_of - tp.last_touch AS DOUBLE) AS last_touch_days,
   CAST(COALESCE(tp.touches_90d, 0) AS DOUBLE) AS touches_90d,
   CAST(COALESCE(tk.tickets_recent, 0) AS DOUBLE) AS tickets_30d,
   (COALESCE(tk.tickets_recent, 0) + 1.0)
@@ -314,7 +318,7 @@ def _null_unavailable(frame: dict[str, Any], tables: frozenset[str]) -> None:
                   "logins_per_user_week", "days_since_last_login"),
         "feature_usage": ("feature_adoption", "features_used"),
         "touchpoints": ("outreach_response_rate", "outreach_n", "meeting_attendance_rate", "meetings_n",
-                        "days_since_last_touch", "touches_90d"),
+                        "days_since_last_touch", "last_touch_days", "touches_90d"),
         "tickets": ("tickets_30d", "ticket_volume_ratio", "open_critical_tickets", "escalations_90d",
                     "support_csat", "support_csat_n", "oldest_open_critical_hours"),
         "nps": ("nps", "nps_responses", "min_nps_score_90d", "csat", "csat_n"),
