@@ -27,7 +27,7 @@ from cs_mcp.config import load_settings
 from cs_mcp.domain.errors import AccountNotFound, InvalidArgument
 from cs_mcp.domain.health import health_for_account
 from cs_mcp.domain.renewal import renewal_forecast
-from cs_mcp.domain.renewal_strategy import renewal_strategy
+from cs_mcp.domain.renewal_strategy import _expansion_offer, _right_size, renewal_strategy, users_grew
 from cs_mcp.server import create_server
 from cs_mcp.tools.renewal_strategy import render_strategy
 
@@ -143,11 +143,68 @@ def test_proposals_fit_the_risk_right_size_idle_seats_and_hold_back_discounts(va
     assert vantage.lead_option == "renewal_expansion" and [x.lead for x in vantage.proposals] == [False, True, False]
     w = {x.option: x for x in westwind.proposals}
     assert list(w) == ["renewal_only", "right_size", "renewal_expansion", "multi_year"]
-    # 10 of 40 seats active: keep ceil(10 / 0.8) = 13 seats at 24,000 / 40 = 600 -> 7,800
-    assert (w["right_size"].arr, w["right_size"].change_vs_current) == (7_800, -16_200)
+    # the CRM's open downgrade O-4 (renewal-forecast's contraction) sizes it: 24,000 - 4,000, not the 10 of 40
+    # seats in use (13 seats, 7,800)
+    assert (w["right_size"].arr, w["right_size"].change_vs_current) == (20_000, -4_000)
+    assert "open downgrade in the CRM (-$4,000)" in w["right_size"].rationale
     assert westwind.lead_option == "right_size" and w["right_size"].lead
+    assert "open downgrade" in westwind.lead_reason
     assert not w["renewal_expansion"].offered and not w["multi_year"].offered  # high risk: no discount, no upsell
     assert "Held back" in w["multi_year"].rationale
+
+
+def test_a_right_size_from_the_seats_in_use_keeps_at_least_the_configured_share_of_arr(ws):
+    row = {"seats_purchased": 40, "active_users": 10, "seat_utilization": 0.25}
+    # the users fill ceil(10 / 0.8) = 13 seats, but 75% of 40 seats = 30 stay: 30 x 24,000 / 40 = 18,000
+    p = _right_size(ws, 24_000, row)
+    assert (p.arr, p.change_vs_current) == (18_000, -6_000)
+    assert p.rationale.startswith("30 of 40 seats: the users active now fill 13 at 80% use")
+    assert "at least 75% of ARR" in p.rationale
+    with _open(overrides={"planning": {"right_size_min_arr_share": 0}}) as w:
+        q = _right_size(w, 24_000, row)
+    assert (q.arr, q.rationale.split(",")[0]) == (7_800, "13 of 40 seats")
+
+
+@pytest.fixture(scope="module")
+def vantage_lost(tmp_path_factory):
+    """Vantage (green health, 90% of seats used, no downgrade) with its renewal marked lost in the CRM."""
+    d = tmp_path_factory.mktemp("lost")
+    shutil.copytree(REVIEW, d, dirs_exist_ok=True)
+    with open(d / "opportunities.csv", "a", encoding="utf-8") as f:
+        f.write("O-5,V-1,renewal,60000,Closed Lost,2026-06-20,P1\n")
+    with _open(d) as w:
+        return renewal_strategy(w, "V-1")
+
+
+def test_a_renewal_marked_lost_with_healthy_signals_hears_the_reason_and_leads_with_a_shorter_term(vantage_lost):
+    s = vantage_lost
+    assert s.risk.churn_drivers[0] == "renewal opportunity marked lost in the CRM"
+    assert (s.risk.health_band, s.risk.category) == ("green", "high_risk")
+    p = {x.option: x for x in s.proposals}
+    # no idle seats and no downgrade: no right-size, so churn-risk-list's shorter-term offer leads, at today's price
+    assert s.lead_option == "short_term" and p["short_term"].lead and "churn-risk-list" in s.lead_reason
+    assert (p["short_term"].arr, p["short_term"].term_months, p["short_term"].total_contract_value) == (
+        60_000, 6, 30_000)
+    assert "- LEAD Shorter-term renewal: $60K/yr, 6 months." in render_strategy(s)
+    assert "hear the reason from you directly" in s.guide.opening
+    assert "not gone as they should" not in s.guide.opening
+    assert s.timeline[0].action.startswith("Hear the reason from the decision maker")
+    actions = " ".join(m.action for m in s.timeline)
+    assert "recovery" not in actions and "critical" not in actions
+
+
+def test_growing_is_said_only_when_active_users_grew(vantage, westwind):
+    assert users_grew(vantage.value) and not users_grew(westwind.value)  # 30 -> 45; 30 -> 10
+    assert "where the team is growing" in vantage.guide.opening
+    assert "so the growing team is covered" in vantage.proposals[1].rationale
+    flat = _expansion_offer(60_000, vantage.expansion, "healthy", grew=False)
+    assert flat.rationale == "Adds +10 seats (to 60) and cross-sell O-2 (Integrations) ($14.5K) at renewal."
+    # Westwind renewing at 28.4% is high confidence from 20%; its health is yellow, so the plan is healthy
+    tiers = {"high_confidence": 20, "likely": 10, "at_risk": 5}
+    with _open(overrides={"renewal": {"probability_tiers": tiers}}) as w:
+        s = renewal_strategy(w, "W-2")
+    assert s.risk.plan_category == "high_confidence"
+    assert s.guide.opening.endswith("plan the next one together.")
 
 
 def test_timeline_is_dated_from_the_renewal_with_past_current_and_upcoming_milestones(vantage, westwind):
@@ -164,6 +221,9 @@ def test_timeline_is_dated_from_the_renewal_with_past_current_and_upcoming_miles
     assert [m.status for m in westwind.timeline] == ["past", "past", "past", "current", "upcoming"]
     assert westwind.timeline[0].action.startswith("Save play")
     assert "active users down 50% in 30 days" in westwind.timeline[0].action
+    # health yellow: recovery check-ins; no critical ticket open: nothing to fix first
+    assert westwind.timeline[1].action == "Executive-to-executive meeting; weekly recovery check-ins until health " \
+                                          "improves."
 
 
 def test_conversation_guide_turns_drivers_into_objections_with_the_accounts_numbers(vantage, westwind):
@@ -233,7 +293,9 @@ def test_text_leads_with_the_renewal_and_stays_compact(vantage, westwind):
         "confidence, expected expand. Lead with renewal + expansion ($74.5K/yr)."
     )
     assert "- [NOW] T-90 2026-06-15 value review" in text
-    assert "- LEAD Renewal + expansion: $74.5K/yr (+14,500), 12 months." in text
+    # deltas in the one money format: +14,500 and 54,000 - 60,000 = -6,000
+    assert "- LEAD Renewal + expansion: $74.5K/yr (+$14.5K), 12 months." in text
+    assert "- Multi-year with discount: $54K/yr (-$6,000), 3 years" in text
     assert len(text) < 6000 and len(render_strategy(westwind)) < 6000
 
 
@@ -256,7 +318,7 @@ async def test_renewal_strategy_tool_returns_the_plan_and_a_text(review_client):
     assert not result.is_error
     data = result.structured_content
     assert (data["account_id"], data["lead_option"], data["risk"]["probability"]) == ("W-2", "right_size", 28.4)
-    assert [p["arr"] for p in data["proposals"]] == [24_000, 7_800, 24_000, 21_600]
+    assert [p["arr"] for p in data["proposals"]] == [24_000, 20_000, 24_000, 21_600]
     assert [p["offered"] for p in data["proposals"]] == [True, True, False, False]
     assert result.content[0].text.startswith("Westwind Retail (W-2), $24K ARR: renews 2026-07-20 (20 days")
 
@@ -285,7 +347,7 @@ def test_on_the_demo_every_plan_is_complete_and_compact():
         picks = [str(base.ids[i]) for i in (*order[:2], *order[-2:])]
         plans = [renewal_strategy(demo, a) for a in picks]
     for s in plans:
-        assert len(s.proposals) in (3, 4) and sum(p.lead for p in s.proposals) == 1
+        assert len(s.proposals) in (3, 4, 5) and sum(p.lead for p in s.proposals) == 1
         assert all(p.offered for p in s.proposals if p.lead)
         by = {p.option: p for p in s.proposals}
         assert by["multi_year"].arr == pytest.approx(by["renewal_only"].arr * 0.9)
@@ -295,4 +357,7 @@ def test_on_the_demo_every_plan_is_complete_and_compact():
         assert s.guide.objections and s.value.highlights
         assert len(render_strategy(s)) < 6000
     assert plans[0].risk.probability <= plans[-1].risk.probability
-    assert plans[0].lead_option in ("renewal_only", "right_size")
+    assert plans[0].lead_option in ("renewal_only", "right_size", "short_term")
+    for s in plans:
+        if "renewal opportunity marked lost in the CRM" in s.risk.churn_drivers:  # churn-risk-list's action
+            assert s.lead_option in ("right_size", "short_term")

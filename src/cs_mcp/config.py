@@ -1225,6 +1225,14 @@ class PlanningSettings(_Model):
     right_size_target_utilization: float = Field(
         0.8, gt=0, le=1, description="a right-sized renewal keeps the seats the active users fill at this use"
     )
+    right_size_min_arr_share: float = Field(
+        0.75, ge=0, le=1, description="a right-sized renewal sized to the seats in use keeps at least this share "
+        "of current ARR (a cut the customer asked for, an open CRM downgrade, is taken as it is)"
+    )
+    short_term_months: int = Field(
+        6, ge=1, le=11, description="term of the shorter-term renewal offered, at the current price, when the "
+        "renewal is marked lost in the CRM or notice is given"
+    )
     review_days: int = Field(90, ge=7, le=366, description="account-review-prep's default period: the last N days")
     trend_months: int = Field(6, ge=2, le=24, description="months in account-review-prep's usage trend")
     usage_change_flag_pct: float = Field(

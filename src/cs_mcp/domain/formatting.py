@@ -18,6 +18,11 @@ def money(v: float | None) -> str:
     return f"${v:,.0f}"
 
 
+def money_change(v: float) -> str:
+    """A signed change in money in the one money format: +$14.5K, -$171K."""
+    return ("-" if v < 0 else "+") + money(abs(v))
+
+
 def pct(v: float | None) -> str:
     """A share as a whole percentage: 0.456 -> 46%."""
     return "n/a" if v is None else f"{v * 100:.0f}%"

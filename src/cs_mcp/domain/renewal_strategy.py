@@ -9,13 +9,17 @@ Expansion options: the account's candidates from the expansion engine (cs_mcp.do
 as expansion-opportunities: seat upsell, cross-sell, tier upgrade; none for red health or a critical / high
 churn tier), and open upsell / cross-sell deals the CRM holds that no candidate covers. The proposal's
 expansion ARR is the candidate with the highest expected value.
-Proposals: renewal only (current ARR, 12 months); right-sized (when seat utilization is under
-planning.right_size_below: the seats the active users fill at planning.right_size_target_utilization);
-renewal + expansion (ARR + expansion ARR; offered only when the renewal is healthy); multi-year (ARR x (1 -
-renewal.multi_year_discount_pct / 100) a year for planning.multi_year_years years; not offered for a
-high-risk renewal). The lead follows planning.lead_option by renewal category; an at-risk plan with idle
-seats leads with the right-sized renewal; renewal + expansion with nothing to expand falls back to
-multi-year, a held-back multi-year to renewal only.
+Proposals: renewal only (current ARR, 12 months); right-sized (ARR - the open CRM downgrade, renewal-forecast's
+contraction, when there is one; else, when seat utilization is under planning.right_size_below, the seats the
+active users fill at planning.right_size_target_utilization, keeping at least planning.right_size_min_arr_share
+of ARR); shorter-term (current ARR for planning.short_term_months, for a renewal marked lost in the CRM or notice
+given); renewal + expansion (ARR + expansion ARR; offered only when the renewal is healthy); multi-year (ARR x
+(1 - renewal.multi_year_discount_pct / 100) a year for planning.multi_year_years years; not offered for a
+high-risk renewal). The lead follows planning.lead_option by renewal category; an at-risk plan with a right-size
+leads with it; renewal + expansion with nothing to expand falls back to multi-year, a held-back multi-year to
+renewal only; a renewal marked lost or notice given leads with the right-sized, else the shorter-term renewal
+(churn-risk-list's action). Such a renewal with health not red gets the 'lost' talk track and milestones: hear
+the reason from the decision maker, no recovery plan.
 The talk track (openings, objections, responses) is in resources/catalogues/renewal-talk.yaml, the
 milestone actions by risk group in resources/catalogues/renewal-milestones.yaml.
 """
@@ -31,7 +35,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from cs_mcp.config import ProposalOption
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import day_count, money, pct
+from cs_mcp.domain.formatting import day_count, money, money_change, pct
 from cs_mcp.domain.health import Alert, HealthScore, health_for_account
 
 if TYPE_CHECKING:
@@ -46,9 +50,11 @@ CATEGORY_WORDS = {
     "at_risk": "at risk",
     "high_risk": "high risk",
 }
+OfferOption = Literal[ProposalOption, "short_term"]
 OPTION_TITLES = {
     "renewal_only": "Renewal only",
     "right_size": "Right-sized renewal",
+    "short_term": "Shorter-term renewal",
     "renewal_expansion": "Renewal + expansion",
     "multi_year": "Multi-year with discount",
 }
@@ -97,6 +103,8 @@ class RenewalRisk(BaseModel):
         default_factory=list, description="the account's detractors' own recent NPS comments, newest first"
     )
     _driver_features: list[tuple[str | None, str]] = PrivateAttr(default_factory=list)
+    _downgrade_arr: float = PrivateAttr(0.0)  # renewal-forecast's contraction: the open CRM downgrade
+    _lost: bool = PrivateAttr(False)  # the renewal is marked lost in the CRM, or notice is given
 
 
 class PastValue(BaseModel):
@@ -180,7 +188,7 @@ class ConversationGuide(BaseModel):
 
 
 class Proposal(BaseModel):
-    option: ProposalOption
+    option: OfferOption
     title: str
     offered: bool = Field(True, description="false when the plan holds this option back (and why is in rationale)")
     arr: float = Field(description="annual recurring revenue of the offer")
@@ -207,8 +215,11 @@ class RenewalStrategy(BaseModel):
     expansion: Expansion
     timeline: list[Milestone]
     guide: ConversationGuide
-    proposals: list[Proposal] = Field(description="renewal only, renewal + expansion, multi-year")
-    lead_option: ProposalOption
+    proposals: list[Proposal] = Field(
+        description="renewal only; right-sized (to the open CRM downgrade, else the seats in use); shorter-term "
+        "(a renewal marked lost or notice given); renewal + expansion; multi-year"
+    )
+    lead_option: OfferOption
     lead_reason: str
     tables_used: list[str]
     not_computed: list[str] = Field(description="what the data could not support, and which table would fix it")
@@ -261,7 +272,14 @@ def _driver_list(base: Any, i: int | None, k: int) -> list[tuple[str | None, str
 def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, drivers_k: int = 3) -> RenewalRisk:
     """The account's renewal date, probability, category, tier and outcome from the renewal book."""
     from cs_mcp.domain.churn import TIERS
-    from cs_mcp.domain.renewal import category_of, notice_on, probability_rule, renewal_base, renewal_row
+    from cs_mcp.domain.renewal import (
+        category_of,
+        lost_evidence,
+        notice_on,
+        probability_rule,
+        renewal_base,
+        renewal_row,
+    )
 
     rs = ws.settings.renewal
     base = renewal_base(ws)
@@ -300,6 +318,9 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
             **common,
         )
     risk._driver_features = [(f, t) for f, t, d in drivers if d == "raises risk"]
+    if i is not None:
+        risk._downgrade_arr = float(base.contraction[i]) if base.flags["downgrades"][i] > 0 else 0.0
+        risk._lost = bool(lost_evidence(base.flags)[i])
     if risk.category in ("high_confidence", "likely") and risk.health_band == "red":
         risk.plan_category = "at_risk"
     else:
@@ -506,6 +527,7 @@ def value_delivered(ws: Workspace, account_id: str, frame: FeatureFrame, lookbac
 
 
 RiskGroup = Literal["healthy", "at_risk", "high_risk"]
+PlanGroup = Literal["healthy", "at_risk", "high_risk", "lost"]
 
 
 def risk_group(category: str | None) -> RiskGroup:
@@ -514,19 +536,35 @@ def risk_group(category: str | None) -> RiskGroup:
     return "healthy"
 
 
-def _actions(group: RiskGroup, drivers: str, lead: str, expansion: str, lead_option: str) -> list[tuple[str, str]]:
+def plan_group(risk: RenewalRisk) -> PlanGroup:
+    """The risk group of the plan category; 'lost' for a renewal marked lost in the CRM (or notice given) while
+    health is not red: its reason is to be heard from the decision maker, not recovered from."""
+    if risk._lost and risk.health_band != "red":
+        return "lost"
+    return risk_group(risk.plan_category)
+
+
+def _actions(
+    group: PlanGroup, drivers: str, lead: str, expansion: str, lead_option: str, weak_health: bool = True,
+    open_critical: bool = True,
+) -> list[tuple[str, str]]:
     """(owner, action) for the five milestones, largest lead time first (catalogue renewal-milestones)."""
     from cs_mcp.content import catalogue
 
     cat = catalogue("renewal-milestones")
-    fallback = cat["fallback"]["right_size" if lead_option == "right_size" else "other"]
-    return [(m["owner"], m["action"].format(drivers=drivers, lead=lead, expansion=expansion, fallback=fallback))
-            for m in cat[group]]
+    fill = {
+        "drivers": drivers, "lead": lead, "expansion": expansion,
+        "fallback": cat["fallback"]["right_size" if lead_option == "right_size" else "other"],
+        "checkins": cat["checkins"]["recovery" if weak_health else "plain"],
+        "critical": cat["critical"] if open_critical else "",
+    }
+    return [(m["owner"], m["action"].format(**fill)) for m in cat[group]]
 
 
 def build_timeline(
-    renewal_date: dt.date | None, days_left: int | None, milestones: list[int], group: RiskGroup,
-    drivers: str, lead: str, expansion: str, lead_option: str = "renewal_only",
+    renewal_date: dt.date | None, days_left: int | None, milestones: list[int], group: PlanGroup,
+    drivers: str, lead: str, expansion: str, lead_option: str = "renewal_only", weak_health: bool = True,
+    open_critical: bool = True,
 ) -> tuple[list[Milestone], str | None]:
     """The dated milestones with their status (past, current, upcoming) and the stage reached."""
     from cs_mcp.domain.renewal import STAGE_NAMES, timeline_of
@@ -537,9 +575,9 @@ def build_timeline(
     names = STAGE_NAMES if len(milestones) == len(STAGE_NAMES) else tuple(f"T-{m}" for m in milestones)
     labels = [f"T-{m}" for m in milestones]
     current = labels.index(stage) if stage in labels else (len(labels) if stage == "overdue" else -1)
+    actions = _actions(group, drivers, lead, expansion, lead_option, weak_health, open_critical)
     out = []
-    for i, (m, (owner, action)) in enumerate(zip(milestones, _actions(group, drivers, lead, expansion, lead_option),
-                                                 strict=True)):
+    for i, (m, (owner, action)) in enumerate(zip(milestones, actions, strict=True)):
         status: MilestoneStatus = "past" if i < current else "current" if i == current else "upcoming"
         out.append(Milestone(milestone=labels[i], days_before=m, date=renewal_date - dt.timedelta(days=m),
                              name=names[i], status=status, owner=owner, action=action))
@@ -571,12 +609,14 @@ def conversation_guide(
     quotes: list[CustomerComment] | None = None,
 ) -> ConversationGuide:
     talk = _talk()
-    group = risk_group(risk.plan_category)
+    group = plan_group(risk)
     years = None if tenure_days is None else tenure_days / 365
     tenure = "" if years is None or years < 1 else f" for {years:.0f} year{'s' if years >= 1.5 else ''}"
     top = next((t for f, t in risk._driver_features if _topic(f)), None)
-    key = {"healthy": "healthy", "at_risk": "at_risk"}.get(group, "critical")
-    opening = talk["openings"][key].format(tenure=tenure, name=name, issue=f" ({top})" if top else "")
+    key = {"healthy": "healthy", "at_risk": "at_risk", "lost": "lost"}.get(group, "critical")
+    growth = talk["growing"] if users_grew(value) else ""
+    opening = talk["openings"][key].format(tenure=tenure, name=name, issue=f" ({top})" if top else "",
+                                           growth=growth)
     by = {m.metric: m for m in value.metrics}
     users = by["active_users"]
     questions = ["Which outcomes matter most to you over the next twelve months?",
@@ -636,76 +676,112 @@ def conversation_guide(
     )
 
 
+def users_grew(value: ValueDelivered) -> bool:
+    """Active users now above the first look-back's figure."""
+    users = next(m for m in value.metrics if m.metric == "active_users")
+    past = next((p.value for p in users.past if p.value is not None), None)
+    return users.now is not None and past is not None and users.now > past
+
+
 # ----------------------------------------------------------------------- proposals
 
 
 def proposals(
-    ws: Workspace, arr: float, expansion: Expansion, category: str | None, demoted: bool = False,
-    row: dict[str, Any] | None = None,
-) -> tuple[list[Proposal], ProposalOption, str]:
-    """The offers (renewal only, right-size when seats sit idle, renewal + expansion, multi-year), which are
-    offered for this risk, and the one to lead with."""
-    plan = ws.settings.planning
+    ws: Workspace, arr: float, expansion: Expansion, risk: RenewalRisk, row: dict[str, Any] | None = None,
+    grew: bool = False,
+) -> tuple[list[Proposal], OfferOption, str]:
+    """The offers (renewal only, right-size for an open CRM downgrade or idle seats, a shorter term for a renewal
+    marked lost, renewal + expansion, multi-year), which are offered for this risk, and the one to lead with."""
+    category = risk.plan_category
     group = risk_group(category)
-    lead: ProposalOption = plan.lead_option.get(category or "likely", "multi_year")
-    reason = f"renewal category {CATEGORY_WORDS.get(category or '', 'unknown')} (planning.lead_option)"
-    if demoted:
-        reason = f"health is red, so the plan treats the renewal as {CATEGORY_WORDS[category or 'at_risk']} " \
-                 "(planning.lead_option)"
-    items = [
-        Proposal(option="renewal_only", title=OPTION_TITLES["renewal_only"], arr=round(arr, 2), term_months=12,
-                 total_contract_value=round(arr, 2), discount_pct=0, expansion_arr=0, change_vs_current=0,
-                 rationale="Same scope and price: keeps the decision simple while the risks are worked on.",
-                 lead=False),
-    ]
-    right = _right_size(ws, arr, row or {})
+    lead, reason = _category_lead(ws, risk)
+    items = [_plain_offer("renewal_only", arr, arr, 12, _rationales()["renewal_only"])]
+    right = _right_size(ws, arr, row or {}, risk._downgrade_arr)
     if right is not None:
         items.append(right)
         if group != "healthy":
-            lead, reason = "right_size", reason + "; seats sit idle, so a right-sized renewal leads"
-    items.append(_expansion_offer(arr, expansion, group))
+            lead = "right_size"
+            reason += ("; the CRM holds an open downgrade, so the right-sized renewal it asks for leads"
+                       if risk._downgrade_arr else "; seats sit idle, so a right-sized renewal leads")
+    if risk._lost:
+        items.append(_short_term(ws, arr))
+    items.append(_expansion_offer(arr, expansion, group, grew))
     if lead == "renewal_expansion" and expansion.expansion_arr <= 0:
         lead, reason = "multi_year", reason + "; nothing to expand, so multi-year instead"
     items.append(_multi_year(ws, arr, category))
     if lead == "multi_year" and not items[-1].offered:
         lead = "renewal_only"
+    if risk._lost:
+        lead = "right_size" if right is not None else "short_term"
+        reason = ("the renewal is marked lost in the CRM or notice is given: a right-sized or shorter-term offer "
+                  "leads, as churn-risk-list's action says")
     for p in items:
         p.lead = p.option == lead
     return items, lead, reason
 
 
-def _right_size(ws: Workspace, arr: float, row: dict[str, Any]) -> Proposal | None:
-    """A smaller renewal sized to the seats in use, when utilization is under planning.right_size_below."""
-    plan = ws.settings.planning
-    seats, users, util = _f(row.get("seats_purchased")), _f(row.get("active_users")), _f(row.get("seat_utilization"))
-    if not seats or users is None or util is None or util >= plan.right_size_below:
-        return None
-    keep = min(int(seats), max(1, math.ceil(users / plan.right_size_target_utilization)))
-    new_arr = round(arr / seats * keep, 2)
+def _category_lead(ws: Workspace, risk: RenewalRisk) -> tuple[OfferOption, str]:
+    """planning.lead_option's option for the plan category, and why."""
+    category = risk.plan_category
+    lead: OfferOption = ws.settings.planning.lead_option.get(category or "likely", "multi_year")
+    if risk.plan_category != risk.category:
+        return lead, (f"health is red, so the plan treats the renewal as {CATEGORY_WORDS[category or 'at_risk']} "
+                      "(planning.lead_option)")
+    return lead, f"renewal category {CATEGORY_WORDS.get(category or '', 'unknown')} (planning.lead_option)"
+
+
+def _rationales() -> dict[str, str]:
+    return _talk()["proposals"]
+
+
+def _plain_offer(option: OfferOption, arr: float, new_arr: float, months: int, why: str) -> Proposal:
+    """An offer at new_arr a year for months, without discount or expansion."""
     return Proposal(
-        option="right_size", title=OPTION_TITLES["right_size"], arr=new_arr, term_months=12,
-        total_contract_value=new_arr, discount_pct=0, expansion_arr=0, change_vs_current=round(new_arr - arr, 2),
-        rationale=f"{keep} of {seats:.0f} seats, sized to the users active now at "
-                  f"{pct(plan.right_size_target_utilization)} use: a smaller renewal the customer can defend, "
-                  "instead of a full one they may refuse.",
-        lead=False,
+        option=option, title=OPTION_TITLES[option], arr=round(new_arr, 2), term_months=months,
+        total_contract_value=round(new_arr * months / 12, 2), discount_pct=0, expansion_arr=0,
+        change_vs_current=round(new_arr - arr, 2), rationale=why, lead=False,
     )
 
 
-def _expansion_offer(arr: float, expansion: Expansion, group: str) -> Proposal:
+def _right_size(ws: Workspace, arr: float, row: dict[str, Any], downgrade: float = 0.0) -> Proposal | None:
+    """A smaller renewal: the open CRM downgrade when there is one (renewal-forecast's contraction), else the
+    seats in use when utilization is under planning.right_size_below, keeping at least
+    planning.right_size_min_arr_share of ARR."""
+    plan = ws.settings.planning
+    text = _rationales()
+    if 0 < downgrade < arr:
+        return _plain_offer("right_size", arr, arr - downgrade, 12,
+                            text["right_size_downgrade"].format(cut=money_change(-downgrade)))
+    seats, users, util = _f(row.get("seats_purchased")), _f(row.get("active_users")), _f(row.get("seat_utilization"))
+    if not seats or users is None or util is None or util >= plan.right_size_below:
+        return None
+    need = min(int(seats), max(1, math.ceil(users / plan.right_size_target_utilization)))
+    keep = max(need, min(int(seats), math.ceil(round(seats * plan.right_size_min_arr_share, 6))))
+    if keep >= seats:
+        return None
+    why = text["right_size_floor" if keep > need else "right_size_seats"].format(
+        keep=keep, seats=f"{seats:.0f}", need=need, target=pct(plan.right_size_target_utilization),
+        floor=pct(plan.right_size_min_arr_share),
+    )
+    return _plain_offer("right_size", arr, arr / seats * keep, 12, why)
+
+
+def _short_term(ws: Workspace, arr: float) -> Proposal:
+    months = ws.settings.planning.short_term_months
+    return _plain_offer("short_term", arr, arr, months, _rationales()["short_term"].format(months=months))
+
+
+def _expansion_offer(arr: float, expansion: Expansion, group: str, grew: bool = False) -> Proposal:
+    text = _rationales()
     extra = expansion.expansion_arr
-    parts = [o.description for o in expansion.options if o.in_proposal]
+    parts = " and ".join(o.description for o in expansion.options if o.in_proposal)
     offered = extra > 0 and group == "healthy"
-    if extra <= 0:
-        why = "No expansion candidate for this account (expansion-opportunities finds none)."
-    elif not offered:
-        why = f"Held back: {' and '.join(parts)} ({money(extra)}) waits until the renewal is safe."
-    else:
-        why = f"Adds {' and '.join(parts)} ({money(extra)}) at renewal, so the growing team is covered."
+    key = ("expansion_none" if extra <= 0 else "expansion_held" if not offered
+           else "expansion_growing" if grew else "expansion")
     return Proposal(option="renewal_expansion", title=OPTION_TITLES["renewal_expansion"], offered=offered,
                     arr=round(arr + extra, 2), term_months=12, total_contract_value=round(arr + extra, 2),
                     discount_pct=0, expansion_arr=round(extra, 2), change_vs_current=round(extra, 2),
-                    rationale=why, lead=False)
+                    rationale=text[key].format(parts=parts, extra=money(extra)), lead=False)
 
 
 def _multi_year(ws: Workspace, arr: float, category: str | None) -> Proposal:
@@ -713,9 +789,7 @@ def _multi_year(ws: Workspace, arr: float, category: str | None) -> Proposal:
     years = ws.settings.planning.multi_year_years
     my_arr = round(arr * (1 - d / 100), 2)
     offered = category != "high_risk"
-    why = (f"{years} years at {d:g}% off: locks in the relationship and the budget line; the discount is paid "
-           "for by the certainty." if offered else
-           "Held back: a multi-year discount does not fix what puts this renewal at high risk.")
+    why = _rationales()["multi_year" if offered else "multi_year_held"].format(years=years, discount=f"{d:g}")
     return Proposal(option="multi_year", title=OPTION_TITLES["multi_year"], offered=offered, arr=my_arr,
                     term_months=12 * years, total_contract_value=round(my_arr * years, 2), discount_pct=d,
                     expansion_arr=0, change_vs_current=round(my_arr - arr, 2), rationale=why, lead=False)
@@ -758,15 +832,15 @@ def renewal_strategy(ws: Workspace, account: str) -> RenewalStrategy:
     value = value_delivered(ws, account_id, frame, lookbacks)
     expansion = expansion_options(ws, account_id, row)
     arr = _f(row.get("arr")) or 0.0
-    props, lead, reason = proposals(ws, arr, expansion, risk.plan_category,
-                                    demoted=risk.plan_category != risk.category, row=row)
+    props, lead, reason = proposals(ws, arr, expansion, risk, row=row, grew=users_grew(value))
     lead_words = f"{OPTION_TITLES[lead].lower()} ({money(next(p.arr for p in props if p.lead))})"
     actionable = [t for f, t in risk._driver_features if _topic(f)] or [t for _, t in risk._driver_features]
     drivers = ", ".join(actionable[:2]) or "the weakest health dimensions"
     in_proposal = [o.description for o in expansion.options if o.in_proposal]
     timeline, stage = build_timeline(
-        risk.renewal_date, risk.days_to_renewal, ws.settings.renewal.timeline_days, risk_group(risk.plan_category),
+        risk.renewal_date, risk.days_to_renewal, ws.settings.renewal.timeline_days, plan_group(risk),
         drivers, lead_words, ", ".join(in_proposal) or "no expansion evidence yet", lead,
+        weak_health=risk.health_band != "green", open_critical=bool(value.support and value.support.open_critical),
     )
     multi = next(p for p in props if p.option == "multi_year")
     quotes = customer_quotes(ws, account_id)

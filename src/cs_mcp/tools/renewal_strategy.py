@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from cs_mcp.domain.formatting import day_count, distinct_facts, money
+from cs_mcp.domain.formatting import day_count, distinct_facts, money, money_change
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
 from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -61,9 +61,9 @@ def render_strategy(s: RenewalStrategy) -> str:
             out.append(f"- [{tag}] {m.milestone} {m.date} {m.name} ({m.owner}): {m.action}")
     out.append("Proposals:")
     for p in s.proposals:
-        term = f"{p.term_months // 12} years" if p.term_months > 12 else "12 months"
+        term = f"{p.term_months // 12} years" if p.term_months > 12 else f"{p.term_months} months"
         extra = f", {p.discount_pct:g}% off, total {money(p.total_contract_value)}" if p.discount_pct else ""
-        delta = f" ({p.change_vs_current:+,.0f})" if p.change_vs_current else ""
+        delta = f" ({money_change(p.change_vs_current)})" if p.change_vs_current else ""
         tag = "LEAD " if p.lead else ("" if p.offered else "NOT OFFERED ")
         out.append(f"- {tag}{p.title}: {money(p.arr)}/yr{delta}, {term}{extra}. {p.rationale}")
     g = s.guide
