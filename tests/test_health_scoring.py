@@ -122,3 +122,23 @@ def test_fast_decline_is_flagged_from_the_previous_score():
     # (70.45 - 90) / 30 = -0.65 per day
     assert result.trend.velocity_per_day == pytest.approx(-0.652, abs=0.001)
     assert result.trend.direction == "fast_decline"
+
+
+def test_a_trend_is_worded_with_the_look_back_it_was_read_from():
+    """Cloudtree (A-00153) on the demo: 54 now, 47 / 63 / 65 at 30 / 60 / 90 days. The direction is declining
+    (60 days: -0.15/day), so the QBR summary said 'declining (+7 points in 30 days)'; it now says -9 in 60 days."""
+    import datetime as dt
+
+    from cs_mcp.config import Settings
+    from cs_mcp.domain.health import TrendPoint, _trend, deciding_change
+
+    day = dt.date(2026, 10, 31)
+    history = [TrendPoint(days_ago=d, as_of=day - dt.timedelta(days=d), score=s, band="yellow")
+               for d, s in ((30, 47.3), (60, 62.9), (90, 65.3))]
+    trend = _trend(Settings(), 53.8, history)
+    assert trend.direction == "declining"
+    assert deciding_change(trend) == (60, -9.1)
+    rising = _trend(Settings(), 70.0, [TrendPoint(days_ago=30, as_of=day, score=64.0, band="yellow"),
+                                       TrendPoint(days_ago=90, as_of=day, score=69.0, band="yellow")])
+    assert rising.direction == "improving" and deciding_change(rising) == (30, 6.0)
+    assert deciding_change(_trend(Settings(), 70.0, [])) is None

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.formatting import day_count
-from cs_mcp.domain.health import Alert, TrendPoint
+from cs_mcp.domain.health import Alert, TrendPoint, deciding_change
 from cs_mcp.domain.periods import coverage_text, data_span
 from cs_mcp.domain.renewal_strategy import (
     CATEGORY_WORDS,
@@ -104,6 +104,9 @@ class HealthSection(BaseModel):
     dimensions: dict[str, float | None] = Field(description="dimension -> 0-100 score (null: no data)")
     trend: str | None
     velocity_per_day: float | None
+    trend_change: float | None = Field(None, description="points the score moved over trend_days, the look-back "
+                                       "its trend was read from")
+    trend_days: int | None = None
     history: list[TrendPoint]
 
 
@@ -447,7 +450,7 @@ def _summary(
     s = [f"{name} ({seg}{money(row.get('arr'))} ARR) is "
          + (f"{health.band} at health {health.score:.0f}" if health.score is not None else "not scored for health")
          + (f", {health.trend.replace('_', ' ')}" if health.trend and health.trend != "unknown" else "")
-         + (f" ({health.velocity_per_day * 30:+.0f} points in 30 days)" if health.velocity_per_day is not None
+         + (f" ({health.trend_change:+.0f} points in {health.trend_days} days)" if health.trend_change is not None
             else "") + "."]
     if usage and usage.active_users_change_pct is not None:
         m = [x for x in usage.months if x.active_users is not None]
@@ -514,6 +517,9 @@ def account_review(
         velocity_per_day=h.trend.velocity_per_day if h and h.trend else None,
         history=h.trend.history if h and h.trend else [],
     )
+    change = deciding_change(h.trend) if h and h.trend else None
+    if change:
+        health.trend_days, health.trend_change = change
     from cs_mcp.domain.renewal_strategy import customer_quotes
 
     risks = Risks(

@@ -29,8 +29,8 @@ class Driver(BaseModel):
     feature: str = Field(description="model feature, indicator name, or CRM evidence (renewal_lost, renewal_won)")
     text: str = Field(description="the driver in words, e.g. '6% of seats active (3 of 50)'")
     change: str | None = Field(
-        None, description="where the signal stood churn.driver_change_days ago (the health score: "
-        "health.trend.velocity_window_days ago), e.g. 'down from 45% over 90 days'"
+        None, description="where the signal stood churn.driver_change_days ago (the health score: at the look-back "
+        "its trend is read from), e.g. 'down from 45% over 90 days'"
     )
     family: str | None = Field(
         None, description="usage, adoption, engagement, support, sentiment, payment, stakeholder, health, "

@@ -4,7 +4,7 @@ A feature's contribution is the change in the model's probability when the accou
 feature is replaced by the portfolio's typical value (median; most common level for a category), all else
 held. Drivers are the behaviour features with the largest contributions (what raises a risky account's risk,
 what keeps a safe account's low), each with its value and how it moved over churn.driver_change_days (the
-health score over health.trend.velocity_window_days, the window of health-score's trend); a health dimension
+health score over the look-back health-score's trend is read from); a health dimension
 the account has no score on is not one (its absence may weigh, but there is nothing to act on).
 Timing, firmographic and commercial features (days to renewal, tenure, employees, ARR, plan, segment) are
 reported as context, never as drivers. An account the model explains by context alone gets its weakest (or,
@@ -49,16 +49,16 @@ class Scored:
     rows: list[dict[str, Any]] | Callable[[int], dict[str, Any]]
     """feature-SQL row of scored account i (for wording: seats, counts)"""
     before: Callable[[str, int], Any]
-    """(feature, i) -> the value change_of(feature) days ago (NaN when unknown)"""
+    """(feature, i) -> the value change_of(feature, i) days ago (NaN when unknown)"""
     weakest: Callable[..., list[tuple[str, Any]]]
     """(i, risky, dimension=None) -> health inputs (metric, value), weakest first when risky, strongest first
     otherwise; only the dimension's inputs when one is named"""
     change_days: int
-    health_trend_days: int | None = None
-    """the health score's change is read over this many days (health-score's trend window), else change_days"""
 
-    def change_of(self, feature: str) -> int:
-        return self.health_trend_days if feature == "health_score" and self.health_trend_days else self.change_days
+    def change_of(self, feature: str, i: int) -> int:
+        """days the change of feature is read over: the before source's own (days(feature, i)), else change_days"""
+        days = getattr(self.before, "days", None)
+        return days(feature, i) if days is not None else self.change_days
 
 
 @dataclass
@@ -171,7 +171,7 @@ def _driver(s: Scored, feature: str, i: int, strength: float, impact: float) -> 
         if weak:
             signal = weak[0][0]
             text += ": " + metrics.describe(signal, weak[0][1], _row(s, i))
-    change = metrics.describe_change(feature, _value(s, feature, i), s.before(feature, i), s.change_of(feature))
+    change = metrics.describe_change(feature, _value(s, feature, i), s.before(feature, i), s.change_of(feature, i))
     return Driver(
         feature=feature, text=text, change=change, family=metrics.family_of(feature), metric=signal,
         direction="raises risk" if strength > 0 else "lowers risk", impact=round(impact * 100, 1),
@@ -184,7 +184,7 @@ def _fallback(s: Scored, i: int, risky: bool) -> list[Driver]:
     for metric, value in s.weakest(i, risky)[:2]:
         out.append(Driver(
             feature=metric, text=metrics.describe(metric, value, _row(s, i)),
-            change=metrics.describe_change(metric, value, s.before(metric, i), s.change_of(metric)),
+            change=metrics.describe_change(metric, value, s.before(metric, i), s.change_of(metric, i)),
             family=metrics.family_of(metric), direction="raises risk" if risky else "lowers risk", impact=0.0,
         ))
     return out

@@ -399,8 +399,9 @@ def _explainer_of(ws: Workspace, scores: ChurnScores) -> Callable[[np.ndarray], 
         numeric, categorical = _model_inputs(ws, fitted, rows)
         X, raw, _ = model.predict(numeric, categorical)
         scored = Scored(model, X, raw, scores.probability[idx], numeric, categorical,
-                        lambda j: snap.frame.row(int(rows[j])), _Before(ws, scores.account_ids[idx]),
-                        _health_inputs(snap, rows), c.driver_change_days, _Before.trend_days(ws))
+                        lambda j: snap.frame.row(int(rows[j])),
+                        _Before(ws, scores.account_ids[idx], snap.health.score[rows]),
+                        _health_inputs(snap, rows), c.driver_change_days)
         return explainer(scored, scores.population)(np.arange(len(idx)))
 
     return explain
@@ -448,50 +449,57 @@ class _HealthSubset:
 
 class _Before:
     """Feature values of scored accounts churn.driver_change_days before as_of, fetched for the ids explained;
-    the health score's from health.trend.velocity_window_days before, the window health-score's trend reads."""
+    the health score's from the look-back health-score's trend is read from (health.deciding_change), so the
+    driver and the trend agree. An account that was not a customer on a day has nothing to compare with."""
 
-    def __init__(self, ws: Workspace, ids: np.ndarray):
-        self.ws, self.ids = ws, ids
+    def __init__(self, ws: Workspace, ids: np.ndarray, health_now: np.ndarray):
+        self.ws, self.ids, self.health_now = ws, ids, health_now
         self.values: dict[str, dict[str, float]] = {}
-        self.health: dict[str, float] = {}
-
-    @staticmethod
-    def trend_days(ws: Workspace) -> int:
-        return ws.settings.health.trend.velocity_window_days
+        self.health: dict[str, tuple[int, float]] = {}
+        """account id -> (days, health score then) of its trend's deciding look-back"""
 
     def prefetch(self, idx: np.ndarray) -> None:
-        wanted = [str(self.ids[i]) for i in idx if str(self.ids[i]) not in self.values]
+        from cs_mcp.domain.health import trend_change, trend_days
+
+        wanted = {str(self.ids[i]): int(i) for i in idx if str(self.ids[i]) not in self.values}
         if not wanted:
             return
-        change_days, trend_days = self.ws.settings.churn.driver_change_days, self.trend_days(self.ws)
-        for aid, values in self._at(change_days, wanted).items():
-            self.values[aid] = values
-            self.health[aid] = values["health_score"]
-        if trend_days != change_days:
-            self.health.update({aid: v["health_score"] for aid, v in self._at(trend_days, wanted).items()})
-        for aid in wanted:
-            self.values.setdefault(aid, {})
+        change, trend = self.ws.settings.churn.driver_change_days, trend_days(self.ws.settings)
+        at = self._at(sorted({change, *trend}), list(wanted))
+        for aid, i in wanted.items():
+            self.values[aid] = at.get((aid, change), {})
+            then = {d: at[(aid, d)]["health_score"] for d in trend if (aid, d) in at}
+            moved = trend_change(self.ws.settings, float(self.health_now[i]), then, self.ws.as_of)
+            if moved is not None:
+                self.health[aid] = moved
 
-    def _at(self, days_ago: int, ids: list[str]) -> dict[str, dict[str, float]]:
-        """account id -> its numeric features and health scores days_ago days before as_of"""
+    def _at(self, days_ago: list[int], ids: list[str]) -> dict[tuple[str, int], dict[str, float]]:
+        """(account id, days ago) -> its numeric features and health scores then, for the days it was a customer"""
         from cs_mcp.domain.scoring import score_frame
         from cs_mcp.workspace.features import compute_features
 
-        frame = compute_features(self.ws, self.ws.as_of - dt.timedelta(days=days_ago), ids)
+        frame = compute_features(self.ws, [self.ws.as_of - dt.timedelta(days=d) for d in days_ago], ids)
         health = score_frame(frame.columns, self.ws.settings.health)
         numeric = {k: v for k, v in frame.columns.items() if getattr(v, "dtype", None) is not None
                    and v.dtype.kind == "f"}
         numeric["health_score"] = health.score
         numeric.update({f"health_{d}": s for d, s in health.dimension_scores.items()})
-        active = frame["is_active"]  # an account not yet a customer then has nothing to compare with
-        return {str(aid): {k: float(v[r]) for k, v in numeric.items()} for r, aid in enumerate(frame["account_id"])
+        active = frame["is_active"]
+        return {(str(aid), (self.ws.as_of - day).days): {k: float(v[r]) for k, v in numeric.items()}
+                for r, (aid, day) in enumerate(zip(frame["account_id"], frame["as_of"], strict=True))
                 if active[r] == 1}
 
     def __call__(self, feature: str, i: int) -> float:
         aid = str(self.ids[i])
         if feature == "health_score":
-            return self.health.get(aid, float("nan"))
+            return self.health.get(aid, (0, float("nan")))[1]
         return self.values.get(aid, {}).get(feature, float("nan"))
+
+    def days(self, feature: str, i: int) -> int:
+        """the look-back the change of feature is read over"""
+        if feature == "health_score" and str(self.ids[i]) in self.health:
+            return self.health[str(self.ids[i])][0]
+        return self.ws.settings.churn.driver_change_days
 
 
 def _health_inputs(snap: Any, rows: np.ndarray) -> Callable[..., list[tuple[str, Any]]]:

@@ -296,6 +296,34 @@ def _trend(settings: Settings, now: float, history: list[TrendPoint]) -> HealthT
     )
 
 
+def trend_days(settings: Settings) -> list[int]:
+    """The look-backs a trend reads: health.trend.lookback_days and the velocity window."""
+    t = settings.health.trend
+    return sorted({*t.lookback_days, t.velocity_window_days})
+
+
+def trend_change(settings: Settings, now: float, then: dict[int, float], as_of: dt.date) -> tuple[int, float] | None:
+    """(days, score then) of the look-back the trend of `now` is read from, given the scores `then` (days ago ->
+    score, as health-score keeps them: one decimal); None without history."""
+    history = [TrendPoint(days_ago=d, as_of=as_of - dt.timedelta(days=d), score=round(s, 1), band="unknown")
+               for d, s in then.items() if s == s]
+    change = deciding_change(_trend(settings, now, history))
+    return None if change is None else (change[0], next(p.score for p in history if p.days_ago == change[0]))
+
+
+def deciding_change(trend: HealthTrend) -> tuple[int, float] | None:
+    """(days, points) of the look-back the direction was read from: the steepest fall for a decline, the
+    steepest rise for an improvement, the velocity window otherwise; None without history."""
+    if not trend.velocities:
+        return None
+    pick = {"fast_decline": min, "declining": min, "improving": max}.get(trend.direction)
+    days = (pick(trend.velocities, key=trend.velocities.get) if pick else
+            trend.velocity_window_days if trend.velocity_window_days in trend.velocities else None)
+    if days is None:
+        return None
+    return int(days), round(trend.velocities[days] * int(days), 1)
+
+
 def _note(dims: list[DimensionResult]) -> tuple[list[str], str | None]:
     off = {m.metric for d in dims for m in d.metrics if not m.expected}
     missing = [d.dimension for d in dims if d.score is None]
@@ -360,8 +388,7 @@ def health_for_account(ws: Workspace, account_id: str, as_of: dt.date | None = N
     missing, note = _note(dims)
     risks, signals, actions = _risks_and_signals(dims)
     alerts = _alerts(settings, row, score, score_7d, renewal_days)
-    trend = _trend(settings, score, [p for p in history if p.days_ago in settings.health.trend.lookback_days
-                                     or p.days_ago == settings.health.trend.velocity_window_days])
+    trend = _trend(settings, score, [p for p in history if p.days_ago in trend_days(settings)])
     if trend.direction == "fast_decline":
         actions.insert(0, "Health is falling fast: review this account with the CS lead this week.")
     if any(a.code == "renewal_at_risk" for a in alerts):
