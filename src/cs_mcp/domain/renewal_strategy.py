@@ -261,7 +261,14 @@ def _driver_list(base: Any, i: int | None, k: int) -> list[tuple[str | None, str
 def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, drivers_k: int = 3) -> RenewalRisk:
     """The account's renewal date, probability, category, tier and outcome from the renewal book."""
     from cs_mcp.domain.churn import TIERS
-    from cs_mcp.domain.renewal import category_of, notice_on, probability_rule, renewal_base, renewal_row
+    from cs_mcp.domain.renewal import (
+        category_of,
+        notice_on,
+        plan_category,
+        probability_rule,
+        renewal_base,
+        renewal_row,
+    )
 
     rs = ws.settings.renewal
     base = renewal_base(ws)
@@ -300,10 +307,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
             **common,
         )
     risk._driver_features = [(f, t) for f, t, d in drivers if d == "raises risk"]
-    if risk.category in ("high_confidence", "likely") and risk.health_band == "red":
-        risk.plan_category = "at_risk"
-    else:
-        risk.plan_category = risk.category
+    risk.plan_category = plan_category(risk.category, risk.health_band)
     return risk
 
 
@@ -357,7 +361,7 @@ def expansion_options(ws: Workspace, account_id: str, row: dict[str, Any]) -> Ex
     ex = ws.settings.expansion
     util = _f(row.get("seat_utilization"))
     seats = _f(row.get("seats_purchased"))
-    found = expansion_opportunities(ws, account=account_id, limit=50)
+    found = expansion_opportunities(ws, account=account_id, limit=50, include_held=True)  # held: see proposals
     options = [
         ExpansionOption(
             type=c.type, description=_candidate_words(c, seats), arr=c.potential_arr, expected_value=c.expected_value,
@@ -645,6 +649,8 @@ def proposals(
 ) -> tuple[list[Proposal], ProposalOption, str]:
     """The offers (renewal only, right-size when seats sit idle, renewal + expansion, multi-year), which are
     offered for this risk, and the one to lead with."""
+    from cs_mcp.domain.renewal import expansion_hold
+
     plan = ws.settings.planning
     group = risk_group(category)
     lead: ProposalOption = plan.lead_option.get(category or "likely", "multi_year")
@@ -663,7 +669,7 @@ def proposals(
         items.append(right)
         if group != "healthy":
             lead, reason = "right_size", reason + "; seats sit idle, so a right-sized renewal leads"
-    items.append(_expansion_offer(arr, expansion, group))
+    items.append(_expansion_offer(arr, expansion, held=expansion_hold(category, None) is not None))
     if lead == "renewal_expansion" and expansion.expansion_arr <= 0:
         lead, reason = "multi_year", reason + "; nothing to expand, so multi-year instead"
     items.append(_multi_year(ws, arr, category))
@@ -692,10 +698,11 @@ def _right_size(ws: Workspace, arr: float, row: dict[str, Any]) -> Proposal | No
     )
 
 
-def _expansion_offer(arr: float, expansion: Expansion, group: str) -> Proposal:
+def _expansion_offer(arr: float, expansion: Expansion, held: bool) -> Proposal:
+    """Renewal + expansion: offered unless the hold rule (renewal.expansion_hold) keeps the expansion back."""
     extra = expansion.expansion_arr
     parts = [o.description for o in expansion.options if o.in_proposal]
-    offered = extra > 0 and group == "healthy"
+    offered = extra > 0 and not held
     if extra <= 0:
         why = "No expansion candidate for this account (expansion-opportunities finds none)."
     elif not offered:
