@@ -112,6 +112,8 @@ def test_candidates_are_ranked_by_expected_value_with_their_potential(ws):
     assert c[("G-01", "seat_upsell")].components["growth"] == 92.5
     assert (c[("G-01", "seat_upsell")].days_to_renewal, c[("G-01", "seat_upsell")].health_band) == (199, "green")
     assert [x.rank for x in r.candidates] == list(range(1, 10))
+    # each names its account's best: G-01 #1 for #2 and #4, G-03 #3 for #5, G-07 #7 for #8 and #9
+    assert [x.best_rank for x in r.candidates] == [1, 1, 3, 1, 3, 6, 7, 7, 7]
 
 
 def test_evidence_says_in_words_why_each_candidate_is_one(ws):
@@ -307,13 +309,13 @@ async def test_expansion_tool_returns_candidates_and_a_compact_text(exp_client):
     text = result.content[0].text
     # best per account: 36,000 + 9,000 + 1,000 potential; 34,848 + 6,840 + 730 expected
     assert text.startswith(
-        "Expansion candidates as of 2026-06-30: 6 across 3 of 4 accounts; one motion per account (its best): "
-        "potential $46K, expected $42.4K"
+        "Expansion candidates as of 2026-06-30: 6 across 3 of 4 accounts (an account can have several); counting "
+        "only each account's best: potential $46K, expected $42.4K"
     )
     assert (
         "2. Apex Corp (G-01) seat upsell: EV $26.7K = 97% x $27.6K; 92% of 200 seats active (184 users); +46 seats to "
         "get to 75% use at $600/seat; health 100 green; renews in 199d [in CRM: O-1 upsell $25K Discovery closes "
-        "2026-09-30]"
+        "2026-09-30] [its account's best is #1]"
     ) in text
     assert "2 accounts with red health are left out" in text
     assert "1 account with an at-risk renewal held back (3 candidates, expected $1,139)" in text

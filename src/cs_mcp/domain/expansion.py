@@ -16,6 +16,8 @@ Candidates among active accounts (red health left out by default, `exclude_red_h
                 purchased, or `cross_sell_default_share` x ARR without a price or a seat count
   tier_upgrade  plan below the top of `plan_order` and feature adoption >= `tier_upgrade_min_adoption`;
                 potential = `tier_upgrade_uplift` x ARR
+An account can hold several candidates (one per type); `best_per_account` counts only its best (highest expected
+value), and each candidate names the rank of its account's best (`best_rank`).
 Held back: accounts whose renewal plan holds expansion (cs_mcp.domain.renewal.expansion_hold, renewal-strategy's
 rule: an at-risk renewal, or red health with a renewal) are counted in `held_back` and left out unless
 include_held (by default: include_red); when listed, `held` gives the reason.
@@ -97,6 +99,10 @@ class Candidate(BaseModel):
     days_to_renewal: int | None
     in_crm: bool = Field(description="an open CRM opportunity already covers it (not in the new totals)")
     crm_opportunities: list[str] = Field(description="the open opportunities that cover it")
+    best_rank: int = Field(
+        description="rank of the account's best candidate (this one's rank when it is the best): best_per_account "
+        "counts only that one"
+    )
     held: str | None = Field(
         None, description="why the renewal plan holds this expansion back (renewal-strategy's rule); listed only "
         "with include_red"
@@ -582,8 +588,10 @@ def expansion_opportunities(
             )
         )
     best: dict[int, int] = {}
-    for k in order:
+    best_rank: dict[int, int] = {}
+    for rank, k in enumerate(order, start=1):
         best.setdefault(int(found.pos[k]), k)
+        best_rank.setdefault(int(found.pos[k]), rank)
     best_rows = list(best.values())
 
     catalogue = 0
@@ -624,6 +632,7 @@ def expansion_opportunities(
                 days_to_renewal=None if dtr is None or math.isnan(dtr) else int(dtr),
                 in_crm=bool(in_crm[k]),
                 crm_opportunities=found.covered[k],
+                best_rank=best_rank[p],
                 held=reasons.get(p),
             )
         )

@@ -31,8 +31,8 @@ def render_expansion(r: ExpansionOpportunities) -> str:
     b = r.best_per_account
     lines = [
         f"Expansion candidates as of {r.as_of}{shown}: {r.total} across {b.accounts} of "
-        f"{r.accounts_considered} accounts; one motion per account (its best): potential {money(b.potential_arr)}, "
-        f"expected {money(b.expected_arr)}",
+        f"{r.accounts_considered} accounts (an account can have several); counting only each account's best: "
+        f"potential {money(b.potential_arr)}, expected {money(b.expected_arr)}",
         "By type: "
         + "; ".join(
             f"{TYPE_LABELS[t.type]} {t.candidates} (potential {money(t.potential_arr)}, expected "
@@ -52,6 +52,7 @@ def render_expansion(r: ExpansionOpportunities) -> str:
         renewal = "" if c.days_to_renewal is None else f"; renews in {c.days_to_renewal}d"
         crm = f" [in CRM: {c.crm_opportunities[0]}]" if c.crm_opportunities else ""
         crm += f" [held: {c.held}]" if c.held else ""
+        crm += f" [its account's best is #{c.best_rank}]" if c.best_rank != c.rank else ""
         lines.append(
             f"{c.rank}. {c.name[:40]} ({c.account_id}) {what}: EV {money(c.expected_value)} = {c.propensity:.0f}% x "
             f"{money(c.potential_arr)}; "
