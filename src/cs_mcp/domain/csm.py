@@ -11,8 +11,9 @@ Rules (config `csm`):
   activity      touchpoints on the book's accounts in the two activity_days look-backs, and per account
   overdue       the last touch is older than touch_overdue_days for the account's segment, or it never had one
   renewals      renewals (the renewal book, cs_mcp.domain.renewal) within renewal_window_days; at risk by the
-                book's one rule: renewal probability under the 'likely' tier; save plans in order of expected
-                loss = ARR x the book's risk of losing the account by the renewal, largest first (ties: ARR)
+                book's one rule: renewal probability under the 'likely' tier; save plans in order of
+                save_plan_order: expected loss = ARR x the book's risk of losing the account by the renewal,
+                largest first (ties: ARR), or the risk (whole percent) first, then ARR
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
 
 UNASSIGNED = "unassigned"
+SAVE_PLAN_ORDER_WORDS = {
+    "expected_loss": "largest expected loss (ARR x risk of loss)",
+    "risk": "likeliest to be lost (then largest ARR)",
+}
 CapacityFlag = Literal["over", "near", "ok", "unknown"]
 SortKey = Literal[
     "arr", "accounts", "utilization", "average_health", "grr", "nrr", "overdue_accounts", "overdue_arr",
@@ -115,7 +120,8 @@ class Renewals(BaseModel):
     at_risk: int
     at_risk_arr: float
     at_risk_accounts: list[RenewalAtRisk] = Field(
-        description="at-risk renewals, largest expected loss (ARR x risk of loss) first (up to 3)"
+        description="at-risk renewals in csm.save_plan_order: by default largest expected loss (ARR x risk of "
+        "loss) first (up to 3)"
     )
 
 
@@ -356,8 +362,9 @@ class _Book:
             return None
         due = rows[self.due[rows]]
         risk = rows[self.at_risk[rows]]
-        loss = self.arr[risk] * np.nan_to_num(self.lost[risk])
-        risk = risk[np.lexsort((-self.arr[risk], -loss))]
+        lost = np.nan_to_num(self.lost[risk])
+        first = self.arr[risk] * lost if self.s.save_plan_order == "expected_loss" else np.round(lost * 100)
+        risk = risk[np.lexsort((-self.arr[risk], -first))]
         f = self.f
         listed = []
         for i in risk[:3]:
@@ -417,9 +424,9 @@ def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) ->
     r = b.renewals
     if r and r.at_risk:
         named = ", then ".join(_save_plan_words(a) for a in r.at_risk_accounts[:2])
+        order = SAVE_PLAN_ORDER_WORDS[s.save_plan_order]
         notes.append(f"{r.at_risk} of {r.due} renewals in the next {r.window_days} days at risk "
-                     f"({money(r.at_risk_arr)}): start save plans with renewal-strategy, largest expected loss "
-                     f"(ARR x risk of loss) first: {named}.")
+                     f"({money(r.at_risk_arr)}): start save plans with renewal-strategy, {order} first: {named}.")
     c = b.coverage
     if c and c.overdue_accounts and n and c.overdue_accounts / n >= s.coach_overdue_share:
         top = c.top[0] if c.top else None
