@@ -174,6 +174,24 @@ def test_bad_periods_and_accounts_are_errors_that_say_what_to_send(ws):
         account_review(ws, "Nobody Inc")
 
 
+def test_an_at_risk_renewal_holds_the_expansion_back_instead_of_calling_it_proposable(tmp_path):
+    # a copy where Westwind (high risk, renews in 20 days) has an open $3,000 cross-sell: renewal-strategy holds
+    # it back, so the pack does too
+    for f in REVIEW.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    opps = tmp_path / "opportunities.csv"
+    opps.write_text(opps.read_text() + "O-5,W-2,cross-sell,3000,Proposal,2026-09-01,P3\n")
+    with _open(tmp_path) as w:
+        pack = account_review(w, "W-2")
+    o = pack.outlook
+    assert (o.category, o.expansion_arr) == ("high_risk", 0)
+    assert o.expansion_held == "the renewal is high risk, so expansion waits until the renewal is safe"
+    text = render_review(pack)
+    assert ("Expansion held back (the renewal is high risk, so expansion waits until the renewal is safe): open "
+            "cross-sell O-5") in text
+    assert "proposable" not in text and "Growth" not in text
+
+
 def test_a_workspace_with_only_accounts_still_gives_a_pack(tmp_path):
     for name in ("accounts.csv", "cs-mcp.yaml"):
         shutil.copy(REVIEW / name, tmp_path / name)

@@ -78,15 +78,11 @@ async def test_one_account_gets_the_same_figures_from_every_tool(client):
 @pytest.mark.anyio
 async def test_renewal_plans_propose_only_what_the_expansion_engine_finds(client):
     plans = 0
-    cursor = None
     candidates: dict[str, set[tuple[str, float]]] = {}
-    while True:
-        page = await _call(client, "expansion-opportunities", {"limit": 50, **({"cursor": cursor} if cursor else {})})
-        for c in page["candidates"]:
-            candidates.setdefault(c["account_id"], set()).add((c["type"], round(c["potential_arr"], 2)))
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
+    # include_red lists every candidate the engine finds, those an at-risk renewal holds back marked held: a plan
+    # shows its held candidate as the renewal + expansion it does not offer
+    for c in (await _all_candidates(client, {"include_red": True}))[0]:
+        candidates.setdefault(c["account_id"], set()).add((c["type"], round(c["potential_arr"], 2)))
     book = (await _call(client, "churn-risk-list", {"limit": 50}))["accounts"]
     for row in book[:6] + book[-6:]:
         plan = await _call(client, "renewal-strategy", {"account": row["account_id"]})
@@ -99,6 +95,41 @@ async def test_renewal_plans_propose_only_what_the_expansion_engine_finds(client
             assert not any(o["type"] != "open_opportunity" for o in plan["expansion"]["options"])
         plans += 1
     assert plans
+
+
+async def _all_candidates(client, args):
+    out, cursor = [], None
+    while True:
+        page = await _call(client, "expansion-opportunities",
+                           {**args, "limit": 50, **({"cursor": cursor} if cursor else {})})
+        out += page["candidates"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return out, page
+
+
+@pytest.mark.anyio
+async def test_no_account_with_an_at_risk_renewal_is_offered_expansion_by_any_tool(client):
+    book, _ = await _whole_list(client, {})
+    at_risk = {r["account_id"] for r in book if r["at_risk_renewal"]}
+    # Bluequay and Rainbloom (at risk, tier low) and Crimsoncast (renewal marked lost, an open cross-sell)
+    named = ["A-00400", "A-00848", "A-00445"]
+    assert set(named) <= at_risk
+    offered, page = await _all_candidates(client, {})
+    assert not at_risk & {c["account_id"] for c in offered}
+    assert page["held_back"] > 0 and f"{page['held_back']} accounts with an at-risk renewal held back" in page["note"]
+    shown, _ = await _all_candidates(client, {"include_red": True})
+    held = {c["account_id"] for c in shown if c["held"]}
+    assert {c["account_id"] for c in shown if c["account_id"] in at_risk} <= held
+    for aid in named + sorted(held - set(named))[:2]:
+        plan = await _call(client, "renewal-strategy", {"account": aid})
+        offer = next(p for p in plan["proposals"] if p["option"] == "renewal_expansion")
+        assert not offer["offered"] and not offer["lead"], aid
+        review = await _call(client, "account-review-prep", {"account": aid})
+        outlook = review["outlook"]
+        assert outlook["expansion_arr"] == 0 and outlook["expansion_held"], aid
+        text = (await client.call_tool("account-review-prep", {"account": aid})).content[0].text
+        assert "proposable" not in text and "Growth opportunities" not in text, aid
 
 
 async def _whole_list(client, args):

@@ -131,12 +131,60 @@ def test_renewals_at_risk_follow_the_one_renewal_probability_rule(ws):
     assert (low.at_risk, low.at_risk_arr) == (0, 0)
 
 
+def _beta_renews_in_september(tmp_path):
+    """A copy where Beta ($40K) renews on 2026-09-01, inside the 90 days, beside Alpha ($100K)."""
+    for f in ENGAGEMENT.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(accounts.read_text().replace("E-2,Beta Inc,mid-market,C-1,growth,40000,20,2025-03-01,"
+                                                     "2027-03-01", "E-2,Beta Inc,mid-market,C-1,growth,40000,20,"
+                                                     "2025-03-01,2026-09-01"))
+    return tmp_path
+
+
+def test_save_plans_start_with_the_largest_expected_loss_not_the_largest_arr(tmp_path):
+    # Alpha $100K x 30% = $30K expected loss, Beta $40K x 97% = $38.8K: Beta's save plan comes first although
+    # Alpha's ARR is larger
+    churn = FixedChurn(IDS, np.array([0.30, 0.97, 0.20, 0.10, 0.10, 0.10]))
+    with _open(_beta_renews_in_september(tmp_path)) as w:
+        c1 = books(csm_performance(w, churn=churn))["C-1"]
+    r = c1.renewals
+    assert [(a.account_id, a.expected_loss, a.churn_probability, a.renewal_category, a.churn_tier)
+            for a in r.at_risk_accounts] == [
+        ("E-2", 38_800, 97.0, "high_risk", "critical"), ("E-1", 30_000, 30.0, "at_risk", "low"),
+    ]
+    assert (
+        "start save plans with renewal-strategy, largest expected loss (ARR x risk of loss) first: Beta Inc ($40K "
+        "ARR, 97% risk of loss: renewal high risk, churn tier critical), then Alpha Corp ($100K ARR, 30% risk of "
+        "loss: renewal at risk, churn tier low)." in " ".join(c1.coaching_notes)
+    )
+
+
+def test_save_plans_can_start_with_the_likeliest_loss_instead(tmp_path):
+    # Alpha $100K x 30% = $30K, Beta $40K x 70% = $28K: Alpha first by expected loss, Beta (70%) first by risk
+    from cs_mcp.workspace.loader import open_workspace
+
+    churn = FixedChurn(IDS, np.array([0.30, 0.70, 0.20, 0.10, 0.10, 0.10]))
+    path = _beta_renews_in_september(tmp_path)
+    with _open(path) as w:
+        assert [a.account_id for a in books(csm_performance(w, churn=churn))["C-1"].renewals.at_risk_accounts] == [
+            "E-1", "E-2"
+        ]
+    with open_workspace(load_settings(path, overrides={"csm": {"save_plan_order": "risk"}})) as w:
+        c1 = books(csm_performance(w, churn=churn))["C-1"]
+    assert [a.account_id for a in c1.renewals.at_risk_accounts] == ["E-2", "E-1"]
+    assert "start save plans with renewal-strategy, likeliest to be lost (then largest ARR) first: Beta Inc" in (
+        " ".join(c1.coaching_notes)
+    )
+
+
 def test_coaching_notes_quote_the_figures(ws):
     b = books(csm_performance(ws, churn=E1_HIGH))
     assert b["C-1"].coaching_notes == [
         "Book of 3 accounts is 150% of capacity 2: move 1 account to a CSM with room or to a pooled model.",
-        "1 of 2 renewals in the next 90 days at risk ($100K): start save plans with renewal-strategy, "
-        "Alpha Corp ($100K) first.",
+        "1 of 2 renewals in the next 90 days at risk ($100K): start save plans with renewal-strategy, largest "
+        "expected loss (ARR x risk of loss) first: Alpha Corp ($100K ARR, 60% risk of loss: renewal high risk, "
+        "churn tier high).",
         "1 of 3 accounts overdue for a touch ($10K ARR; largest Gamma LLC $10K, 211 days): book a check-in "
         "sprint this week.",
         "1 of 3 accounts red ($10K ARR): review each with health-score and agree recovery plans.",

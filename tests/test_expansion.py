@@ -29,6 +29,9 @@ Candidates (expected value = propensity x potential):
   G-07 tier upgrade: 900 -> 603 | seat upsell: ceil(9 / 75%) = 12, +2 x 300 = 600 -> 402
   G-07 cross-sell Connect (1 of 3 smb): 20 x 10 = 200 -> 134                    (open cross-sell O-3, no product)
   G-02: 50% seat use, top plan, and Premium Support (its only whitespace) is owned by no enterprise account.
+G-07 renews on 2026-10-01 at 57.4% (at risk, under the 75% 'likely' tier): renewal-strategy holds its expansion, so
+its three candidates (603 + 402 + 134 = 1,139) are held back unless include_held / include_red; the tests of the
+hand figures above list them with include_held=True.
 """
 
 import shutil
@@ -99,7 +102,7 @@ def test_propensity_and_its_components_match_the_hand_computation(ws):
 
 
 def test_candidates_are_ranked_by_expected_value_with_their_potential(ws):
-    r = expansion_opportunities(ws)
+    r = expansion_opportunities(ws, include_held=True)
     assert rows(r) == RANKED
     assert (r.total, r.returned, r.next_cursor) == (9, 9, None)
     c = {(x.account_id, x.type): x for x in r.candidates}
@@ -109,6 +112,8 @@ def test_candidates_are_ranked_by_expected_value_with_their_potential(ws):
     assert c[("G-01", "seat_upsell")].components["growth"] == 92.5
     assert (c[("G-01", "seat_upsell")].days_to_renewal, c[("G-01", "seat_upsell")].health_band) == (199, "green")
     assert [x.rank for x in r.candidates] == list(range(1, 10))
+    # each names its account's best: G-01 #1 for #2 and #4, G-03 #3 for #5, G-07 #7 for #8 and #9
+    assert [x.best_rank for x in r.candidates] == [1, 1, 3, 1, 3, 6, 7, 7, 7]
 
 
 def test_evidence_says_in_words_why_each_candidate_is_one(ws):
@@ -132,7 +137,7 @@ def test_evidence_says_in_words_why_each_candidate_is_one(ws):
 
 
 def test_open_crm_opportunities_flag_the_candidates_they_cover(ws):
-    c = {(x.account_id, x.type): x for x in expansion_opportunities(ws).candidates}
+    c = {(x.account_id, x.type): x for x in expansion_opportunities(ws, include_held=True).candidates}
     flagged = sorted(k for k, x in c.items() if x.in_crm)
     # O-1 (open upsell) covers G-01's seat upsell and tier upgrade, O-3 (open cross-sell, no product) G-07's
     # cross-sell; O-2 is a cross-sell of Connect, not of the Analytics proposed to G-03; O-6 is a renewal
@@ -142,7 +147,7 @@ def test_open_crm_opportunities_flag_the_candidates_they_cover(ws):
 
 
 def test_totals_by_type_and_one_motion_per_account(ws):
-    r = expansion_opportunities(ws)
+    r = expansion_opportunities(ws, include_held=True)
     t = {x.type: x for x in r.totals_by_type}
     assert (t["seat_upsell"].candidates, t["seat_upsell"].potential_arr) == (2, 28_200)
     assert t["seat_upsell"].expected_arr == pytest.approx(27_118.8)  # 26,716.80 + 402
@@ -179,13 +184,13 @@ def test_red_accounts_are_left_out_by_default_and_the_answer_says_so(ws):
 
 
 def test_filters_narrow_the_candidates_and_the_totals(ws):
-    assert [c.account_id for c in expansion_opportunities(ws, type="cross_sell").candidates] == [
+    assert [c.account_id for c in expansion_opportunities(ws, type="cross_sell", include_held=True).candidates] == [
         "G-01",
         "G-03",
         "G-05",
         "G-07",
     ]
-    by_csm = expansion_opportunities(ws, csm_id="csm-3")
+    by_csm = expansion_opportunities(ws, csm_id="csm-3", include_held=True)
     assert {c.account_id for c in by_csm.candidates} == {"G-05", "G-07"} and by_csm.total == 4
     assert by_csm.excluded_red == 1  # G-06
     assert [c.type for c in expansion_opportunities(ws, segment="enterprise").candidates] == [
@@ -202,6 +207,30 @@ def test_filters_narrow_the_candidates_and_the_totals(ws):
     assert red.total == 0 and red.excluded_red == 1
 
 
+def test_an_at_risk_renewal_holds_its_expansion_back_as_renewal_strategy_does(ws):
+    from cs_mcp.domain.renewal_strategy import renewal_strategy
+
+    r = expansion_opportunities(ws)
+    assert "G-07" not in {c.account_id for c in r.candidates}
+    assert (r.total, r.held_back, r.accounts_considered) == (6, 1, 4)
+    assert (
+        "1 account with an at-risk renewal held back (3 candidates, expected $1,139): renewal-strategy holds "
+        "expansion until the renewal is safe"
+    ) in r.note
+    # one motion per account without G-07: 34,848 + 6,840 + 730
+    assert (r.best_per_account.accounts, r.best_per_account.expected_arr) == (3, 42_418)
+    assert {t.type: t.candidates for t in r.totals_by_type} == {"seat_upsell": 1, "cross_sell": 3, "tier_upgrade": 2}
+    shown = expansion_opportunities(ws, include_red=True)
+    held = {(c.account_id, c.type): c.held for c in shown.candidates if c.held}
+    assert set(held) == {("G-07", "tier_upgrade"), ("G-07", "seat_upsell"), ("G-07", "cross_sell"),
+                         ("G-06", "cross_sell")}  # G-06: red health and a high-risk renewal
+    assert held[("G-07", "seat_upsell")] == "the renewal is at risk, so expansion waits until the renewal is safe"
+    assert shown.held_back == 0
+    plan = renewal_strategy(ws, "G-07")
+    offer = next(p for p in plan.proposals if p.option == "renewal_expansion")
+    assert (plan.risk.category, offer.offered, offer.expansion_arr) == ("at_risk", False, 900)
+
+
 def test_unknown_filters_name_the_valid_values(ws):
     with pytest.raises(InvalidArgument, match="enterprise, mid-market, smb"):
         expansion_opportunities(ws, segment="galactic")
@@ -214,9 +243,9 @@ def test_unknown_filters_name_the_valid_values(ws):
 
 
 def test_pages_follow_the_expected_value_order(ws):
-    first = expansion_opportunities(ws, limit=4)
+    first = expansion_opportunities(ws, limit=4, include_held=True)
     assert (first.returned, first.total) == (4, 9) and first.next_cursor
-    second = expansion_opportunities(ws, limit=4, cursor=first.next_cursor)
+    second = expansion_opportunities(ws, limit=4, cursor=first.next_cursor, include_held=True)
     assert [c.rank for c in second.candidates] == [5, 6, 7, 8]
     assert rows(second) == RANKED[4:8]
     assert first.totals_by_type == second.totals_by_type
@@ -275,15 +304,21 @@ async def test_expansion_tool_returns_candidates_and_a_compact_text(exp_client):
     result = await exp_client.call_tool("expansion-opportunities", {"limit": 3})
     assert not result.is_error
     data = result.structured_content
-    assert (data["total"], data["returned"]) == (9, 3)
+    assert (data["total"], data["returned"], data["held_back"]) == (6, 3, 1)
     assert data["candidates"][0]["expected_value"] == 34_848
     text = result.content[0].text
-    assert text.startswith("Expansion candidates as of 2026-06-30: 9 across 4 of 5 accounts")
+    # best per account: 36,000 + 9,000 + 1,000 potential; 34,848 + 6,840 + 730 expected
+    assert text.startswith(
+        "Expansion candidates as of 2026-06-30: 6 across 3 of 4 accounts (an account can have several); counting "
+        "only each account's best: potential $46K, expected $42.4K"
+    )
     assert (
         "2. Apex Corp (G-01) seat upsell: EV $26.7K = 97% x $27.6K; 92% of 200 seats active (184 users); +46 seats to "
-        "get to 75% use at $600/seat; health 100 green; renews in 199d [in CRM: O-1 upsell $25K Discovery"
+        "get to 75% use at $600/seat; health 100 green; renews in 199d [in CRM: O-1 upsell $25K Discovery closes "
+        "2026-09-30] [its account's best is #1]"
     ) in text
     assert "2 accounts with red health are left out" in text
+    assert "1 account with an at-risk renewal held back (3 candidates, expected $1,139)" in text
     assert len(text) < 4000
 
 

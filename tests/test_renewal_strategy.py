@@ -197,7 +197,7 @@ def test_growing_is_said_only_when_active_users_grew(vantage, westwind):
     assert users_grew(vantage.value) and not users_grew(westwind.value)  # 30 -> 45; 30 -> 10
     assert "where the team is growing" in vantage.guide.opening
     assert "so the growing team is covered" in vantage.proposals[1].rationale
-    flat = _expansion_offer(60_000, vantage.expansion, "healthy", grew=False)
+    flat = _expansion_offer(60_000, vantage.expansion, held=False, grew=False)
     assert flat.rationale == "Adds +10 seats (to 60) and cross-sell O-2 (Integrations) ($14.5K) at renewal."
     # Westwind renewing at 28.4% is high confidence from 20%; its health is yellow, so the plan is healthy
     tiers = {"high_confidence": 20, "likely": 10, "at_risk": 5}

@@ -927,6 +927,11 @@ class CsmSettings(_Model):
     renewal_window_days: int = Field(90, ge=1, description="renewals due within this many days")
     retention_period: str = Field("last-12-months", description="period of the book's GRR/NRR")
     top_overdue: int = Field(3, ge=0, le=10, description="overdue accounts listed per CSM, largest ARR first")
+    save_plan_order: Literal["expected_loss", "risk"] = Field(
+        "expected_loss",
+        description="order of the at-risk renewals to start save plans on: expected_loss = ARR x risk of loss, "
+        "largest first; risk = the likeliest to be lost first (whole percent), then ARR",
+    )
     page_size: int = Field(
         10, ge=1, le=50, description="CSMs per page by default (each CSM row is long: keeps an answer near 5K tokens)"
     )

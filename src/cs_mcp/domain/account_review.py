@@ -8,7 +8,8 @@ ending with the period; features used in the period (users > 0) of the workspace
 opened / resolved in the period and the median resolution time of those resolved; NPS over each respondent's
 latest answer in the period (feedback thresholds) and ticket CSAT.
 Health, alerts and risk factors come from health_for_account; renewal date, probability, category and churn
-drivers from renewal-forecast's per-account calculation; expansion signals from renewal-strategy's options.
+drivers from renewal-forecast's per-account calculation; expansion signals from renewal-strategy's options, held
+back (not proposable) by renewal-strategy's rule, renewal.expansion_hold.
 Agenda: objectives, value, risks (yellow/red health, alerts or a renewal at risk) or wins, support (tickets in
 the period or open), adoption, renewal (renewal within planning.renewal_agenda_days; the decision to leave when
 notice is given), growth (expansion to offer and the renewal not at risk), next steps; minutes from
@@ -27,6 +28,7 @@ from cs_mcp.domain.errors import InvalidArgument
 from cs_mcp.domain.formatting import day_count
 from cs_mcp.domain.health import Alert, TrendPoint, deciding_change
 from cs_mcp.domain.periods import coverage_text, data_span
+from cs_mcp.domain.renewal import expansion_hold
 from cs_mcp.domain.renewal_strategy import (
     CATEGORY_WORDS,
     CustomerComment,
@@ -136,7 +138,10 @@ class Outlook(BaseModel):
         None, description="notice given: the churn date of an account marked churned with that date still ahead"
     )
     expansion_signals: list[str]
-    expansion_arr: float = Field(description="expansion renewal-strategy would propose")
+    expansion_arr: float = Field(description="expansion renewal-strategy would propose (0 while it holds it back)")
+    expansion_held: str | None = Field(
+        None, description="why renewal-strategy holds the expansion back (renewal.expansion_hold), else null"
+    )
 
 
 class Stakeholder(BaseModel):
@@ -478,7 +483,7 @@ def _summary(
     critical = any(a.severity == "critical" for a in risks.alerts)
     if watch and (risk_group(outlook.plan_category) != "healthy" or critical):
         s.append("Watch: " + "; ".join(watch) + ".")
-    elif outlook.expansion_signals:
+    elif outlook.expansion_signals and not outlook.expansion_held:
         s.append("Growth: " + "; ".join(outlook.expansion_signals[:2]) + ".")
     if len(s) < 3:
         s.append("The data holds no usage, ticket or NPS figures for this period, so the value story rests on "
@@ -530,6 +535,7 @@ def account_review(
         customer_comments=customer_quotes(ws, account_id),
     )
     exp = expansion_options(ws, account_id, row)
+    held = expansion_hold(risk.category, risk.health_band)
     signals = []
     for o in exp.options:
         label = {"seat_upsell": "seat upsell", "open_opportunity": "open", "cross_sell": "cross-sell",
@@ -539,7 +545,7 @@ def account_review(
         renewal_date=risk.renewal_date, days_to_renewal=risk.days_to_renewal, probability=risk.probability,
         category=risk.category, plan_category=risk.plan_category, expected_outcome=risk.expected_outcome,
         notice_on=risk.notice_on, expansion_signals=signals[:4],
-        expansion_arr=exp.expansion_arr,
+        expansion_arr=0.0 if held else exp.expansion_arr, expansion_held=held,
     )
     stake = _stakeholders(ws, account_id) if "contacts" in has else None
     agenda = _agenda(ws, health, risks, support, adoption, outlook, usage, sat)

@@ -11,7 +11,9 @@ Rules (config `csm`):
   activity      touchpoints on the book's accounts in the two activity_days look-backs, and per account
   overdue       the last touch is older than touch_overdue_days for the account's segment, or it never had one
   renewals      renewals (the renewal book, cs_mcp.domain.renewal) within renewal_window_days; at risk by the
-                book's one rule: renewal probability under the 'likely' tier
+                book's one rule: renewal probability under the 'likely' tier; save plans in order of
+                save_plan_order: expected loss = ARR x the book's risk of losing the account by the renewal,
+                largest first (ties: ARR), or the risk (whole percent) first, then ARR
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from cs_mcp.workspace.loader import Workspace
 
 UNASSIGNED = "unassigned"
+SAVE_PLAN_ORDER_WORDS = {
+    "expected_loss": "largest expected loss (ARR x risk of loss)",
+    "risk": "likeliest to be lost (then largest ARR)",
+}
 CapacityFlag = Literal["over", "near", "ok", "unknown"]
 SortKey = Literal[
     "arr", "accounts", "utilization", "average_health", "grr", "nrr", "overdue_accounts", "overdue_arr",
@@ -99,6 +105,12 @@ class RenewalAtRisk(BaseModel):
     renewal_probability: float | None = Field(None, description="renewal-forecast's probability, %")
     health_band: str
     churn_tier: str | None
+    renewal_category: str | None = Field(
+        None, description="the renewal book's category (at_risk, high_risk): under the 'likely' tier, whatever the "
+        "churn tier"
+    )
+    churn_probability: float | None = Field(None, description="risk of losing the account by the renewal, %")
+    expected_loss: float | None = Field(None, description="ARR x churn_probability / 100: what orders save plans")
 
 
 class Renewals(BaseModel):
@@ -107,7 +119,10 @@ class Renewals(BaseModel):
     due_arr: float
     at_risk: int
     at_risk_arr: float
-    at_risk_accounts: list[RenewalAtRisk] = Field(description="at-risk renewals, largest ARR first (up to 3)")
+    at_risk_accounts: list[RenewalAtRisk] = Field(
+        description="at-risk renewals in csm.save_plan_order: by default largest expected loss (ARR x risk of "
+        "loss) first (up to 3)"
+    )
 
 
 class CsmBook(BaseModel):
@@ -281,11 +296,15 @@ class _Book:
         self.dtr = np.full(n, np.nan)
         self.tier = np.full(n, None, dtype=object)
         self.renewal_pct = np.full(n, np.nan)
+        self.lost = np.full(n, np.nan)
+        self.category = np.full(n, None, dtype=object)
         self.at_risk = np.zeros(n, dtype=bool)
         if len(rows):
             self.dtr[rows] = book.days_to_renewal(ws.as_of)
             self.tier[rows] = np.array(TIERS, dtype=object)[book.tier_code]
             self.renewal_pct[rows] = book.pct
+            self.lost[rows] = book.lost
+            self.category[rows] = book.category
             self.at_risk[rows] = book.at_risk
         with np.errstate(invalid="ignore"):
             self.due = self.active & (self.dtr >= 0) & (self.dtr <= self.s.renewal_window_days)
@@ -343,16 +362,21 @@ class _Book:
             return None
         due = rows[self.due[rows]]
         risk = rows[self.at_risk[rows]]
-        risk = risk[np.argsort(-self.arr[risk], kind="stable")]
+        lost = np.nan_to_num(self.lost[risk])
+        first = self.arr[risk] * lost if self.s.save_plan_order == "expected_loss" else np.round(lost * 100)
+        risk = risk[np.lexsort((-self.arr[risk], -first))]
         f = self.f
         listed = []
         for i in risk[:3]:
+            lost = None if np.isnan(self.lost[i]) else round(float(self.lost[i]) * 100, 1)
             listed.append(RenewalAtRisk(
                 account_id=str(f["account_id"][i]), name=str(f["name"][i]),
                 arr=float(f["arr"][i]) if f["arr"][i] == f["arr"][i] else None,
                 renewal_date=self.ws.as_of + dt.timedelta(days=int(self.dtr[i])),
                 renewal_probability=float(self.renewal_pct[i]),
-                health_band=str(self.bands[i]), churn_tier=self.tier[i],
+                health_band=str(self.bands[i]), churn_tier=self.tier[i], renewal_category=self.category[i],
+                churn_probability=lost,
+                expected_loss=None if lost is None else round(float(self.arr[i]) * float(self.lost[i]), 2),
             ))
         return Renewals(
             window_days=self.s.renewal_window_days, due=len(due),
@@ -369,6 +393,13 @@ def _capacity_flag(utilization: float | None, s: Any) -> CapacityFlag:
     if utilization >= s.near_capacity_utilization:
         return "near"
     return "ok"
+
+
+def _save_plan_words(a: RenewalAtRisk) -> str:
+    """'Name ($ARR ARR, 97% risk of loss: renewal high risk, churn tier critical)'."""
+    risk = "" if a.churn_probability is None else f", {a.churn_probability:g}% risk of loss"
+    category = (a.renewal_category or "n/a").replace("_", " ")
+    return f"{a.name} ({money(a.arr)} ARR{risk}: renewal {category}, churn tier {a.churn_tier or 'n/a'})"
 
 
 def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) -> list[str]:
@@ -392,10 +423,10 @@ def _coaching(b: CsmBook, team_per_account: float | None, settings: Settings) ->
         notes.append(f"At {b.utilization * 100:.0f}% of capacity ({n} of {b.capacity}): hold new assignments.")
     r = b.renewals
     if r and r.at_risk:
-        first = r.at_risk_accounts[0]
+        named = ", then ".join(_save_plan_words(a) for a in r.at_risk_accounts[:2])
+        order = SAVE_PLAN_ORDER_WORDS[s.save_plan_order]
         notes.append(f"{r.at_risk} of {r.due} renewals in the next {r.window_days} days at risk "
-                     f"({money(r.at_risk_arr)}): start save plans with renewal-strategy, {first.name} "
-                     f"({money(first.arr)}) first.")
+                     f"({money(r.at_risk_arr)}): start save plans with renewal-strategy, {order} first: {named}.")
     c = b.coverage
     if c and c.overdue_accounts and n and c.overdue_accounts / n >= s.coach_overdue_share:
         top = c.top[0] if c.top else None

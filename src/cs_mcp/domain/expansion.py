@@ -16,6 +16,11 @@ Candidates among active accounts (red health left out by default, `exclude_red_h
                 purchased, or `cross_sell_default_share` x ARR without a price or a seat count
   tier_upgrade  plan below the top of `plan_order` and feature adoption >= `tier_upgrade_min_adoption`;
                 potential = `tier_upgrade_uplift` x ARR
+An account can hold several candidates (one per type); `best_per_account` counts only its best (highest expected
+value), and each candidate names the rank of its account's best (`best_rank`).
+Held back: accounts whose renewal plan holds expansion (cs_mcp.domain.renewal.expansion_hold, renewal-strategy's
+rule: an at-risk renewal, or red health with a renewal) are counted in `held_back` and left out unless
+include_held (by default: include_red); when listed, `held` gives the reason.
 Expected value = propensity / 100 x potential. An open upsell opportunity in the CRM covers the account's seat
 upsell and tier upgrade, an open cross-sell covers its cross-sell (the same product, or any when the
 opportunity names none): such candidates are flagged and kept out of the `expected_arr_not_in_crm` totals.
@@ -94,6 +99,14 @@ class Candidate(BaseModel):
     days_to_renewal: int | None
     in_crm: bool = Field(description="an open CRM opportunity already covers it (not in the new totals)")
     crm_opportunities: list[str] = Field(description="the open opportunities that cover it")
+    best_rank: int = Field(
+        description="rank of the account's best candidate (this one's rank when it is the best): best_per_account "
+        "counts only that one"
+    )
+    held: str | None = Field(
+        None, description="why the renewal plan holds this expansion back (renewal-strategy's rule); listed only "
+        "with include_red"
+    )
 
 
 class TypeTotal(BaseModel):
@@ -118,8 +131,14 @@ class ExpansionOpportunities(Page):
     candidates: list[Candidate] = Field(description="highest expected value first")
     totals_by_type: list[TypeTotal]
     best_per_account: BestPerAccount
-    accounts_considered: int = Field(description="active accounts after filters and the red-health exclusion")
+    accounts_considered: int = Field(
+        description="active accounts after filters, the red-health and churn-tier exclusions and the holds"
+    )
     excluded_red: int = Field(description="accounts left out for red health")
+    held_back: int = Field(
+        0, description="accounts left out because their renewal plan holds expansion (an at-risk renewal: "
+        "renewal-strategy's rule); include_red lists them marked held"
+    )
     tables_used: list[str]
     not_computed: list[str]
     note: str | None = None
@@ -446,6 +465,29 @@ def _in_churn_tiers(ws: Workspace, ids: np.ndarray, tiers: list[str]) -> np.ndar
                      for a in ids], dtype=bool)
 
 
+def _hold_reasons(ws: Workspace, base: _Base, pos: np.ndarray) -> dict[int, str]:
+    """Base rows of `pos` whose renewal plan holds expansion back, with why (renewal.expansion_hold)."""
+    from cs_mcp.domain.renewal import expansion_hold, renewal_base
+
+    book = renewal_base(ws)
+    out = {}
+    for p in pos.tolist():
+        i = book.position.get(str(base.ids[p]))
+        why = None if i is None else expansion_hold(book.category[i], str(book.bands[i]))
+        if why:
+            out[p] = why
+    return out
+
+
+def _held_note(accounts: int, candidates: int, expected: float) -> str:
+    return (
+        f"{accounts} account{'s' if accounts != 1 else ''} with an at-risk renewal held back ({candidates} "
+        f"candidate{'s' if candidates != 1 else ''}, expected {money(expected)}): renewal-strategy holds "
+        "expansion until the renewal is safe (renewal probability under the 'likely' tier, or red health); "
+        "include_red=true lists them marked held."
+    )
+
+
 def expansion_opportunities(
     ws: Workspace,
     segment: str | None = None,
@@ -456,6 +498,7 @@ def expansion_opportunities(
     include_red: bool | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    include_held: bool | None = None,
 ) -> ExpansionOpportunities:
     """Upsell, cross-sell and tier-upgrade candidates ranked by expected value, with totals by type."""
     import numpy as np
@@ -505,11 +548,16 @@ def expansion_opportunities(
             f"{int(risky.sum())} accounts in the {' or '.join(cfg.exclude_churn_tiers)} churn tier are left out "
             "(expansion.exclude_churn_tiers): save the renewal before selling more; include_red=true shows them."
         )
+    reasons = _hold_reasons(ws, base, np.flatnonzero(mask))
+    held_pos = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+    show_held = not exclude_red if include_held is None else include_held
+    if not show_held:
+        mask[held_pos] = False
     pos = np.flatnonzero(mask)
     found, computed_not, found_notes = _all_candidates(ws, base)
     not_computed += computed_not
     notes += found_notes
-    keep = np.isin(found.pos, pos)
+    keep = np.ones(len(found.pos), dtype=bool)
     if type:
         keep &= found.type == type
         filters["type"] = type
@@ -518,8 +566,11 @@ def expansion_opportunities(
         with np.errstate(invalid="ignore"):
             keep &= prop >= min_propensity
         filters["min_propensity"] = min_propensity
-    sel = np.flatnonzero(keep)
     ev, in_crm = found.expected, found.in_crm
+    if not show_held and len(held_pos):
+        h = np.flatnonzero(keep & np.isin(found.pos, held_pos))
+        notes.append(_held_note(len(held_pos), len(h), float(ev[h].sum())))
+    sel = np.flatnonzero(keep & np.isin(found.pos, pos))
     # highest expected value first; ties: larger potential, then account id (base rows are in id order), type
     order = sel[np.lexsort((found.type_rank[sel], found.pos[sel], -found.potential[sel], -ev[sel]))].tolist()
     totals = []
@@ -537,8 +588,10 @@ def expansion_opportunities(
             )
         )
     best: dict[int, int] = {}
-    for k in order:
+    best_rank: dict[int, int] = {}
+    for rank, k in enumerate(order, start=1):
         best.setdefault(int(found.pos[k]), k)
+        best_rank.setdefault(int(found.pos[k]), rank)
     best_rows = list(best.values())
 
     catalogue = 0
@@ -579,6 +632,8 @@ def expansion_opportunities(
                 days_to_renewal=None if dtr is None or math.isnan(dtr) else int(dtr),
                 in_crm=bool(in_crm[k]),
                 crm_opportunities=found.covered[k],
+                best_rank=best_rank[p],
+                held=reasons.get(p),
             )
         )
     for comp in cfg.weights:
@@ -618,6 +673,7 @@ def expansion_opportunities(
         ),
         accounts_considered=len(pos),
         excluded_red=excluded_red,
+        held_back=0 if show_held else len(held_pos),
         tables_used=tables,
         not_computed=not_computed,
         note=" ".join(notes) or None,

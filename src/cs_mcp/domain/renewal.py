@@ -316,6 +316,23 @@ AT_RISK_CATEGORIES = ("at_risk", "high_risk")
 """The one at-risk renewal rule: a renewal whose probability falls under renewal.probability_tiers.likely."""
 
 
+def plan_category(category: str | None, health_band: str | None) -> str | None:
+    """The category a renewal plan follows: the renewal's, but at least at_risk when health is red."""
+    if category in ("high_confidence", "likely") and health_band == "red":
+        return "at_risk"
+    return category
+
+
+def expansion_hold(category: str | None, health_band: str | None) -> str | None:
+    """Why expansion waits for this renewal, or None: the plan category is at risk (an at-risk renewal, or red
+    health). The one hold rule of renewal-strategy, expansion-opportunities and account-review-prep."""
+    plan = plan_category(category, health_band)
+    if plan not in AT_RISK_CATEGORIES:
+        return None
+    why = "health is red" if plan != category else f"the renewal is {plan.replace('_', ' ')}"
+    return f"{why}, so expansion waits until the renewal is safe"
+
+
 def _churn_scores(ws: Workspace) -> ChurnInput | None:
     """The churn model's scores, or None while no churn model is installed."""
     try:

@@ -276,6 +276,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
         category_of,
         lost_evidence,
         notice_on,
+        plan_category,
         probability_rule,
         renewal_base,
         renewal_row,
@@ -321,10 +322,7 @@ def renewal_risk(ws: Workspace, account_id: str, health: HealthScore | None, dri
     if i is not None:
         risk._downgrade_arr = float(base.contraction[i]) if base.flags["downgrades"][i] > 0 else 0.0
         risk._lost = bool(lost_evidence(base.flags)[i])
-    if risk.category in ("high_confidence", "likely") and risk.health_band == "red":
-        risk.plan_category = "at_risk"
-    else:
-        risk.plan_category = risk.category
+    risk.plan_category = plan_category(risk.category, risk.health_band)
     return risk
 
 
@@ -378,7 +376,7 @@ def expansion_options(ws: Workspace, account_id: str, row: dict[str, Any]) -> Ex
     ex = ws.settings.expansion
     util = _f(row.get("seat_utilization"))
     seats = _f(row.get("seats_purchased"))
-    found = expansion_opportunities(ws, account=account_id, limit=50)
+    found = expansion_opportunities(ws, account=account_id, limit=50, include_held=True)  # held: see proposals
     options = [
         ExpansionOption(
             type=c.type, description=_candidate_words(c, seats), arr=c.potential_arr, expected_value=c.expected_value,
@@ -693,6 +691,8 @@ def proposals(
     """The offers (renewal only, right-size for an open CRM downgrade or idle seats, a shorter term for a renewal
     marked lost, renewal + expansion, multi-year), which are offered for this risk, and the one to lead with."""
     category = risk.plan_category
+    from cs_mcp.domain.renewal import expansion_hold
+
     group = risk_group(category)
     lead, reason = _category_lead(ws, risk)
     items = [_plain_offer("renewal_only", arr, arr, 12, _rationales()["renewal_only"])]
@@ -705,7 +705,7 @@ def proposals(
                        if risk._downgrade_arr else "; seats sit idle, so a right-sized renewal leads")
     if risk._lost:
         items.append(_short_term(ws, arr))
-    items.append(_expansion_offer(arr, expansion, group, grew))
+    items.append(_expansion_offer(arr, expansion, expansion_hold(category, None) is not None, grew))
     if lead == "renewal_expansion" and expansion.expansion_arr <= 0:
         lead, reason = "multi_year", reason + "; nothing to expand, so multi-year instead"
     items.append(_multi_year(ws, arr, category))
@@ -771,11 +771,12 @@ def _short_term(ws: Workspace, arr: float) -> Proposal:
     return _plain_offer("short_term", arr, arr, months, _rationales()["short_term"].format(months=months))
 
 
-def _expansion_offer(arr: float, expansion: Expansion, group: str, grew: bool = False) -> Proposal:
+def _expansion_offer(arr: float, expansion: Expansion, held: bool, grew: bool = False) -> Proposal:
+    """Renewal + expansion: offered unless the hold rule (renewal.expansion_hold) keeps the expansion back."""
     text = _rationales()
     extra = expansion.expansion_arr
     parts = " and ".join(o.description for o in expansion.options if o.in_proposal)
-    offered = extra > 0 and group == "healthy"
+    offered = extra > 0 and not held
     key = ("expansion_none" if extra <= 0 else "expansion_held" if not offered
            else "expansion_growing" if grew else "expansion")
     return Proposal(option="renewal_expansion", title=OPTION_TITLES["renewal_expansion"], offered=offered,

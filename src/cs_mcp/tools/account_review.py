@@ -58,7 +58,9 @@ def render_review(r: AccountReview) -> str:
         prob = "" if o.probability is None else f", {o.probability:g}% {CATEGORY_WORDS.get(o.category or '', '')}"
         out.append(f"Renewal: {o.renewal_date} ({day_count(o.days_to_renewal)}){prob}"
                    + (f", expected {o.expected_outcome}" if o.expected_outcome else ""))
-    if o.expansion_signals:
+    if o.expansion_held:
+        out.append(f"Expansion held back ({o.expansion_held}): " + "; ".join(o.expansion_signals))
+    elif o.expansion_signals:
         out.append(f"Expansion ({money(o.expansion_arr)} proposable): " + "; ".join(o.expansion_signals))
     if r.stakeholders:
         st = r.stakeholders

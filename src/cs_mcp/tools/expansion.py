@@ -31,8 +31,8 @@ def render_expansion(r: ExpansionOpportunities) -> str:
     b = r.best_per_account
     lines = [
         f"Expansion candidates as of {r.as_of}{shown}: {r.total} across {b.accounts} of "
-        f"{r.accounts_considered} accounts; one motion per account (its best): potential {money(b.potential_arr)}, "
-        f"expected {money(b.expected_arr)}",
+        f"{r.accounts_considered} accounts (an account can have several); counting only each account's best: "
+        f"potential {money(b.potential_arr)}, expected {money(b.expected_arr)}",
         "By type: "
         + "; ".join(
             f"{TYPE_LABELS[t.type]} {t.candidates} (potential {money(t.potential_arr)}, expected "
@@ -51,6 +51,8 @@ def render_expansion(r: ExpansionOpportunities) -> str:
         health = "" if c.health_score is None else f"; health {c.health_score:.0f} {c.health_band}"
         renewal = "" if c.days_to_renewal is None else f"; renews in {c.days_to_renewal}d"
         crm = f" [in CRM: {c.crm_opportunities[0]}]" if c.crm_opportunities else ""
+        crm += f" [held: {c.held}]" if c.held else ""
+        crm += f" [its account's best is #{c.best_rank}]" if c.best_rank != c.rank else ""
         lines.append(
             f"{c.rank}. {c.name[:40]} ({c.account_id}) {what}: EV {money(c.expected_value)} = {c.propensity:.0f}% x "
             f"{money(c.potential_arr)}; "
@@ -88,8 +90,8 @@ async def expansion_opportunities_tool(
     ] = None,
     include_red: Annotated[
         bool | None,
-        Field(description="include accounts with red health or a critical / high churn tier (left out by "
-              "default: save the account before selling to it)"),
+        Field(description="include accounts with red health, a critical / high churn tier or an at-risk renewal "
+              "(left out by default: save the account before selling to it; those listed are marked held)"),
     ] = None,
     limit: Annotated[int | None, Field(ge=1, le=50, description="candidates per page (default 25)")] = None,
     cursor: Cursor = None,
@@ -116,8 +118,8 @@ TOOLS = [
             "adoption, growth, engagement, budget), evidence in words (seats in use, features used, whitespace "
             "products), potential ARR and expected value = propensity x potential, ranked by expected value. "
             "Candidates already covered by an open CRM opportunity are flagged; totals by type. Accounts with "
-            "red health or a critical / high churn tier are left out unless include_red. Filters: segment, CSM, "
-            "type, minimum propensity, account."
+            "red health, a critical / high churn tier or an at-risk renewal are left out unless include_red. "
+            "Filters: segment, CSM, type, minimum propensity, account."
         ),
     )
 ]

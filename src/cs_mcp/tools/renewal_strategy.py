@@ -49,9 +49,11 @@ def render_strategy(s: RenewalStrategy) -> str:
         out.append("Value: " + "; ".join(s.value.highlights))
     e = s.expansion
     if e.options:
+        offered = any(p.offered for p in s.proposals if p.option == "renewal_expansion")
+        mark = "held back" if e.expansion_arr > 0 and not offered else "proposed"
         opts = "; ".join(f"{o.description} {money(o.arr)}" + (" [in CRM]" if o.in_crm else "")
-                         + (" [proposed]" if o.in_proposal else "") for o in e.options[:6])
-        out.append(f"Expansion ({money(e.expansion_arr)} proposed): {opts}")
+                         + (f" [{mark}]" if o.in_proposal else "") for o in e.options[:6])
+        out.append(f"Expansion ({money(e.expansion_arr)} {mark}): {opts}")
     else:
         out.append("Expansion: none (expansion-opportunities finds no candidate for this account)")
     if s.timeline:
