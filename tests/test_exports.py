@@ -236,7 +236,7 @@ def test_cs_mcp_export_writes_the_same_rows_to_a_file(tiny_workspace, tmp_path, 
                 "--out", str(out)]) == 0
     rows = parse_csv(out.read_text(encoding="utf-8"))
     assert [r[1] for r in rows[1:]] == ["A-2"]
-    assert "1 rows x 20 columns of churn-risk-list, CSV" in capsys.readouterr().out
+    assert "1 rows x 21 columns of churn-risk-list, CSV" in capsys.readouterr().out
     xlsx = tmp_path / "book.xlsx"
     assert run(["export", "csm-performance", "--data", str(tiny_workspace.path), "--out", str(xlsx)]) == 0
     assert len(read_xlsx(xlsx.read_bytes())[0]) == 3  # header + the 2 CSMs
