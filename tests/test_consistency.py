@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 
 from cs_mcp.config import load_settings
+from cs_mcp.domain.formatting import score_text
 from cs_mcp.server import create_server
 from cs_mcp.workspace.loader import open_workspace
 
@@ -48,6 +49,19 @@ async def test_at_risk_renewals_of_a_window_are_the_same_in_every_tool(client):
     forecast = await _call(client, "renewal-forecast", {"days": 90, "limit": 1})
     assert csm["team"]["renewals"]["at_risk"] == forecast["at_risk_renewals"]
     assert csm["team"]["renewals"]["due"] == forecast["renewals"]
+
+
+@pytest.mark.anyio
+async def test_the_risk_lists_at_risk_renewals_say_which_renewals_they_count(client):
+    """Without a window churn-risk-list counts every account's next renewal (68 on the demo), renewal-forecast
+    the next 90 days (18): the text said 'At-risk renewals: 68' beside a forecast of 18."""
+    for args, words in (({"limit": 1}, "At-risk renewals (each next renewal, whenever due): "),
+                        ({"limit": 1, "renewal_within_days": 90}, "At-risk renewals in the renewal window: ")):
+        r = await client.call_tool("churn-risk-list", args, read_timeout_seconds=FIRST_CALL_TIMEOUT)
+        data = r.structured_content
+        assert f"{words}{data['at_risk_renewals']} (" in r.content[0].text, r.content[0].text
+    forecast = await _call(client, "renewal-forecast", {"days": 90, "limit": 1})
+    assert forecast["at_risk_renewals"] == data["at_risk_renewals"]
 
 
 @pytest.mark.anyio
@@ -255,7 +269,7 @@ async def test_a_health_score_driver_moves_over_the_look_back_health_scores_tren
         if trend["direction"] in ("fast_decline", "declining", "improving"):
             assert word == ("up" if trend["direction"] == "improving" else "down"), (d, trend)
         assert rest == ["over", str(days), "days"], (d, trend)
-        assert float(figure) == pytest.approx(then, abs=0.51), (d, trend)  # history keeps one decimal
+        assert figure == score_text(then), (d, trend)  # the figure health-score shows for that day
         compared.add(days)
     assert len(compared) >= 2, compared  # the demo's top 50 reads more than one look-back
 

@@ -142,3 +142,15 @@ def test_a_trend_is_worded_with_the_look_back_it_was_read_from():
                                        TrendPoint(days_ago=90, as_of=day, score=69.0, band="yellow")])
     assert rising.direction == "improving" and deciding_change(rising) == (30, 6.0)
     assert deciding_change(_trend(Settings(), 70.0, [])) is None
+
+
+def test_a_score_is_shown_rounded_down_so_it_lies_in_the_band_shown_with_it():
+    """Summitleaf on the demo scored 79.9: 'health 80/100, YELLOW' read as a broken band."""
+    from cs_mcp.domain.formatting import score_text
+    from cs_mcp.domain.metrics import describe, describe_change
+
+    assert [score_text(v) for v in (79.9, 80.0, 49.99, 50, 0.4, 100)] == ["79", "80", "49", "50", "0", "100"]
+    assert describe("health_score", 79.9) == "health score 79"
+    assert describe("health_usage", 49.6) == "usage health 49/100"
+    assert describe_change("health_score", 79.9, 80.2, 30) == "down from 80 over 30 days"
+    assert describe_change("health_score", 79.9, 79.1, 30) is None  # both read 79

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from cs_mcp.domain.errors import InvalidArgument
-from cs_mcp.domain.formatting import day_count
+from cs_mcp.domain.formatting import day_count, score_text
 from cs_mcp.domain.health import Alert, TrendPoint, deciding_change
 from cs_mcp.domain.periods import coverage_text, data_span
 from cs_mcp.domain.renewal import expansion_hold
@@ -453,7 +453,8 @@ def _summary(
 ) -> list[str]:
     seg = f"{row.get('segment')}, " if row.get("segment") else ""
     s = [f"{name} ({seg}{money(row.get('arr'))} ARR) is "
-         + (f"{health.band} at health {health.score:.0f}" if health.score is not None else "not scored for health")
+         + (f"{health.band} at health {score_text(health.score)}" if health.score is not None
+            else "not scored for health")
          + (f", {health.trend.replace('_', ' ')}" if health.trend and health.trend != "unknown" else "")
          + (f" ({health.trend_change:+.0f} points in {health.trend_days} days)" if health.trend_change is not None
             else "") + "."]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 
@@ -21,6 +22,12 @@ def money(v: float | None) -> str:
 def money_change(v: float) -> str:
     """A signed change in money in the one money format: +$14.5K, -$171K."""
     return ("-" if v < 0 else "+") + money(abs(v))
+
+
+def score_text(v: float) -> str:
+    """A 0-100 score as a whole number, rounded down, so that the number shown lies in the band shown with it:
+    79.9 reads 79 (yellow under a green edge of 80), never 80."""
+    return str(math.floor(v + 1e-9))
 
 
 def pct(v: float | None) -> str:

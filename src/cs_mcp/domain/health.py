@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cs_mcp.domain import metrics
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import day_count
+from cs_mcp.domain.formatting import day_count, score_text
 from cs_mcp.domain.scoring import ScoredFrame, band_of, score_frame
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def _alerts(
                             message=f"health fell {score_7d - score:.0f} points in {a.drop_window_days} days"))
     if renewal_in_days is not None and 0 <= renewal_in_days <= a.renewal_within_days and score < a.renewal_score_below:
         alerts.append(Alert(severity="warning", code="renewal_at_risk",
-                            message=f"health {score:.0f} is under {a.renewal_score_below:g} with the renewal "
+                            message=f"health {score_text(score)} is under {a.renewal_score_below:g} with the renewal "
                                     f"in {day_count(renewal_in_days)}"))
     change = _f(row.get("usage_change_pct"))
     if change is not None and change <= -a.usage_drop_pct:

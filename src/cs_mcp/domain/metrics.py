@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cs_mcp.domain.formatting import day_count, money, pct
+from cs_mcp.domain.formatting import day_count, money, pct, score_text
 
 Family = Literal[
     "usage", "adoption", "engagement", "support", "sentiment", "payment", "stakeholder", "health", "custom",
@@ -232,7 +232,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "days_to_renewal":
             return f"renewal in {day_count(v)}"
         case "health_score":
-            return f"health score {v:.0f}"
+            return f"health score {score_text(v)}"
         case "renewal_lost":
             return "renewal opportunity marked lost in the CRM"
         case "renewal_won":
@@ -240,7 +240,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
         case "churn_notice":
             return f"notice given: marked churned, leaving in {day_count(v)}"
     if metric.startswith("health_"):
-        return f"{metric[7:]} health {v:.0f}/100"
+        return f"{metric[7:]} health {score_text(v)}/100"
     return f"{metric.replace('_', ' ')} {v:,.0f}" if abs(v) >= 100 else f"{metric.replace('_', ' ')} {v:.3g}"
 
 
@@ -270,7 +270,9 @@ def _change_format(metric: str) -> Any:
         return lambda x: f"{x:.1f}"
     if metric == "nps":
         return lambda x: f"{x:+.0f}"
-    return lambda x: f"{x:,.0f}" if abs(x) >= 10 or metric.startswith("health") else f"{x:.2g}"
+    if metric.startswith("health"):
+        return score_text
+    return lambda x: f"{x:,.0f}" if abs(x) >= 10 else f"{x:.2g}"
 
 
 def _known(v: Any) -> bool:

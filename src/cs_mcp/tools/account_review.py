@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.account_review import AccountReview, account_review
-from cs_mcp.domain.formatting import day_count, distinct_facts, money, pct
+from cs_mcp.domain.formatting import day_count, distinct_facts, money, pct, score_text
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS
 from cs_mcp.tools.registry import AccountArg, Day, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -41,8 +41,8 @@ def render_review(r: AccountReview) -> str:
                    f"{n.detractors} detractor(s)")
     h = r.health
     dims = ", ".join(f"{k} {'n/a' if v is None else f'{v:.0f}'}" for k, v in h.dimensions.items())
-    hist = ", ".join(f"{t.days_ago}d ago {t.score:.0f}" for t in h.history if t.score is not None)
-    score = "n/a" if h.score is None else f"{h.score:.0f}"
+    hist = ", ".join(f"{t.days_ago}d ago {score_text(t.score)}" for t in h.history if t.score is not None)
+    score = "n/a" if h.score is None else score_text(h.score)
     out.append(f"Health {score} {h.band}" + (f", {h.trend.replace('_', ' ')}" if h.trend else "")
                + (f" ({hist})" if hist else "") + (f"; {dims}" if dims else ""))
     k = r.risks

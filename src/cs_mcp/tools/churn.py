@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list, lowers_risk_mark
-from cs_mcp.domain.formatting import pct, shorten
+from cs_mcp.domain.formatting import pct, score_text, shorten
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
@@ -59,7 +59,7 @@ def _line(a: ChurnRiskAccount) -> str:
     elif a.never_touched:
         bits.append("never touched")
     if a.health_score is not None:
-        bits.append(f"health {a.health_score:.0f} {a.health_band}")
+        bits.append(f"health {score_text(a.health_score)} {a.health_band}")
     drivers = "; ".join(
         lowers_risk_mark(d.direction) + shorten(d.text, MAX_DRIVER_CHARS)
         + (f" ({d.change})" if d.change else "") for d in a.drivers
@@ -79,9 +79,11 @@ def render_churn_list(r: ChurnRiskList) -> str:
         for t in r.totals_by_tier
         if t.accounts
     )
+    window = any(k in r.filters for k in ("renewal_within_days", "quarter", "renewal_from", "renewal_to"))
     lines.append(
         f"By tier: {tiers or 'none'}. ARR at risk {money(r.total_arr_at_risk)} of {money(r.total_arr)}. "
-        f"At-risk renewals: {r.at_risk_renewals} ({money(r.at_risk_renewal_arr)})."
+        f"At-risk renewals{' in the renewal window' if window else ' (each next renewal, whenever due)'}: "
+        f"{r.at_risk_renewals} ({money(r.at_risk_renewal_arr)})."
     )
     lines += [_line(a) for a in r.accounts]
     if r.next_cursor:

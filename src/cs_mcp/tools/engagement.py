@@ -16,6 +16,7 @@ from cs_mcp.domain.engagement import (
     Sort,
     engagement_report,
 )
+from cs_mcp.domain.formatting import score_text
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
@@ -96,7 +97,7 @@ def render_portfolio(p: PortfolioEngagement) -> str:
     lines.append(f"{p.returned} of {p.total}, {order} (F/Q/B/P = frequency/quality/breadth/product):")
     for r in p.accounts:
         comps = " ".join(f"{SHORT.get(k, k)} {_num(v)}" for k, v in r.components.items())
-        bits = [f"{r.score:.0f} {BAND_LABELS[r.band].upper()}", f"ARR {money(r.arr)}", comps]
+        bits = [f"{score_text(r.score)} {BAND_LABELS[r.band].upper()}", f"ARR {money(r.arr)}", comps]
         if r.touches_in_window is not None:
             last = "never touched" if r.days_since_last_touch is None else f"last touch {r.days_since_last_touch}d"
             bits.append(f"{r.touches_in_window} touches, {last}")

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.escalation import ChurnComparison, EscalationReport, ResolutionTimes, escalation_analysis
-from cs_mcp.domain.formatting import pct1
+from cs_mcp.domain.formatting import pct1, score_text
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
@@ -88,7 +88,7 @@ def render_escalations(r: EscalationReport) -> str:
     if r.accounts:
         lines.append(f"Most escalations ({r.returned} of {r.total} accounts):")
         for a in r.accounts:
-            health = "n/a" if a.health_score is None else f"{a.health_score:.0f} {a.health_band}"
+            health = "n/a" if a.health_score is None else f"{score_text(a.health_score)} {a.health_band}"
             if a.churned_on:
                 renewal = f"churned {a.churned_on}"
             elif a.renewal_date:

@@ -9,7 +9,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.expansion import ExpansionOpportunities, OpportunityType, expansion_opportunities
-from cs_mcp.domain.formatting import shorten
+from cs_mcp.domain.formatting import score_text, shorten
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import (
     NAME_CHARS,
@@ -48,7 +48,7 @@ def render_expansion(r: ExpansionOpportunities) -> str:
             what += f" {c.product_name}"
         if c.target_plan:
             what += f" to {c.target_plan}"
-        health = "" if c.health_score is None else f"; health {c.health_score:.0f} {c.health_band}"
+        health = "" if c.health_score is None else f"; health {score_text(c.health_score)} {c.health_band}"
         renewal = "" if c.days_to_renewal is None else f"; renews in {c.days_to_renewal}d"
         crm = f" [in CRM: {c.crm_opportunities[0]}]" if c.crm_opportunities else ""
         crm += f" [held: {c.held}]" if c.held else ""

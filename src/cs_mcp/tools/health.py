@@ -10,7 +10,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from cs_mcp.domain.accounts import resolve_account
-from cs_mcp.domain.formatting import day_count
+from cs_mcp.domain.formatting import day_count, score_text
 from cs_mcp.domain.health import AdHocMetrics, HealthScore, health_for_account, health_from_metrics
 from cs_mcp.domain.periods import require_in_data
 from cs_mcp.tools.registry import NAME_CHARS, Day, ToolSpec, app_state, money, respond, run_domain, workspace
@@ -18,7 +18,7 @@ from cs_mcp.tools.registry import NAME_CHARS, Day, ToolSpec, app_state, money, r
 
 def render_health(h: HealthScore) -> str:
     who = f"{h.name} ({h.account_id})" if h.account_id else (h.name or "Ad-hoc account")
-    head = [f"{who}: health {h.score:.0f}/100, {h.band.upper()} (model {h.model}"
+    head = [f"{who}: health {score_text(h.score)}/100, {h.band.upper()} (model {h.model}"
             + (f", as of {h.as_of}" if h.as_of else "") + ")"]
     facts = []
     if h.segment:
@@ -36,10 +36,10 @@ def render_health(h: HealthScore) -> str:
         if d.score is None:
             dims.append(f"{d.dimension} n/a (weight {d.weight:g} re-spread)")
         else:
-            dims.append(f"{d.dimension} {d.score:.0f} (w {d.effective_weight:g})")
+            dims.append(f"{d.dimension} {score_text(d.score)} (w {d.effective_weight:g})")
     head.append("Dimensions: " + ", ".join(dims))
     if h.trend:
-        hist = ", ".join(f"{p.days_ago}d ago {p.score:.0f}" if p.score is not None else f"{p.days_ago}d ago n/a"
+        hist = ", ".join(f"{p.days_ago}d ago {score_text(p.score)}" if p.score is not None else f"{p.days_ago}d ago n/a"
                          for p in h.trend.history)
         vel = ", ".join(f"{v:+.2f}/day over {d}d" for d, v in h.trend.velocities.items()) or "n/a"
         head.append(f"Trend: {h.trend.direction.replace('_', ' ')} ({vel}); {hist}")

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from cs_mcp.domain.formatting import shorten
+from cs_mcp.domain.formatting import score_text, shorten
 from cs_mcp.domain.renewal import RenewalForecast, Sort, renewal_forecast
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.exports import Export, answer, whole_list
@@ -74,7 +74,7 @@ def render_forecast(f: RenewalForecast) -> str:
             f"{CATEGORY_LABELS[r.category]}, {r.expected_outcome}"
             + (f" to {money(r.expected_arr)}" if r.expected_outcome in ("expand", "contract") else "")
             + f"; {t.stage}{nxt}; health "
-            + ("n/a" if r.health_score is None else f"{r.health_score:.0f}")
+            + ("n/a" if r.health_score is None else score_text(r.health_score))
             + extra
         )
     if f.next_cursor:

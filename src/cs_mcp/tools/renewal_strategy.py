@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 
-from cs_mcp.domain.formatting import day_count, distinct_facts, money, money_change
+from cs_mcp.domain.formatting import day_count, distinct_facts, money, money_change, score_text
 from cs_mcp.domain.renewal_strategy import CATEGORY_WORDS, RenewalStrategy, renewal_strategy
 from cs_mcp.tools.registry import AccountArg, ToolSpec, app_state, caveat_lines, respond, run_domain, workspace
 
@@ -29,7 +29,7 @@ def render_strategy(s: RenewalStrategy) -> str:
     churn = "n/a" if r.churn_probability is None else f"{r.churn_probability:g}% lost by the renewal"
     if r.churn_probability_90d is not None:
         churn += f", {r.churn_probability_90d:g}% within 90 days"
-    health = "n/a" if r.health_score is None else f"{r.health_score:.0f} {r.health_band}"
+    health = "n/a" if r.health_score is None else f"{score_text(r.health_score)} {r.health_band}"
     trend = f", {r.health_trend.replace('_', ' ')}" if r.health_trend and r.health_trend != "unknown" else ""
     out.append(f"Risk: churn {churn} ({r.churn_method}" + (f", tier {r.churn_tier}" if r.churn_tier else "")
                + f"); health {health}{trend}")

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from cs_mcp.domain.formatting import pct1
+from cs_mcp.domain.formatting import pct1, score_text
 from cs_mcp.domain.segments import CustomerSegments, Scheme, customer_segments
 from cs_mcp.tools.exports import Export, answer, whole_list
 from cs_mcp.tools.registry import NAME_CHARS, ToolSpec, caveat_lines, money, run_domain, workspace
@@ -50,7 +50,7 @@ def render_segments(r: CustomerSegments) -> str:
         d = r.detail
         lines.append(f"Accounts in {d.segment} ({d.returned} of {d.total}, largest ARR first):")
         for a in d.accounts:
-            health = "" if a.health_score is None else f", health {a.health_score:.0f} {a.health_band}"
+            health = "" if a.health_score is None else f", health {score_text(a.health_score)} {a.health_band}"
             why = f"; {a.detail}" if a.detail else ""
             lines.append(
                 f"  {a.account_id} {a.name[:40]}: {money(a.arr)}{health}, {a.crm_segment or 'no segment'}, "
