@@ -352,3 +352,12 @@ def test_the_demo_portfolio_gives_sane_ranked_candidates_in_a_compact_text():
     assert r.excluded_red > 0
     text = render_expansion(r)
     assert len(text) < 10_000
+
+
+def test_a_qbr_names_a_tier_upgrade_once(ws):
+    """account-review-prep read 'tier upgrade upgrade to the enterprise plan' (its label and the description)."""
+    from cs_mcp.domain.account_review import account_review
+
+    signals = account_review(ws, "G-03").outlook.expansion_signals
+    assert any(s.startswith("tier upgrade to the ") for s in signals), signals
+    assert not any("upgrade upgrade" in s for s in signals), signals

@@ -540,7 +540,7 @@ def account_review(
     signals = []
     for o in exp.options:
         label = {"seat_upsell": "seat upsell", "open_opportunity": "open", "cross_sell": "cross-sell",
-                 "tier_upgrade": "tier upgrade"}[o.type]
+                 "tier_upgrade": "tier"}[o.type]  # "tier upgrade to the enterprise plan"
         signals.append(f"{label} {o.description} ({money(o.arr)})")
     outlook = Outlook(
         renewal_date=risk.renewal_date, days_to_renewal=risk.days_to_renewal, probability=risk.probability,
