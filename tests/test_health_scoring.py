@@ -154,3 +154,10 @@ def test_a_score_is_shown_rounded_down_so_it_lies_in_the_band_shown_with_it():
     assert describe("health_usage", 49.6) == "usage health 49/100"
     assert describe_change("health_score", 79.9, 80.2, 30) == "down from 80 over 30 days"
     assert describe_change("health_score", 79.9, 79.1, 30) is None  # both read 79
+
+
+def test_one_feature_is_one_feature():
+    from cs_mcp.domain.metrics import describe
+
+    said = [describe("feature_adoption", v, {"features_used": n}) for v, n in ((0.1, 1.0), (0.2, 2.0))]
+    assert said == ["uses 10% of the product's features (1 feature)", "uses 20% of the product's features (2 features)"]

@@ -183,7 +183,7 @@ def describe(metric: str, value: Any, row: dict[str, Any] | None = None) -> str:
             return f"{v:.1f} logins per active user a week"
         case "feature_adoption":
             used = row.get("features_used")
-            extra = f" ({used:.0f} features)" if _known(used) else ""
+            extra = f" ({_count(used, 'feature', 'features')})" if _known(used) else ""
             return f"uses {pct(v)} of the product's features{extra}"
         case "features_used":
             return f"{v:.0f} features used in 30 days"
