@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Tier, churn_risk_list, lowers_risk_mark
+from cs_mcp.domain.churn import ChurnRiskAccount, ChurnRiskList, Driver, Tier, churn_risk_list, lowers_risk_mark
 from cs_mcp.domain.formatting import pct, score_text, shorten
 from cs_mcp.progress import thread_progress
 from cs_mcp.tools.exports import Export, answer, whole_list
@@ -47,6 +47,18 @@ def _how(r: ChurnRiskList) -> str:
     return f"{what}, a learned model ({'; '.join(bits)}){side}"
 
 
+def _driver_words(d: Driver) -> str:
+    """The driver with its change; a health dimension's change follows its score, not the signal after it
+    ('usage health 23/100 (up from 0 over 90 days): 9% of seats active')."""
+    text = shorten(d.text, MAX_DRIVER_CHARS)
+    if not d.change:
+        return text
+    head, sep, signal = text.partition(": ")
+    if d.metric and sep:
+        return f"{head} ({d.change}): {signal}"
+    return f"{text} ({d.change})"
+
+
 def _line(a: ChurnRiskAccount) -> str:
     head = f"{pct(a.probability)} {a.tier.upper()}"
     if a.probability_90d is not None:
@@ -60,10 +72,7 @@ def _line(a: ChurnRiskAccount) -> str:
         bits.append("never touched")
     if a.health_score is not None:
         bits.append(f"health {score_text(a.health_score)} {a.health_band}")
-    drivers = "; ".join(
-        lowers_risk_mark(d.direction) + shorten(d.text, MAX_DRIVER_CHARS)
-        + (f" ({d.change})" if d.change else "") for d in a.drivers
-    )
+    drivers = "; ".join(lowers_risk_mark(d.direction) + _driver_words(d) for d in a.drivers)
     ident = f" ({a.account_id})" if a.account_id != a.name else ""
     out = f"{a.rank}. {a.name[:40]}{ident} | " + " | ".join(bits) + (f" | why: {drivers}" if drivers else "")
     if a.context:
