@@ -450,30 +450,47 @@ def _match(values: np.ndarray, wanted: str, ws: Workspace, column: str) -> np.nd
     return np.array([v is not None and str(v).lower() == key for v in values], dtype=bool)
 
 
-def _in_churn_tiers(ws: Workspace, ids: np.ndarray, tiers: list[str]) -> np.ndarray:
-    """Accounts whose churn tier (the renewal book's) is one of `tiers`."""
+def _book_index(base: _Base, book: Any) -> np.ndarray:
+    """Position in the renewal book of each base row (-1 when it has none), matched by portfolio frame row."""
+    import numpy as np
+
+    where = np.full(int(max(base.rows.max(initial=-1), book.rows.max(initial=-1))) + 1, -1, dtype=np.int64)
+    where[book.rows] = np.arange(len(book.rows))
+    return where[base.rows]
+
+
+def _in_churn_tiers(ws: Workspace, base: _Base, tiers: list[str]) -> np.ndarray:
+    """Base rows whose churn tier (the renewal book's) is one of `tiers`."""
     import numpy as np
 
     from cs_mcp.domain.churn import TIERS
     from cs_mcp.domain.renewal import renewal_base
 
     if not tiers:
-        return np.zeros(len(ids), dtype=bool)
+        return np.zeros(len(base.ids), dtype=bool)
     book = renewal_base(ws)
-    codes = {TIERS.index(t) for t in tiers}
-    return np.array([(i := book.position.get(str(a))) is not None and int(book.tier_code[i]) in codes
-                     for a in ids], dtype=bool)
+    at = _book_index(base, book)
+    codes = np.asarray(book.tier_code)[np.maximum(at, 0)]
+    return (at >= 0) & np.isin(codes, [TIERS.index(t) for t in tiers])
 
 
 def _hold_reasons(ws: Workspace, base: _Base, pos: np.ndarray) -> dict[int, str]:
-    """Base rows of `pos` whose renewal plan holds expansion back, with why (renewal.expansion_hold)."""
+    """Base rows of `pos` whose renewal plan holds expansion back, with why (renewal.expansion_hold), the rule
+    read once per (category, band) held."""
+    import numpy as np
+
     from cs_mcp.domain.renewal import expansion_hold, renewal_base
 
     book = renewal_base(ws)
+    at = _book_index(base, book)[pos]
+    pos, at = pos[at >= 0], at[at >= 0]
+    # the plan category is at risk: an at-risk renewal, or red health turning a renewal at risk
+    risky = book.at_risk[at] | (np.isin(book.category[at], ("high_confidence", "likely")) & (book.bands[at] == "red"))
+    words: dict[tuple[Any, Any], str | None] = {}
     out = {}
-    for p in pos.tolist():
-        i = book.position.get(str(base.ids[p]))
-        why = None if i is None else expansion_hold(book.category[i], str(book.bands[i]))
+    for p, i in zip(pos[risky].tolist(), at[risky].tolist(), strict=True):
+        key = (book.category[i], book.bands[i])
+        why = words[key] if key in words else words.setdefault(key, expansion_hold(*key))
         if why:
             out[p] = why
     return out
@@ -541,7 +558,7 @@ def expansion_opportunities(
                 f"{excluded_red} accounts with red health are left out (expansion.exclude_red_health: fix health "
                 "before selling); send include_red=true to see them."
             )
-    risky = mask & _in_churn_tiers(ws, base.ids, cfg.exclude_churn_tiers if exclude_red else [])
+    risky = mask & _in_churn_tiers(ws, base, cfg.exclude_churn_tiers if exclude_red else [])
     if risky.any():
         mask &= ~risky
         notes.append(
@@ -587,12 +604,10 @@ def expansion_opportunities(
                 expected_arr_not_in_crm=round(float(ev[s][~in_crm[s]].sum()), 2),
             )
         )
-    best: dict[int, int] = {}
-    best_rank: dict[int, int] = {}
-    for rank, k in enumerate(order, start=1):
-        best.setdefault(int(found.pos[k]), k)
-        best_rank.setdefault(int(found.pos[k]), rank)
-    best_rows = list(best.values())
+    # each account's best: its first candidate in `order`
+    accounts, first = np.unique(found.pos[order], return_index=True) if order else ([], [])
+    best_rank = dict(zip(np.asarray(accounts).tolist(), (np.asarray(first) + 1).tolist(), strict=True))
+    best_rows = np.asarray(order, dtype=np.int64)[np.sort(np.asarray(first, dtype=np.int64))].tolist()
 
     catalogue = 0
     if "feature_usage" in ws.tables:
