@@ -260,6 +260,8 @@ async def test_a_health_score_driver_moves_over_the_look_back_health_scores_tren
         d = next((d for d in row["drivers"] if d["feature"] == "health_score" and d["change"]), None)
         if d is None:
             continue
+        # the row's health figure and the driver's are one figure (Greenfire read 'health 54' and 'health score 53')
+        assert d["text"] == f"health score {score_text(row['health_score'])}", (d, row["health_score"])
         trend = (await _call(client, "health-score", {"account": row["account_id"]}))["trend"]
         velocities = {int(k): v for k, v in trend["velocities"].items()}
         pick = {"fast_decline": min, "declining": min, "improving": max}.get(trend["direction"])

@@ -149,7 +149,8 @@ def test_a_score_is_shown_rounded_down_so_it_lies_in_the_band_shown_with_it():
     from cs_mcp.domain.formatting import score_text
     from cs_mcp.domain.metrics import describe, describe_change
 
-    assert [score_text(v) for v in (79.9, 80.0, 49.99, 50, 0.4, 100)] == ["79", "80", "49", "50", "0", "100"]
+    assert [score_text(v) for v in (79.9, 80.0, 49.94, 50, 0.4, 100)] == ["79", "80", "49", "50", "0", "100"]
+    assert score_text(53.96) == score_text(round(53.96, 1)) == "54"  # a raw value and its one-decimal field
     assert describe("health_score", 79.9) == "health score 79"
     assert describe("health_usage", 49.6) == "usage health 49/100"
     assert describe_change("health_score", 79.9, 80.2, 30) == "down from 80 over 30 days"

@@ -26,8 +26,9 @@ def money_change(v: float) -> str:
 
 def score_text(v: float) -> str:
     """A 0-100 score as a whole number, rounded down, so that the number shown lies in the band shown with it:
-    79.9 reads 79 (yellow under a green edge of 80), never 80."""
-    return str(math.floor(v + 1e-9))
+    79.9 reads 79 (yellow under a green edge of 80), never 80. Rounded down from one decimal, the precision the
+    answers keep, so a raw 53.96 and its field's 54.0 read the same."""
+    return str(math.floor(round(v, 1) + 1e-9))
 
 
 def pct(v: float | None) -> str:
