@@ -361,3 +361,16 @@ def test_on_the_demo_every_plan_is_complete_and_compact():
     for s in plans:
         if "renewal opportunity marked lost in the CRM" in s.risk.churn_drivers:  # churn-risk-list's action
             assert s.lead_option in ("right_size", "short_term")
+
+
+def test_a_renewal_on_track_is_not_told_its_risks_are_worked_on_nor_a_green_one_that_things_went_wrong(vantage):
+    """Vantage renews at 98% in green health. Under tiers that call 98% high risk, its health is still green:
+    the opening asks what works and what does not instead of 'the last months have not gone as they should'."""
+    assert vantage.proposals[0].rationale == "Same scope and price: the simplest decision for a renewal on track."
+    tiers = {"high_confidence": 99.5, "likely": 99.2, "at_risk": 99}
+    with _open(overrides={"renewal": {"probability_tiers": tiers}}) as w:
+        risky = renewal_strategy(w, "vantage")
+    assert (risky.risk.plan_category, risky.risk.health_band) == ("high_risk", "green")
+    assert "have not gone as they should" not in risky.guide.opening
+    assert risky.guide.opening.startswith("Thank you for working with us for 2 years. Before we talk about the")
+    assert risky.proposals[0].rationale.endswith("while the risks are worked on.")

@@ -612,6 +612,8 @@ def conversation_guide(
     tenure = "" if years is None or years < 1 else f" for {years:.0f} year{'s' if years >= 1.5 else ''}"
     top = next((t for f, t in risk._driver_features if _topic(f)), None)
     key = {"healthy": "healthy", "at_risk": "at_risk", "lost": "lost"}.get(group, "critical")
+    if key == "critical" and risk.health_band == "green":
+        key = "at_risk"  # a high-risk renewal in good health: nothing on record has 'gone wrong' to apologise for
     growth = talk["growing"] if users_grew(value) else ""
     opening = talk["openings"][key].format(tenure=tenure, name=name, issue=f" ({top})" if top else "",
                                            growth=growth)
@@ -695,7 +697,8 @@ def proposals(
 
     group = risk_group(category)
     lead, reason = _category_lead(ws, risk)
-    items = [_plain_offer("renewal_only", arr, arr, 12, _rationales()["renewal_only"])]
+    items = [_plain_offer("renewal_only", arr, arr, 12,
+                          _rationales()["renewal_only" if group != "healthy" else "renewal_only_on_track"])]
     right = _right_size(ws, arr, row or {}, risk._downgrade_arr)
     if right is not None:
         items.append(right)
