@@ -7,7 +7,8 @@ Per size (a seeded demo workspace with 18 months of weekly usage, generated once
   cold     a fresh cache folder: spawn `cs-mcp serve --data DIR` (stdio), first churn-risk-list call (loads the
            workspace into its on-disk DuckDB database, computes features, fits the churn model), with the
            number of progress notifications it sent; then warm medians of health-score (one account),
-           churn-risk-list and renewal-forecast; the server's peak RSS (VmHWM)
+           churn-risk-list, renewal-forecast and expansion-opportunities (its first call computes the candidates;
+           the median of --warm calls is a warm one); the server's peak RSS (VmHWM)
   restart  a second server on the same cache folder: spawn -> first churn-risk-list answered, and its peak RSS
   stored   a third server after the cache folder lost everything but the DuckDB database (what an upgrade of the
            domain code leaves): spawn -> first churn-risk-list answered, features and the fit computed again
@@ -47,8 +48,12 @@ def _children_rss_peak() -> int:
     return peak
 
 
+WARM_TOOLS = (("health-score", "account"), ("churn-risk-list", None), ("renewal-forecast", None),
+              ("expansion-opportunities", None))
+
+
 async def _session(data: Path | None, cache: Path, memory_limit: str | None, warm: int, account: str,
-                   config: Path | None = None) -> dict:
+                   config: Path | None = None, tools: int = len(WARM_TOOLS)) -> dict:
     """One stdio server (on the folder `data`, or as `config` says): first churn-risk-list, warm calls, peak RSS."""
     env = dict(os.environ, CS_MCP_CACHE_DIR=str(cache))
     args = ["-m", "cs_mcp", "serve"] + (["--data", str(data)] if data else [])
@@ -70,8 +75,8 @@ async def _session(data: Path | None, cache: Path, memory_limit: str | None, war
         out["first_s"] = time.perf_counter() - t0
         assert not first.is_error, first.content
         out["progress_events"] = len(progress)
-        for tool, arguments in (("health-score", {"account": account}), ("churn-risk-list", {}),
-                                ("renewal-forecast", {})):
+        for tool, arg in WARM_TOOLS[:tools]:
+            arguments = {arg: account} if arg else {}
             times = []
             for _ in range(warm):
                 t = time.perf_counter()
@@ -100,12 +105,13 @@ def bench_size(root: Path, n: int, warm: int, memory_limit: str | None) -> None:
         shutil.rmtree(cache)
     account = _first_account(data)
     cold = anyio.run(_session, data, cache, memory_limit, warm, account)
-    again = anyio.run(_session, data, cache, memory_limit, warm, account)
+    again = anyio.run(_session, data, cache, memory_limit, warm, account, None, 3)
     _drop_all_but_the_database(cache)
-    stored = anyio.run(_session, data, cache, memory_limit, 1, account)
+    stored = anyio.run(_session, data, cache, memory_limit, 1, account, None, 3)
     print(f"{n:>9,}  cold: first churn-risk-list {cold['first_s']:7.2f} s ({cold['progress_events']} progress), "
           f"warm health-score {cold['health-score'] * 1000:6.1f} ms, churn-risk-list "
           f"{cold['churn-risk-list'] * 1000:6.1f} ms, renewal-forecast {cold['renewal-forecast'] * 1000:6.1f} ms, "
+          f"expansion-opportunities {cold['expansion-opportunities'] * 1000:6.1f} ms, "
           f"peak RSS {cold['rss_mb']:7.0f} MB")
     print(f"{'':>9}  restart: spawn -> churn-risk-list answered {again['first_s']:6.2f} s, warm churn-risk-list "
           f"{again['churn-risk-list'] * 1000:6.1f} ms, peak RSS {again['rss_mb']:7.0f} MB")
