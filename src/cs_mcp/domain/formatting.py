@@ -31,6 +31,22 @@ def score_text(v: float) -> str:
     return str(math.floor(round(v, 1) + 1e-9))
 
 
+_SMALL = ("zero", "a", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+
+
+def ago(days: int, suffix: bool = True) -> str:
+    """A look-back in the months a customer counts: 180 -> 'six months ago', 365 -> 'a year ago' (suffix=False:
+    'six months', 'year'). A 28-day average as of 180 days back is not 'in May': it covers the weeks before."""
+    years, rest = divmod(days, 365)
+    if rest == 0 and years:
+        words = "year" if years == 1 and not suffix else "a year" if years == 1 else f"{years} years"
+    else:
+        months = max(1, round(days / 30.44))
+        count = _SMALL[months] if months < len(_SMALL) else str(months)  # 'vs 30 six months ago', not '30 6 months'
+        words = "month" if months == 1 and not suffix else f"{count} month{'s' if months != 1 else ''}"
+    return f"{words} ago" if suffix else words
+
+
 def pct(v: float | None) -> str:
     """A share as a whole percentage: 0.456 -> 46%."""
     return "n/a" if v is None else f"{v * 100:.0f}%"

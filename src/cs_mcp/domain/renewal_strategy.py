@@ -35,7 +35,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from cs_mcp.config import ProposalOption
 from cs_mcp.domain.accounts import resolve_account
 from cs_mcp.domain.errors import InvalidArgument, NoData
-from cs_mcp.domain.formatting import day_count, money, money_change, pct
+from cs_mcp.domain.formatting import ago, day_count, money, money_change, pct
 from cs_mcp.domain.health import Alert, HealthScore, health_for_account
 
 if TYPE_CHECKING:
@@ -493,7 +493,7 @@ def value_delivered(ws: Workspace, account_id: str, frame: FeatureFrame, lookbac
         m = by[metric]
         if m.now is None:
             continue
-        past = [f"{_fmt(metric, p.value)} in {p.as_of:%b %Y}" for p in m.past if p.value is not None]
+        past = [f"{_fmt(metric, p.value)} {ago(p.days_ago)}" for p in m.past if p.value is not None]
         n = now.get("nps_responses") or 0
         extra = f" ({n:.0f} respondent{'s' if n != 1 else ''})" if metric == "nps" else ""
         highlights.append(f"{what} {_fmt(metric, m.now)}{extra}" + (f", vs {' and '.join(past)}" if past else ""))
@@ -626,8 +626,8 @@ def conversation_guide(
     past_users = next((p for p in users.past if p.value is not None), None)
     drop = 1 - flag_pct / 100
     if users.now is not None and past_users and past_users.value and users.now <= past_users.value * drop:
-        questions.append(f"What changed for the team since {past_users.as_of:%B %Y}? Active users went from "
-                         f"{past_users.value:.0f} to {users.now:.0f}.")
+        questions.append(f"What changed for the team in the last {ago(past_users.days_ago, suffix=False)}? Active "
+                         f"users went from {past_users.value:.0f} to {users.now:.0f}.")
     if any(o.type == "seat_upsell" for o in expansion.options):
         questions.append(f"Which teams are joining next? You are using {pct(expansion.seat_utilization)} of your "
                          "seats.")
@@ -647,7 +647,7 @@ def conversation_guide(
                     + (f", {support.open_critical} critical open" if support.open_critical else ""))
     ctx = {
         "users": "n/a" if users.now is None else (
-            f"{users.now:.0f}" + (f" (from {past_users.value:.0f} in {past_users.as_of:%B %Y})"
+            f"{users.now:.0f}" + (f" (from {past_users.value:.0f} {ago(past_users.days_ago)})"
                                   if past_users and past_users.value is not None else "")),
         "features": _fmt("features_used", by["features_used"].now),
         "support": sup_text,
