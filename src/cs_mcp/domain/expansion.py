@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -256,6 +257,7 @@ class _Found:
     covered: list[list[str]] | None = None  # open CRM opportunities covering each candidate, in words
     in_crm: np.ndarray | None = None
     type_rank: np.ndarray | None = None
+    order: np.ndarray | None = None  # every candidate, highest expected value first
 
 
 def _cross_sell(ws: Workspace, ids: np.ndarray, peers: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -377,6 +379,8 @@ def _all_candidates(ws: Workspace, base: _Base) -> tuple[_Found, list[str], list
         found.in_crm = np.array([bool(c) for c in found.covered], dtype=bool)
         found.expected = np.round(np.nan_to_num(base.propensity[found.pos]) / 100.0 * found.potential, 2)
         found.type_rank = np.array([TYPES.index(x) for x in found.type], dtype=np.int64)
+        # ties: larger potential, then account id (base rows are in id order), then type
+        found.order = np.lexsort((found.type_rank, found.pos, -found.potential, -found.expected))
         return found, not_computed, notes
 
     key = ("expansion-candidates", ws.settings.expansion.model_dump_json(), ws.settings.health.model_dump_json())
@@ -474,26 +478,23 @@ def _in_churn_tiers(ws: Workspace, base: _Base, tiers: list[str]) -> np.ndarray:
     return (at >= 0) & np.isin(codes, [TIERS.index(t) for t in tiers])
 
 
-def _hold_reasons(ws: Workspace, base: _Base, pos: np.ndarray) -> dict[int, str]:
-    """Base rows of `pos` whose renewal plan holds expansion back, with why (renewal.expansion_hold), the rule
-    read once per (category, band) held."""
+def _held(ws: Workspace, base: _Base, mask: np.ndarray) -> tuple[np.ndarray, Callable[[int], str | None]]:
+    """Base rows of `mask` whose renewal plan holds expansion back (renewal.expansion_hold: an at-risk renewal, or
+    red health turning a renewal at risk), as a mask, and why for one base row."""
     import numpy as np
 
     from cs_mcp.domain.renewal import expansion_hold, renewal_base
 
     book = renewal_base(ws)
-    at = _book_index(base, book)[pos]
-    pos, at = pos[at >= 0], at[at >= 0]
-    # the plan category is at risk: an at-risk renewal, or red health turning a renewal at risk
-    risky = book.at_risk[at] | (np.isin(book.category[at], ("high_confidence", "likely")) & (book.bands[at] == "red"))
-    words: dict[tuple[Any, Any], str | None] = {}
-    out = {}
-    for p, i in zip(pos[risky].tolist(), at[risky].tolist(), strict=True):
-        key = (book.category[i], book.bands[i])
-        why = words[key] if key in words else words.setdefault(key, expansion_hold(*key))
-        if why:
-            out[p] = why
-    return out
+    at = _book_index(base, book)
+    i = np.maximum(at, 0)
+    held = mask & (at >= 0) & (
+        book.at_risk[i] | (np.isin(book.category[i], ("high_confidence", "likely")) & (book.bands[i] == "red")))
+
+    def why(p: int) -> str | None:
+        return expansion_hold(book.category[at[p]], str(book.bands[at[p]])) if held[p] else None
+
+    return held, why
 
 
 def _held_note(accounts: int, candidates: int, expected: float) -> str:
@@ -565,11 +566,10 @@ def expansion_opportunities(
             f"{int(risky.sum())} accounts in the {' or '.join(cfg.exclude_churn_tiers)} churn tier are left out "
             "(expansion.exclude_churn_tiers): save the renewal before selling more; include_red=true shows them."
         )
-    reasons = _hold_reasons(ws, base, np.flatnonzero(mask))
-    held_pos = np.fromiter(reasons, dtype=np.int64, count=len(reasons))
+    held, held_why = _held(ws, base, mask)
     show_held = not exclude_red if include_held is None else include_held
     if not show_held:
-        mask[held_pos] = False
+        mask &= ~held
     pos = np.flatnonzero(mask)
     found, computed_not, found_notes = _all_candidates(ws, base)
     not_computed += computed_not
@@ -584,30 +584,30 @@ def expansion_opportunities(
             keep &= prop >= min_propensity
         filters["min_propensity"] = min_propensity
     ev, in_crm = found.expected, found.in_crm
-    if not show_held and len(held_pos):
-        h = np.flatnonzero(keep & np.isin(found.pos, held_pos))
-        notes.append(_held_note(len(held_pos), len(h), float(ev[h].sum())))
-    sel = np.flatnonzero(keep & np.isin(found.pos, pos))
-    # highest expected value first; ties: larger potential, then account id (base rows are in id order), type
-    order = sel[np.lexsort((found.type_rank[sel], found.pos[sel], -found.potential[sel], -ev[sel]))].tolist()
+    if not show_held and held.any():
+        h = np.flatnonzero(keep & held[found.pos])
+        notes.append(_held_note(int(held.sum()), len(h), float(ev[h].sum())))
+    # highest expected value first (found.order: the ranking of every candidate, computed once)
+    order = found.order[(keep & mask[found.pos])[found.order]]
     totals = []
     for t in TYPES:
-        m = found.type[sel] == t
-        s = sel[m]
+        s = order[found.type_rank[order] == TYPES.index(t)]
+        m = s
         totals.append(
             TypeTotal(
                 type=t,
-                candidates=int(m.sum()),
+                candidates=len(m),
                 potential_arr=round(float(found.potential[s].sum()), 2),
                 expected_arr=round(float(ev[s].sum()), 2),
                 in_crm=int(in_crm[s].sum()),
                 expected_arr_not_in_crm=round(float(ev[s][~in_crm[s]].sum()), 2),
             )
         )
-    # each account's best: its first candidate in `order`
-    accounts, first = np.unique(found.pos[order], return_index=True) if order else ([], [])
-    best_rank = dict(zip(np.asarray(accounts).tolist(), (np.asarray(first) + 1).tolist(), strict=True))
-    best_rows = np.asarray(order, dtype=np.int64)[np.sort(np.asarray(first, dtype=np.int64))].tolist()
+    # each account's best: its first candidate in `order` (the smallest index per account, without a sort)
+    first = np.full(len(rows), len(order), dtype=np.int64)
+    np.minimum.at(first, found.pos[order], np.arange(len(order)))
+    best_rank = np.where(first < len(order), first + 1, 0)
+    best_rows = order[first[first < len(order)]]
 
     catalogue = 0
     if "feature_usage" in ws.tables:
@@ -615,7 +615,7 @@ def expansion_opportunities(
 
         catalogue = feature_catalogue_size(ws)
     page = []
-    for rank, k in enumerate(order[offset : offset + limit], start=offset + 1):
+    for rank, k in enumerate(order[offset : offset + limit].tolist(), start=offset + 1):
         p = int(found.pos[k])
         i = int(base.rows[p])
         row = frame.row(i)
@@ -647,8 +647,8 @@ def expansion_opportunities(
                 days_to_renewal=None if dtr is None or math.isnan(dtr) else int(dtr),
                 in_crm=bool(in_crm[k]),
                 crm_opportunities=found.covered[k],
-                best_rank=best_rank[p],
-                held=reasons.get(p),
+                best_rank=int(best_rank[p]),
+                held=held_why(p),
             )
         )
     for comp in cfg.weights:
@@ -683,12 +683,12 @@ def expansion_opportunities(
         totals_by_type=totals,
         best_per_account=BestPerAccount(
             accounts=len(best_rows),
-            potential_arr=round(float(found.potential[best_rows].sum()), 2) if best_rows else 0.0,
-            expected_arr=round(float(ev[best_rows].sum()), 2) if best_rows else 0.0,
+            potential_arr=round(float(found.potential[best_rows].sum()), 2),
+            expected_arr=round(float(ev[best_rows].sum()), 2),
         ),
         accounts_considered=len(pos),
         excluded_red=excluded_red,
-        held_back=0 if show_held else len(held_pos),
+        held_back=0 if show_held else int(held.sum()),
         tables_used=tables,
         not_computed=not_computed,
         note=" ".join(notes) or None,
