@@ -425,3 +425,16 @@ def test_crm_evidence_leads_the_drivers_and_a_lost_renewal_drops_what_lowers_the
         2: ["20% of seats active", "(+) NPS +60"],
         3: ["renewal opportunity marked lost in the CRM"],  # no churn score: the CRM still says why
     }
+
+
+def test_the_array_hold_rule_is_the_one_account_rule():
+    import numpy as np
+
+    from cs_mcp.domain.renewal import expansion_hold, plan_at_risk
+
+    cats = [None, "high_confidence", "likely", "at_risk", "high_risk"]
+    bands = ["green", "yellow", "red", "unknown"]
+    pairs = [(c, b) for c in cats for b in bands]
+    arrays = plan_at_risk(np.array([c for c, _ in pairs], dtype=object), np.array([b for _, b in pairs]))
+    assert arrays.tolist() == [expansion_hold(c, b) is not None for c, b in pairs]
+    assert arrays.sum() == 2 * 4 + 2  # at risk or high risk in any band, plus the two safe categories when red

@@ -479,17 +479,16 @@ def _in_churn_tiers(ws: Workspace, base: _Base, tiers: list[str]) -> np.ndarray:
 
 
 def _held(ws: Workspace, base: _Base, mask: np.ndarray) -> tuple[np.ndarray, Callable[[int], str | None]]:
-    """Base rows of `mask` whose renewal plan holds expansion back (renewal.expansion_hold: an at-risk renewal, or
-    red health turning a renewal at risk), as a mask, and why for one base row."""
+    """Base rows of `mask` whose renewal plan holds expansion back (renewal.plan_at_risk, expansion_hold's rule), as
+    a mask, and why for one base row."""
     import numpy as np
 
-    from cs_mcp.domain.renewal import expansion_hold, renewal_base
+    from cs_mcp.domain.renewal import expansion_hold, plan_at_risk, renewal_base
 
     book = renewal_base(ws)
     at = _book_index(base, book)
     i = np.maximum(at, 0)
-    held = mask & (at >= 0) & (
-        book.at_risk[i] | (np.isin(book.category[i], ("high_confidence", "likely")) & (book.bands[i] == "red")))
+    held = mask & (at >= 0) & plan_at_risk(book.category[i], book.bands[i])
 
     def why(p: int) -> str | None:
         return expansion_hold(book.category[at[p]], str(book.bands[at[p]])) if held[p] else None

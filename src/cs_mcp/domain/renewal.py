@@ -316,11 +316,21 @@ AT_RISK_CATEGORIES = ("at_risk", "high_risk")
 """The one at-risk renewal rule: a renewal whose probability falls under renewal.probability_tiers.likely."""
 
 
+SAFE_CATEGORIES = ("high_confidence", "likely")
+
+
 def plan_category(category: str | None, health_band: str | None) -> str | None:
     """The category a renewal plan follows: the renewal's, but at least at_risk when health is red."""
-    if category in ("high_confidence", "likely") and health_band == "red":
+    if category in SAFE_CATEGORIES and health_band == "red":
         return "at_risk"
     return category
+
+
+def plan_at_risk(category: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """plan_category(...) in AT_RISK_CATEGORIES, over arrays: where expansion_hold holds expansion back."""
+    import numpy as np
+
+    return np.isin(category, AT_RISK_CATEGORIES) | (np.isin(category, SAFE_CATEGORIES) & (bands == "red"))
 
 
 def expansion_hold(category: str | None, health_band: str | None) -> str | None:
